@@ -1,0 +1,44 @@
+package leaktest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// recorder is a testing.TB that keeps what Errorf says.
+type recorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *recorder) Helper()                         {}
+func (r *recorder) Errorf(format string, a ...any) { r.msg = format }
+
+func TestCheckReportsLeak(t *testing.T) {
+	r := &recorder{TB: t}
+	stop := make(chan struct{})
+	done := Check(r)
+	go func() { <-stop }()
+	start := time.Now()
+	done()
+	close(stop)
+	if !strings.Contains(r.msg, "leaked") {
+		t.Fatal("Check did not report a goroutine that was still running")
+	}
+	if time.Since(start) < 4*time.Second {
+		t.Fatal("Check gave up before its grace period")
+	}
+}
+
+func TestCheckPassesWhenGoroutinesEnd(t *testing.T) {
+	r := &recorder{TB: t}
+	done := Check(r)
+	ch := make(chan struct{})
+	go func() { time.Sleep(50 * time.Millisecond); close(ch) }()
+	<-ch
+	done()
+	if r.msg != "" {
+		t.Fatalf("Check reported a leak for a goroutine that ended: %s", r.msg)
+	}
+}

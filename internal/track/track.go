@@ -1,0 +1,323 @@
+// Package track keeps account of what a server owns (listeners, packet
+// conns, connections and goroutines) so that Shutdown and Close can stop
+// all of it and wait until nothing is left running.
+//
+// A server embeds one [Group]. Each Serve or ServePacket call opens a
+// [Scope] with [Group.Begin], starts its connection goroutines with
+// [Scope.Go], registers each connection with [Scope.AddConn], and ends with
+// [Scope.Finish], which returns the error Serve must return.
+//
+// The life of a Group is one-way: running, then shutting down (graceful)
+// or closed (immediate). A Group is never reused.
+package track
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+type state int
+
+const (
+	running state = iota
+	shuttingDown
+	closed
+)
+
+// Group tracks every scope of one server. The zero value is ready to use.
+type Group struct {
+	mu     sync.Mutex
+	state  state
+	scopes map[*Scope]struct{}
+	active int           // goroutines started by Scope.Go still running
+	idle   chan struct{} // closed when active reaches 0 after shutdown began
+	done   chan struct{} // closed when shutdown or close begins
+}
+
+// Scope is the part of a Group that belongs to one Serve call: its
+// listener, its connections and its goroutines.
+type Scope struct {
+	g      *Group
+	closer io.Closer // closes the listener or packet conn for good
+	stop   func()    // stops accepting or reading, for a graceful shutdown
+
+	mu        sync.Mutex
+	conns     map[*entry]struct{}
+	finishing bool
+	wg        sync.WaitGroup
+	ctx       context.Context
+	stopCtx   func() bool
+}
+
+type entry struct {
+	c          io.Closer
+	onShutdown func()
+}
+
+func (g *Group) lockedInit() {
+	if g.scopes == nil {
+		g.scopes = make(map[*Scope]struct{})
+		g.done = make(chan struct{})
+	}
+}
+
+// Done returns a channel that is closed when Shutdown or Close begins.
+func (g *Group) Done() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lockedInit()
+	return g.done
+}
+
+// ShuttingDown reports whether Shutdown or Close has begun.
+func (g *Group) ShuttingDown() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state != running
+}
+
+// ErrClosed is returned by [Group.Begin] once the group is shutting down
+// or closed. Servers translate it into their own ErrServerClosed.
+var ErrClosed = errors.New("track: group closed")
+
+// Begin opens a scope for one Serve call. closer closes the listener or
+// packet conn; stop, if not nil, stops accepting or reading without
+// closing (a packet conn is stopped by a read deadline in the past so that
+// replies in flight can still be written); when stop is nil, closer is used.
+//
+// Cancelling ctx closes the scope immediately: its listener and its
+// connections. Begin returns [ErrClosed], after closing closer, if the
+// group is already shutting down or closed.
+func (g *Group) Begin(ctx context.Context, closer io.Closer, stop func()) (*Scope, error) {
+	if stop == nil {
+		stop = func() { closer.Close() }
+	}
+	s := &Scope{g: g, closer: closer, stop: stop, conns: make(map[*entry]struct{}), ctx: ctx}
+	g.mu.Lock()
+	g.lockedInit()
+	if g.state != running {
+		g.mu.Unlock()
+		closer.Close()
+		return nil, ErrClosed
+	}
+	g.scopes[s] = struct{}{}
+	g.mu.Unlock()
+	s.stopCtx = context.AfterFunc(ctx, s.closeAll)
+	return s, nil
+}
+
+// Go runs f in a goroutine that Finish, Shutdown and Close wait for. It
+// reports false, and does not run f, once the scope is finishing, the
+// group is closed, or a shutdown has begun and nothing is left running
+// (a goroutine of the scope may still start helpers while it drains).
+func (s *Scope) Go(f func()) bool {
+	g := s.g
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finishing {
+		return false
+	}
+	g.mu.Lock()
+	if g.state == closed || (g.state == shuttingDown && g.active == 0) {
+		g.mu.Unlock()
+		return false
+	}
+	g.active++
+	g.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.goDone()
+		f()
+	}()
+	return true
+}
+
+func (s *Scope) goDone() {
+	g := s.g
+	g.mu.Lock()
+	g.active--
+	if g.active == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+	g.mu.Unlock()
+	s.wg.Done()
+}
+
+// AddConn registers c so that Close, a cancelled Serve context and a
+// Shutdown whose context runs out close it. When graceful shutdown
+// begins, onShutdown (if not nil) is called once to ask the session to end
+// by itself: typically it sets a read deadline in the past. The returned
+// remove must be called when the connection is done. AddConn reports false
+// if the scope is already closing; the caller then closes c itself.
+func (s *Scope) AddConn(c io.Closer, onShutdown func()) (remove func(), ok bool) {
+	e := &entry{c: c, onShutdown: onShutdown}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.finishing || s.ctx.Err() != nil || s.g.ShuttingDown() {
+		return nil, false
+	}
+	s.conns[e] = struct{}{}
+	return func() {
+		s.mu.Lock()
+		delete(s.conns, e)
+		s.mu.Unlock()
+	}, true
+}
+
+// Conns returns the number of connections registered in the scope.
+func (s *Scope) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// closeAll closes the listener and every connection of the scope.
+func (s *Scope) closeAll() {
+	s.closer.Close()
+	s.mu.Lock()
+	cs := make([]io.Closer, 0, len(s.conns))
+	for e := range s.conns {
+		cs = append(cs, e.c)
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// beginShutdown stops the listener and asks each connection to end.
+func (s *Scope) beginShutdown() {
+	s.stop()
+	s.mu.Lock()
+	var fs []func()
+	for e := range s.conns {
+		if e.onShutdown != nil {
+			fs = append(fs, e.onShutdown)
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// Finish ends the scope and returns the error Serve should return; it is
+// called once by Serve when its accept or read loop has ended with
+// loopErr. It waits for every goroutine of the scope and closes the
+// listener. During a graceful shutdown the connections are left to end by
+// themselves (Shutdown closes them when its context runs out); in every
+// other case they are closed at once.
+//
+// When the loop ended because of Shutdown, Close or the cancelling of
+// the Serve context, Finish returns closedErr (wrapping the context's
+// cause in the last case); otherwise it returns loopErr.
+func (s *Scope) Finish(loopErr, closedErr error) error {
+	s.mu.Lock()
+	s.finishing = true
+	s.mu.Unlock()
+	s.stopCtx()
+
+	g := s.g
+	g.mu.Lock()
+	st := g.state
+	g.mu.Unlock()
+
+	if st != shuttingDown {
+		s.closeAll()
+	}
+	s.wg.Wait()
+	s.closer.Close()
+
+	g.mu.Lock()
+	delete(g.scopes, s)
+	st = g.state
+	g.mu.Unlock()
+
+	switch {
+	case st != running:
+		return closedErr
+	case s.ctx.Err() != nil:
+		return fmt.Errorf("%w: %w", closedErr, context.Cause(s.ctx))
+	default:
+		return loopErr
+	}
+}
+
+// lockedScopes returns the scopes; g.mu must be held.
+func (g *Group) lockedScopes() []*Scope {
+	ss := make([]*Scope, 0, len(g.scopes))
+	for s := range g.scopes {
+		ss = append(ss, s)
+	}
+	return ss
+}
+
+// waitIdle returns a channel closed once no goroutine of the group runs.
+func (g *Group) waitIdle() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.active == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	if g.idle == nil {
+		g.idle = make(chan struct{})
+	}
+	return g.idle
+}
+
+// Shutdown stops every listener, asks every connection to end, and waits
+// until all goroutines have returned or ctx is done. If ctx ends first, it
+// closes everything, waits for the goroutines to return, and returns
+// ctx.Err().
+func (g *Group) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.lockedInit()
+	if g.state == running {
+		g.state = shuttingDown
+		close(g.done)
+	}
+	ss := g.lockedScopes()
+	g.mu.Unlock()
+	for _, s := range ss {
+		s.beginShutdown()
+	}
+	select {
+	case <-g.waitIdle():
+		return nil
+	case <-ctx.Done():
+		g.closeAll()
+		<-g.waitIdle()
+		return ctx.Err()
+	}
+}
+
+func (g *Group) closeAll() {
+	g.mu.Lock()
+	ss := g.lockedScopes()
+	g.mu.Unlock()
+	for _, s := range ss {
+		s.closeAll()
+	}
+}
+
+// Close closes every listener and connection at once and waits until all
+// goroutines have returned. It is idempotent. It must not be called from a
+// goroutine started by [Scope.Go], which it would wait for.
+func (g *Group) Close() error {
+	g.mu.Lock()
+	g.lockedInit()
+	if g.state == running {
+		close(g.done)
+	}
+	g.state = closed
+	g.mu.Unlock()
+	g.closeAll()
+	<-g.waitIdle()
+	return nil
+}

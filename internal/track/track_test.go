@@ -1,0 +1,151 @@
+package track
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
+)
+
+var errTestClosed = errors.New("test: server closed")
+
+// serve is a minimal server on track: it accepts connections and holds
+// each one, reading, until it is closed or told to shut down.
+func serve(ctx context.Context, g *Group, l net.Listener, graceful bool) error {
+	s, err := g.Begin(ctx, l, nil)
+	if err != nil {
+		return errTestClosed
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return s.Finish(err, errTestClosed)
+		}
+		var onShutdown func()
+		if graceful {
+			onShutdown = func() { c.SetReadDeadline(time.Now()) }
+		}
+		remove, ok := s.AddConn(c, onShutdown)
+		if !ok {
+			c.Close()
+			continue
+		}
+		s.Go(func() {
+			defer remove()
+			defer c.Close()
+			c.Read(make([]byte, 1))
+		})
+	}
+}
+
+func start(t *testing.T, ctx context.Context, g *Group, graceful bool) (string, chan error) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx, g, l, graceful) }()
+	return l.Addr().String(), errc
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// waitConns waits until the server has registered n connections.
+func waitConns(t *testing.T, g *Group, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		got := 0
+		for s := range g.scopes {
+			got += s.Conns()
+		}
+		g.mu.Unlock()
+		if got == n {
+			return
+		}
+	}
+	t.Fatalf("server never had %d connections", n)
+}
+
+func TestGracefulShutdownAsksConnsToEnd(t *testing.T) {
+	defer leaktest.Check(t)()
+	var g Group
+	addr, errc := start(t, context.Background(), &g, true)
+	dial(t, addr)
+	dial(t, addr)
+	waitConns(t, &g, 2)
+	if err := g.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := <-errc; err != errTestClosed {
+		t.Fatalf("serve = %v, want closed", err)
+	}
+}
+
+func TestShutdownTimeoutClosesConns(t *testing.T) {
+	defer leaktest.Check(t)()
+	var g Group
+	addr, errc := start(t, context.Background(), &g, false)
+	dial(t, addr)
+	waitConns(t, &g, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Shutdown = %v, want deadline exceeded", err)
+	}
+	if err := <-errc; err != errTestClosed {
+		t.Fatalf("serve = %v", err)
+	}
+}
+
+func TestCloseIsImmediateAndIdempotent(t *testing.T) {
+	defer leaktest.Check(t)()
+	var g Group
+	addr, errc := start(t, context.Background(), &g, false)
+	dial(t, addr)
+	waitConns(t, &g, 1)
+	g.Close()
+	g.Close()
+	if err := <-errc; err != errTestClosed {
+		t.Fatalf("serve = %v", err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	if err := serve(context.Background(), &g, l, false); err != errTestClosed {
+		t.Fatalf("serve after Close = %v, want closed", err)
+	}
+	if _, err := l.Accept(); err == nil {
+		t.Fatal("listener left open after serve on a closed group")
+	}
+}
+
+func TestCancelledContextClosesScope(t *testing.T) {
+	defer leaktest.Check(t)()
+	var g Group
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, errc := start(t, ctx, &g, false)
+	dial(t, addr)
+	waitConns(t, &g, 1)
+	cancel()
+	err := <-errc
+	if !errors.Is(err, errTestClosed) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("serve = %v, want closed and canceled", err)
+	}
+	// The group itself is still usable by other Serve calls.
+	addr2, errc2 := start(t, context.Background(), &g, false)
+	dial(t, addr2)
+	waitConns(t, &g, 1)
+	g.Close()
+	<-errc2
+}
