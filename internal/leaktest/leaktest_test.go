@@ -12,7 +12,7 @@ type recorder struct {
 	msg string
 }
 
-func (r *recorder) Helper()                         {}
+func (r *recorder) Helper()                        {}
 func (r *recorder) Errorf(format string, a ...any) { r.msg = format }
 
 func TestCheckReportsLeak(t *testing.T) {
