@@ -1,0 +1,7 @@
+//go:build unix
+
+package echo
+
+import "syscall"
+
+const ecONNREFUSED = syscall.ECONNREFUSED
