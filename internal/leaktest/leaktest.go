@@ -4,10 +4,12 @@
 //
 //	defer leaktest.Check(t)()
 //
-// Check notes the goroutines alive when it is called; the returned func
-// waits (up to a few seconds) for every goroutine started since to end, and
-// fails the test naming the ones that did not. Tests that use it must not
-// call t.Parallel, or other tests' goroutines would be blamed.
+// Check notes the goroutines alive when it is called and registers a
+// cleanup, which runs after every other cleanup of the test (those that
+// close servers, say): it waits (up to a few seconds) for every goroutine
+// started since to end, and fails the test naming the ones that did not.
+// Tests that use it must not call t.Parallel, or other tests' goroutines
+// would be blamed.
 package leaktest
 
 import (
@@ -18,11 +20,19 @@ import (
 	"time"
 )
 
-// Check snapshots the running goroutines and returns a func that fails t
-// if goroutines started since are still running after a grace period.
+// Check snapshots the running goroutines and registers the check with
+// t.Cleanup. It returns a func that does nothing, so that the
+// "defer leaktest.Check(t)()" idiom reads naturally; the check itself must
+// run after the test's cleanups, which a defer would not.
 func Check(t testing.TB) func() {
 	t.Helper()
-	before := goroutines()
+	t.Cleanup(verify(t, goroutines()))
+	return func() {}
+}
+
+// verify returns the check: it fails t if goroutines not in before are
+// still running after a grace period.
+func verify(t testing.TB, before map[string]string) func() {
 	return func() {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)

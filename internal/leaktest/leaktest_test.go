@@ -18,7 +18,7 @@ func (r *recorder) Errorf(format string, a ...any) { r.msg = format }
 func TestCheckReportsLeak(t *testing.T) {
 	r := &recorder{TB: t}
 	stop := make(chan struct{})
-	done := Check(r)
+	done := verify(r, goroutines())
 	go func() { <-stop }()
 	start := time.Now()
 	done()
@@ -33,7 +33,7 @@ func TestCheckReportsLeak(t *testing.T) {
 
 func TestCheckPassesWhenGoroutinesEnd(t *testing.T) {
 	r := &recorder{TB: t}
-	done := Check(r)
+	done := verify(r, goroutines())
 	ch := make(chan struct{})
 	go func() { time.Sleep(50 * time.Millisecond); close(ch) }()
 	<-ch
