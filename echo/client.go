@@ -185,8 +185,12 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	}
 	stop := cn.bindContext(ctx)
 	got, err := cn.roundTrip(msg, len(want))
-	if stop() {
-		err = fmt.Errorf("echo: %w", context.Cause(ctx))
+	if interrupted := stop(); err != nil && interrupted {
+		cause := context.Cause(ctx)
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		err = fmt.Errorf("echo: %w", cause)
 	}
 	if err != nil {
 		cn.broken = err
@@ -214,7 +218,8 @@ func (cn *Conn) bindContext(ctx context.Context) func() bool {
 			return true
 		}
 		cn.nc.SetDeadline(time.Time{})
-		return ctx.Err() != nil
+		// The conn's deadline can fire a moment before ctx's own timer.
+		return ctx.Err() != nil || !d.IsZero() && !time.Now().Before(d)
 	}
 }
 
@@ -303,6 +308,9 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("echo: %w", context.Cause(ctx))
+		}
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			return nil, fmt.Errorf("echo: %w", context.DeadlineExceeded)
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return nil, err
