@@ -2,6 +2,17 @@ module github.com/sockkit/sockkit/bench
 
 go 1.26.0
 
-require github.com/sockkit/sockkit v0.0.0
+require (
+	github.com/cloudwego/netpoll v0.7.2
+	github.com/sockkit/sockkit v0.0.0
+	golang.org/x/sync v0.24.0
+)
+
+require (
+	github.com/bytedance/gopkg v0.1.1 // indirect
+	github.com/cloudwego/gopkg v0.1.4 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)
 
 replace github.com/sockkit/sockkit => ../

@@ -15,7 +15,7 @@ type recordConn struct {
 	out bytes.Buffer
 }
 
-func (c *recordConn) Write(p []byte) (int, error)       { return c.out.Write(p) }
+func (c *recordConn) Write(p []byte) (int, error)      { return c.out.Write(p) }
 func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *recordConn) RemoteAddr() net.Addr             { return pipeAddr{} }
 
