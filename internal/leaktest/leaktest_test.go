@@ -42,3 +42,12 @@ func TestCheckPassesWhenGoroutinesEnd(t *testing.T) {
 		t.Fatalf("Check reported a leak for a goroutine that ended: %s", r.msg)
 	}
 }
+
+// The check must run after the test's own cleanups, which are what stop
+// the goroutines of servers started with t.Cleanup teardown.
+func TestCheckRunsAfterCleanups(t *testing.T) {
+	Check(t)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { <-stop; close(done) }()
+	t.Cleanup(func() { close(stop); <-done })
+}
