@@ -1,0 +1,241 @@
+// Command udpcolor runs a UDP group chat with coloured names.
+//
+//	udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never]
+//	udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never]
+//
+// serve relays messages between members and prints the coloured
+// transcript of the conversation; join reads lines from standard input,
+// sends each one to the group, and prints the other members' messages
+// with their names coloured. Colour is used on a terminal unless NO_COLOR
+// is set; -color overrides that. Interrupt (Ctrl-C) stops either: the
+// server says bye to every member, the member leaves the group; end of
+// input leaves too.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/sockkit/sockkit/udpcolor"
+)
+
+const usage = `usage:
+  udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never]
+  udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never]
+`
+
+// stdin is what join reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// shutdownTimeout bounds the server's goodbyes and the member's leave.
+const shutdownTimeout = 5 * time.Second
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "udpcolor:", strings.TrimPrefix(err.Error(), "udpcolor: "))
+		os.Exit(1)
+	}
+}
+
+// usageError is returned for bad arguments; the usage has been printed.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "join":
+		return join(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "udpcolor: unknown command %q\n%s", args[0], usage)
+	return usageError{"unknown command"}
+}
+
+// parse parses a sub-command's flags, printing the usage on error.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "udpcolor %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return usageError{"unexpected argument"}
+	}
+	return nil
+}
+
+// colorFlag is the -color flag.
+type colorFlag struct{ mode udpcolor.ColorMode }
+
+func (f *colorFlag) String() string {
+	return [...]string{"auto", "never", "always"}[f.mode]
+}
+
+func (f *colorFlag) Set(s string) error {
+	switch s {
+	case "auto":
+		f.mode = udpcolor.ColorAuto
+	case "never":
+		f.mode = udpcolor.ColorNever
+	case "always":
+		f.mode = udpcolor.ColorAlways
+	default:
+		return errors.New("want auto, always or never")
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` to listen on")
+	var color colorFlag
+	fs.Var(&color, "color", "colour names: `auto`, always or never")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &udpcolor.Server{
+		Transcript: stdout,
+		Color:      color.mode,
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	fmt.Fprintf(stderr, "udpcolor: serving on %s\n", pc.LocalAddr())
+	done := make(chan error, 1)
+	// The server's context outlives the signal, so that Shutdown can say
+	// bye to the members.
+	go func() { done <- srv.ServePacket(context.WithoutCancel(ctx), pc) }()
+	select {
+	case err := <-done:
+		return err // reading failed
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	srv.Shutdown(sctx)
+	if err := <-done; !errors.Is(err, udpcolor.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("join", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` of the server")
+	name := fs.String("name", "", "your `name` in the group (required)")
+	var color colorFlag
+	fs.Var(&color, "color", "colour names: `auto`, always or never")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *name == "" {
+		fmt.Fprintln(stderr, "udpcolor join: -name is required")
+		fs.Usage()
+		return usageError{"no name"}
+	}
+	jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	var cl udpcolor.Client
+	c, err := cl.Join(jctx, *addr, *name)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Fprintf(stderr, "udpcolor: joined %s as %s; type a line to send it, end of input to leave\n", *addr, *name)
+	r := udpcolor.NewRenderer(stdout, nil, color.mode)
+
+	lines := make(chan string)
+	readDone := make(chan error, 1)
+	in := stdin
+	go func() { readDone <- readLines(in, lines, c.Done()) }()
+
+	for {
+		select {
+		case m, ok := <-c.Messages():
+			if !ok {
+				return c.Err() // the server ended the session
+			}
+			r.Message(m.Name, m.Text)
+		case line := <-lines:
+			if line == "" {
+				continue
+			}
+			if err := c.Send(ctx, line); err != nil {
+				fmt.Fprintln(stderr, "udpcolor: not sent:", err)
+			}
+		case err := <-readDone:
+			if err != nil {
+				return err
+			}
+			return leave(c)
+		case <-ctx.Done():
+			return leave(c)
+		}
+	}
+}
+
+// leave leaves the group within shutdownTimeout.
+func leave(c *udpcolor.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return c.Leave(ctx)
+}
+
+// readLines sends the lines of r to lines until r ends or done is closed.
+// A line of more than udpcolor.MaxText bytes is cut there.
+func readLines(r io.Reader, lines chan<- string, done <-chan struct{}) error {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if len(line) > udpcolor.MaxText {
+			line = strings.ToValidUTF8(line[:udpcolor.MaxText], "")
+		}
+		if line != "" {
+			select {
+			case lines <- line:
+			case <-done:
+				return nil
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
+	"github.com/sockkit/sockkit/udpcolor"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// waitFor polls b until re matches, and returns the first submatch.
+func waitFor(t *testing.T, b *syncBuffer, re string) string {
+	t.Helper()
+	r := regexp.MustCompile(re)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := r.FindStringSubmatch(b.String()); m != nil {
+			if len(m) > 1 {
+				return m[1]
+			}
+			return m[0]
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no %q in:\n%s", re, b.String())
+	return ""
+}
+
+func TestServeAndJoin(t *testing.T) {
+	defer leaktest.Check(t)()
+	ctx, stopServer := context.WithCancel(context.Background())
+	defer stopServer()
+	var serverOut, serverErr syncBuffer
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-color", "never"}, &serverOut, &serverErr)
+	}()
+	addr := waitFor(t, &serverErr, `serving on (\S+)\n`)
+
+	// bob joins with the command; alice is a library client.
+	in, inw := io.Pipe()
+	defer func(old io.Reader) { stdin = old }(stdin)
+	stdin = in
+	var bobOut, bobErr syncBuffer
+	joined := make(chan error, 1)
+	go func() {
+		joined <- run(context.Background(), []string{"join", "-addr", addr, "-name", "bob", "-color", "never"}, &bobOut, &bobErr)
+	}()
+	waitFor(t, &bobErr, "joined")
+	alice, err := (&udpcolor.Client{}).Join(context.Background(), addr, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	alice.Send(context.Background(), "hi bob \x1b[31mred?")
+	waitFor(t, &bobOut, `alice : hi bob red\?\n`)
+	io.WriteString(inw, "hello alice\n\nsecond line\n")
+	for _, want := range []string{"hello alice", "second line"} {
+		select {
+		case m := <-alice.Messages():
+			if m.Name != "bob" || m.Text != want {
+				t.Errorf("alice got %+v, want bob : %s", m, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("alice got nothing")
+		}
+	}
+	inw.Close() // end of input: bob leaves
+	if err := <-joined; err != nil {
+		t.Errorf("join: %v\nstderr: %s", err, bobErr.String())
+	}
+	alice.Leave(context.Background())
+
+	stopServer()
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	want := "* bob joined\n* alice joined\nalice : hi bob red?\nbob : hello alice\nbob : second line\n* bob left\n* alice left\n"
+	if serverOut.String() != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", serverOut.String(), want)
+	}
+}
+
+func TestJoinEndsWithServer(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := &udpcolor.Server{}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServePacket(context.Background(), pc) }()
+	in, inw := io.Pipe()
+	defer inw.Close()
+	defer func(old io.Reader) { stdin = old }(stdin)
+	stdin = in
+	var out, errOut syncBuffer
+	joined := make(chan error, 1)
+	go func() {
+		joined <- run(context.Background(), []string{"join", "-addr", pc.LocalAddr().String(), "-name", "carol"}, &out, &errOut)
+	}()
+	waitFor(t, &errOut, "joined")
+	srv.Shutdown(context.Background())
+	<-served
+	if err := <-joined; !errors.Is(err, udpcolor.ErrShutdown) {
+		t.Errorf("join returned %v, want ErrShutdown", err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"dance"},
+		{"serve", "-bogus"},
+		{"serve", "extra"},
+		{"serve", "-color", "purple"},
+		{"join"},
+		{"join", "-name"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%q: error %v, want a usage error", args, err)
+		}
+		if !strings.Contains(errOut.String(), "usage:") {
+			t.Errorf("%q: no usage on stderr: %q", args, errOut.String())
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "-addr", "256.0.0.1:1"}, &out, &errOut); err == nil {
+		t.Error("serve on a bad address succeeded")
+	}
+	defer func(old io.Reader) { stdin = old }(stdin)
+	stdin = strings.NewReader("")
+	if err := run(context.Background(), []string{"join", "-name", "bad name"}, &out, &errOut); err == nil {
+		t.Error("join with a bad name succeeded")
+	}
+}

@@ -1,0 +1,89 @@
+package udpcolor_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/sockkit/sockkit/udpcolor"
+)
+
+// A server with a transcript and two members: alice speaks, bob hears.
+func Example() {
+	ctx := context.Background()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &udpcolor.Server{Transcript: os.Stdout, Color: udpcolor.ColorNever}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServePacket(ctx, pc) }()
+	addr := pc.LocalAddr().String()
+
+	var cl udpcolor.Client
+	alice, err := cl.Join(ctx, addr, "alice")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	bob, err := cl.Join(ctx, addr, "bob")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	alice.Send(ctx, "hello, bob")
+	m := <-bob.Messages()
+	fmt.Printf("bob got %q from %s\n", m.Text, m.Name)
+
+	alice.Leave(ctx)
+	bob.Leave(ctx)
+	srv.Shutdown(ctx)
+	fmt.Println(<-done)
+	// Output:
+	// * alice joined
+	// * bob joined
+	// alice : hello, bob
+	// bob got "hello, bob" from alice
+	// * alice left
+	// * bob left
+	// udpcolor: server closed
+}
+
+// The renderer removes what a peer must not print, and colours names
+// only when asked to (or on a terminal without NO_COLOR).
+func ExampleRenderer() {
+	r := udpcolor.NewRenderer(os.Stdout, nil, udpcolor.ColorNever)
+	r.Event("alex", "joined")
+	r.Message("alex", "hi \x1b[2J\x1b]0;gotcha\x07there")
+
+	colored := udpcolor.NewRenderer(os.Stdout, udpcolor.NewPalette(map[string]udpcolor.Color{"alex": 33}), udpcolor.ColorAlways)
+	fmt.Printf("%q\n", colored.Name("alex"))
+	// Output:
+	// * alex joined
+	// alex : hi there
+	// "\x1b[38;5;33malex\x1b[0m"
+}
+
+// Every name has the same colour everywhere; fixed assignments win.
+func ExamplePalette() {
+	p := udpcolor.NewPalette(map[string]udpcolor.Color{"alex": 33})
+	for _, name := range []string{"alex", "alice", "bob"} {
+		fmt.Println(name, p.Color(name))
+	}
+	// Output:
+	// alex 33
+	// alice 198
+	// bob 166
+}
+
+func ExampleParse() {
+	p, err := udpcolor.Parse([]byte("relay alice : hello"))
+	fmt.Println(p.Kind, p.Name, p.Text, err)
+	_, err = udpcolor.Parse([]byte("msg two\nlines"))
+	fmt.Println(err)
+	// Output:
+	// relay alice hello <nil>
+	// udpcolor: malformed msg datagram: text empty, too long or not one line
+}

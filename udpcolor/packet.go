@@ -1,0 +1,312 @@
+package udpcolor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits of the protocol. See the package documentation for the format.
+const (
+	// MaxDatagram is the largest datagram either side sends or accepts,
+	// in bytes. It fits the smallest path MTU of IPv6 (1,280 bytes) with
+	// room for the IP and UDP headers, so datagrams are never fragmented.
+	MaxDatagram = 1200
+	// MinJoin is the smallest join datagram the server answers: a client
+	// pads its join with spaces up to this size, so that the server's
+	// reply (a cookie or an error) is never larger than what it received.
+	MinJoin = 256
+	// MaxName is the longest name, in bytes.
+	MaxName = 32
+	// MaxText is the longest message text, in bytes. A relayed message
+	// (verb, name, separator and text) then still fits in MaxDatagram.
+	MaxText = 1024
+	// MaxDetail is the longest detail of an error datagram, in bytes.
+	MaxDetail = 128
+)
+
+// Kind is the verb of a datagram.
+type Kind uint8
+
+// The kinds of datagram. Clients send join, msg, ping and leave; the
+// server sends cookie, welcome, relay, bye and error.
+const (
+	KindJoin    Kind = iota + 1 // "join NAME [COOKIE]", padded to MinJoin bytes
+	KindCookie                  // "cookie NAME COOKIE"
+	KindWelcome                 // "welcome NAME"
+	KindMsg                     // "msg TEXT"
+	KindRelay                   // "relay NAME : TEXT"
+	KindPing                    // "ping"
+	KindLeave                   // "leave"
+	KindBye                     // "bye NAME REASON"
+	KindError                   // "error CODE [DETAIL]"
+)
+
+var kindNames = [...]string{
+	KindJoin:    "join",
+	KindCookie:  "cookie",
+	KindWelcome: "welcome",
+	KindMsg:     "msg",
+	KindRelay:   "relay",
+	KindPing:    "ping",
+	KindLeave:   "leave",
+	KindBye:     "bye",
+	KindError:   "error",
+}
+
+// String returns the verb of k as it appears on the wire.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Reasons carried by a bye datagram.
+const (
+	ByeLeft     = "left"     // the member sent leave
+	ByeExpired  = "expired"  // the member was silent for longer than the member timeout
+	ByeShutdown = "shutdown" // the server is shutting down
+)
+
+// Codes carried by an error datagram.
+const (
+	CodeBadRequest = "bad-request" // the datagram does not parse
+	CodeNameTaken  = "name-taken"  // another address holds the name
+	CodeFull       = "full"        // the member table is full
+	CodeBadCookie  = "bad-cookie"  // the cookie is forged, expired or for another address or name
+	CodeNotMember  = "not-member"  // msg from an address that has not joined (or has expired)
+)
+
+// Packet is one datagram of the protocol, parsed. Which fields are set
+// depends on Kind:
+//
+//	join     Name, Cookie (empty on the first join)
+//	cookie   Name, Cookie
+//	welcome  Name
+//	msg      Text
+//	relay    Name, Text
+//	ping     -
+//	leave    -
+//	bye      Name, Text (the reason)
+//	error    Code, Text (the detail, may be empty)
+type Packet struct {
+	Kind   Kind
+	Name   string
+	Cookie string
+	Code   string
+	Text   string
+}
+
+// ParseError is returned by [Parse] for a datagram that breaks the
+// protocol. It wraps [ErrMalformed].
+type ParseError struct {
+	Kind   Kind   // the verb, if it was recognised
+	Reason string // what is wrong
+}
+
+func (e *ParseError) Error() string {
+	if e.Kind != 0 {
+		return "udpcolor: malformed " + e.Kind.String() + " datagram: " + e.Reason
+	}
+	return "udpcolor: malformed datagram: " + e.Reason
+}
+
+// Unwrap returns [ErrMalformed].
+func (e *ParseError) Unwrap() error { return ErrMalformed }
+
+// ErrMalformed is wrapped by every error of [Parse].
+var ErrMalformed = errors.New("udpcolor: malformed datagram")
+
+func bad(k Kind, reason string) error { return &ParseError{Kind: k, Reason: reason} }
+
+// ValidName reports whether name may be used in a join: 1 to [MaxName]
+// bytes of ASCII letters, digits, '-', '_' and '.', starting with a letter
+// or a digit. Names are unique per server regardless of case.
+func ValidName(name string) bool {
+	if len(name) == 0 || len(name) > MaxName {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '-' || c == '_' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validToken reports whether s is a cookie or an error code: 1 to 64
+// bytes of ASCII letters, digits, '-' and '_'.
+func validToken(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validText reports whether s may be the text of a msg or relay: 1 to
+// [MaxText] bytes with no CR or LF. Other control characters are allowed
+// on the wire; receivers remove them before printing.
+func validText(s string) bool {
+	return len(s) > 0 && len(s) <= MaxText && !strings.ContainsAny(s, "\r\n")
+}
+
+// Parse parses one datagram. The whole datagram must be valid UTF-8 and
+// at most [MaxDatagram] bytes; one trailing LF or CRLF is ignored, and so
+// are the spaces that pad a join. Parse does not check the size of a join
+// against [MinJoin]: the server does, because it depends on the sender.
+// Every error wraps [ErrMalformed].
+func Parse(b []byte) (Packet, error) {
+	if len(b) > MaxDatagram {
+		return Packet{}, bad(0, fmt.Sprintf("%d bytes, more than %d", len(b), MaxDatagram))
+	}
+	if !utf8.Valid(b) {
+		return Packet{}, bad(0, "not UTF-8")
+	}
+	s := string(b)
+	s = strings.TrimSuffix(s, "\n")
+	s = strings.TrimSuffix(s, "\r")
+	verb, rest, hasRest := strings.Cut(s, " ")
+	var p Packet
+	switch verb {
+	case "join":
+		p.Kind = KindJoin
+		rest = strings.TrimRight(rest, " ")
+		name, cookie, hasCookie := strings.Cut(rest, " ")
+		if !ValidName(name) {
+			return Packet{}, bad(p.Kind, "bad name")
+		}
+		if hasCookie && !validToken(cookie) {
+			return Packet{}, bad(p.Kind, "bad cookie")
+		}
+		p.Name, p.Cookie = name, cookie
+	case "cookie":
+		p.Kind = KindCookie
+		name, cookie, _ := strings.Cut(rest, " ")
+		if !ValidName(name) || !validToken(cookie) {
+			return Packet{}, bad(p.Kind, "want NAME COOKIE")
+		}
+		p.Name, p.Cookie = name, cookie
+	case "welcome":
+		p.Kind = KindWelcome
+		if !ValidName(rest) {
+			return Packet{}, bad(p.Kind, "bad name")
+		}
+		p.Name = rest
+	case "msg":
+		p.Kind = KindMsg
+		if !validText(rest) {
+			return Packet{}, bad(p.Kind, "text empty, too long or not one line")
+		}
+		p.Text = rest
+	case "relay":
+		p.Kind = KindRelay
+		name, text, ok := strings.Cut(rest, " : ")
+		if !ok || !ValidName(name) || !validText(text) {
+			return Packet{}, bad(p.Kind, "want NAME : TEXT")
+		}
+		p.Name, p.Text = name, text
+	case "ping", "leave":
+		p.Kind = KindPing
+		if verb == "leave" {
+			p.Kind = KindLeave
+		}
+		if hasRest {
+			return Packet{}, bad(p.Kind, "unexpected argument")
+		}
+		return p, nil
+	case "bye":
+		p.Kind = KindBye
+		name, reason, _ := strings.Cut(rest, " ")
+		if !ValidName(name) || !validToken(reason) {
+			return Packet{}, bad(p.Kind, "want NAME REASON")
+		}
+		p.Name, p.Text = name, reason
+	case "error":
+		p.Kind = KindError
+		code, detail, _ := strings.Cut(rest, " ")
+		if !validToken(code) || len(detail) > MaxDetail || strings.ContainsAny(detail, "\r\n") {
+			return Packet{}, bad(p.Kind, "want CODE [DETAIL]")
+		}
+		p.Code, p.Text = code, detail
+	default:
+		return Packet{}, bad(0, "unknown verb")
+	}
+	if !hasRest {
+		return Packet{}, bad(p.Kind, "missing argument")
+	}
+	return p, nil
+}
+
+// Append appends the datagram for p to b and returns it. It checks p as
+// [Parse] would, and pads a join with spaces to [MinJoin] bytes. The
+// result is at most [MaxDatagram] bytes and parses back to p.
+func (p Packet) Append(b []byte) ([]byte, error) {
+	start := len(b)
+	fail := func(reason string) ([]byte, error) { return b[:start], bad(p.Kind, reason) }
+	b = append(b, p.Kind.String()...)
+	switch p.Kind {
+	case KindJoin:
+		if !ValidName(p.Name) {
+			return fail("bad name")
+		}
+		b = append(append(b, ' '), p.Name...)
+		if p.Cookie != "" {
+			if !validToken(p.Cookie) {
+				return fail("bad cookie")
+			}
+			b = append(append(b, ' '), p.Cookie...)
+		}
+		for len(b)-start < MinJoin {
+			b = append(b, ' ')
+		}
+	case KindCookie:
+		if !ValidName(p.Name) || !validToken(p.Cookie) {
+			return fail("bad name or cookie")
+		}
+		b = append(append(append(append(b, ' '), p.Name...), ' '), p.Cookie...)
+	case KindWelcome:
+		if !ValidName(p.Name) {
+			return fail("bad name")
+		}
+		b = append(append(b, ' '), p.Name...)
+	case KindMsg:
+		if !validText(p.Text) || !utf8.ValidString(p.Text) {
+			return fail("text empty, too long, not one line or not UTF-8")
+		}
+		b = append(append(b, ' '), p.Text...)
+	case KindRelay:
+		if !ValidName(p.Name) || !validText(p.Text) || !utf8.ValidString(p.Text) {
+			return fail("bad name or text")
+		}
+		b = append(append(append(append(b, ' '), p.Name...), " : "...), p.Text...)
+	case KindPing, KindLeave:
+	case KindBye:
+		if !ValidName(p.Name) || !validToken(p.Text) {
+			return fail("bad name or reason")
+		}
+		b = append(append(append(append(b, ' '), p.Name...), ' '), p.Text...)
+	case KindError:
+		if !validToken(p.Code) || len(p.Text) > MaxDetail || strings.ContainsAny(p.Text, "\r\n") || !utf8.ValidString(p.Text) {
+			return fail("bad code or detail")
+		}
+		b = append(append(b, ' '), p.Code...)
+		if p.Text != "" {
+			b = append(append(b, ' '), p.Text...)
+		}
+	default:
+		return fail("unknown kind")
+	}
+	return b, nil
+}

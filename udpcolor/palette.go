@@ -1,0 +1,185 @@
+package udpcolor
+
+import (
+	"hash/fnv"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/sockkit/sockkit/internal/textsafe"
+)
+
+// Color is a colour of the xterm 256-colour palette, by index, as set
+// with the escape sequence ESC [ 38 ; 5 ; N m.
+type Color uint8
+
+// DefaultColors is the curated list that [Palette] hashes names into: 24
+// saturated colours of the 6x6x6 cube whose contrast ratio (WCAG 2) is at
+// least 3.5:1 both against black and against white, so a name stays
+// readable on dark and light terminals alike. The list and its order are
+// part of the API: a name keeps its colour from one release to the next.
+var DefaultColors = []Color{
+	26, 28, 29, 30, 31, 33, 62, 63, 64, 68, 94, 98,
+	100, 128, 130, 134, 160, 161, 163, 164, 166, 167, 196, 198,
+}
+
+// Palette maps names to colours. A name with a fixed assignment ([Palette.Set])
+// gets that colour; any other name gets a colour chosen by a stable hash
+// (32-bit FNV-1a of the name's bytes, modulo the number of colours), so the
+// same name has the same colour in every process, run and release.
+//
+// The zero value hashes into [DefaultColors]. A Palette is safe for
+// concurrent use.
+type Palette struct {
+	// Colors is the list that names are hashed into. Nil or empty means
+	// [DefaultColors]. Do not change it while the Palette is in use.
+	Colors []Color
+
+	mu    sync.RWMutex
+	fixed map[string]Color
+}
+
+// NewPalette returns a Palette with the fixed assignments of fixed (the
+// tutorial's dictionary, as colour indices), hashing other names into
+// [DefaultColors].
+func NewPalette(fixed map[string]Color) *Palette {
+	p := &Palette{}
+	for name, c := range fixed {
+		p.Set(name, c)
+	}
+	return p
+}
+
+// Set assigns colour c to name for good, overriding the hash.
+func (p *Palette) Set(name string, c Color) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fixed == nil {
+		p.fixed = make(map[string]Color)
+	}
+	p.fixed[name] = c
+}
+
+// Color returns the colour of name.
+func (p *Palette) Color(name string) Color {
+	p.mu.RLock()
+	c, ok := p.fixed[name]
+	p.mu.RUnlock()
+	if ok {
+		return c
+	}
+	colors := p.Colors
+	if len(colors) == 0 {
+		colors = DefaultColors
+	}
+	h := fnv.New32a()
+	io.WriteString(h, name)
+	return colors[h.Sum32()%uint32(len(colors))]
+}
+
+// ColorMode says whether a [Renderer] emits colour escape codes.
+type ColorMode int
+
+const (
+	// ColorAuto colours only when the writer is a terminal (an *os.File
+	// that is a character device, as terminals are; files and pipes are
+	// not) and the NO_COLOR environment variable is unset or empty
+	// (https://no-color.org).
+	ColorAuto ColorMode = iota
+	// ColorNever never emits escape codes.
+	ColorNever
+	// ColorAlways always colours names, even into files and pipes: the
+	// explicit override of ColorAuto's choice.
+	ColorAlways
+)
+
+// Renderer prints chat lines with coloured names. Every name and text is
+// passed through a sanitiser that removes control characters, escape
+// sequences and bidirectional overrides before it is written, so a peer
+// can neither move the cursor nor disguise what it wrote; only the
+// Renderer's own colour codes reach the writer.
+//
+// Each line is written with one Write call. A Renderer is safe for
+// concurrent use.
+type Renderer struct {
+	mu      sync.Mutex
+	w       io.Writer
+	palette *Palette
+	color   bool
+	buf     []byte
+}
+
+// NewRenderer returns a Renderer writing to w with the colours of p (nil
+// means a zero [Palette]) and mode deciding whether escape codes are
+// emitted.
+func NewRenderer(w io.Writer, p *Palette, mode ColorMode) *Renderer {
+	if p == nil {
+		p = &Palette{}
+	}
+	return &Renderer{w: w, palette: p, color: useColor(w, mode)}
+}
+
+// useColor resolves mode for w.
+func useColor(w io.Writer, mode ColorMode) bool {
+	switch mode {
+	case ColorAlways:
+		return true
+	case ColorNever:
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Colored reports whether r emits colour escape codes.
+func (r *Renderer) Colored() bool { return r.color }
+
+// Message writes "name : text" and a newline.
+func (r *Renderer) Message(name, text string) error {
+	return r.line("", name, " : ", text)
+}
+
+// Event writes "* name what" and a newline, for joins, leaves and
+// expiries.
+func (r *Renderer) Event(name, what string) error {
+	return r.line("* ", name, " ", what)
+}
+
+func (r *Renderer) line(prefix, name, sep, text string) error {
+	name, text = textsafe.Clean(name), textsafe.Clean(text)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := append(r.buf[:0], prefix...)
+	b = r.appendName(b, name)
+	b = append(b, sep...)
+	b = append(b, text...)
+	b = append(b, '\n')
+	r.buf = b
+	_, err := r.w.Write(b)
+	return err
+}
+
+// Name returns name, made safe and coloured as r prints it, without a
+// newline.
+func (r *Renderer) Name(name string) string {
+	return string(r.appendName(nil, textsafe.Clean(name)))
+}
+
+func (r *Renderer) appendName(b []byte, name string) []byte {
+	if !r.color {
+		return append(b, name...)
+	}
+	b = append(b, "\x1b[38;5;"...)
+	b = strconv.AppendUint(b, uint64(r.palette.Color(name)), 10)
+	b = append(b, 'm')
+	b = append(b, name...)
+	return append(b, "\x1b[0m"...)
+}

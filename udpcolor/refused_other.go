@@ -1,0 +1,5 @@
+//go:build !unix && !windows
+
+package udpcolor
+
+func isRefused(err error) bool { return false }

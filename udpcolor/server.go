@@ -1,0 +1,637 @@
+package udpcolor
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sockkit/sockkit/internal/ratelimit"
+	"github.com/sockkit/sockkit/internal/textsafe"
+	"github.com/sockkit/sockkit/internal/track"
+	"golang.org/x/time/rate"
+)
+
+// Defaults used where a [Server] field is zero.
+const (
+	DefaultMaxMembers     = 1024
+	DefaultMemberTimeout  = 60 * time.Second
+	DefaultCookieLifetime = 30 * time.Second
+	DefaultRate           = 50  // datagrams per second per source IP
+	DefaultBurst          = 100 // datagrams
+)
+
+// ErrServerClosed is returned by [Server.ServePacket] after [Server.Shutdown]
+// or [Server.Close], or once its context is cancelled.
+var ErrServerClosed = errors.New("udpcolor: server closed")
+
+// Server is a group chat relay. Its zero value is a working server with
+// the limits documented on each field; set the fields before the first
+// call to ServePacket and do not change them afterwards.
+//
+// The server keeps no state for an address until that address has echoed
+// a cookie, never sends an address that has not joined more bytes than it
+// received from it, and limits every source IP address to a rate of
+// datagrams, so that it can be used neither to fill its own memory nor to
+// flood a third party with spoofed joins.
+//
+// A Server must not be copied after first use, nor reused after
+// [Server.Shutdown] or [Server.Close].
+type Server struct {
+	// MaxMembers bounds the member table; joins beyond it get the error
+	// "full". Zero or negative means DefaultMaxMembers.
+	MaxMembers int
+
+	// MemberTimeout is how long a member may stay silent (no msg and no
+	// ping) before it is dropped with "bye NAME expired"; members are
+	// checked every quarter of it. Zero or negative means
+	// DefaultMemberTimeout.
+	MemberTimeout time.Duration
+
+	// CookieLifetime is how long a cookie may be echoed after the server
+	// issued it. Zero or negative means DefaultCookieLifetime.
+	CookieLifetime time.Duration
+
+	// Rate is the sustained number of datagrams per second accepted from
+	// one source IP address (an IPv6 source by its /64), all ports
+	// together; datagrams beyond it are dropped unread. Zero means
+	// DefaultRate; a negative value turns the limit off, which is only
+	// for trusted networks and benchmarks.
+	Rate float64
+
+	// Burst is the number of datagrams a source may send at once before
+	// Rate applies. Zero or negative means DefaultBurst.
+	Burst int
+
+	// Transcript, if not nil, receives every relayed message as
+	// "name : text" and every join, leave and expiry as "* name joined",
+	// one line each, rendered with Palette and Color. Peer text is
+	// sanitised before it is written, and each line is written before the
+	// datagrams it reports are sent.
+	Transcript io.Writer
+
+	// Palette colours the names in the Transcript. Nil means a zero
+	// [Palette], which hashes names into [DefaultColors].
+	Palette *Palette
+
+	// Color decides whether the Transcript gets colour escape codes. The
+	// zero value, [ColorAuto], colours only a terminal without NO_COLOR.
+	Color ColorMode
+
+	// Logger, if not nil, receives a record for each join, leave, expiry
+	// and dropped datagram (the last at debug level).
+	Logger *slog.Logger
+
+	g        track.Group
+	initOnce sync.Once
+	key      [32]byte
+	lim      *ratelimit.Limiter
+	render   *Renderer
+	now      func() time.Time // test hook; time.Now by default
+
+	stats stats
+
+	mu        sync.Mutex
+	members   map[string]*member // by lower-case name
+	byAddr    map[netip.AddrPort]*member
+	lastSweep time.Time
+}
+
+// member is an address that has proven itself and joined.
+type member struct {
+	name string
+	addr netip.AddrPort
+	c    *conn
+	seen time.Time
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		if _, err := rand.Read(s.key[:]); err != nil {
+			panic("udpcolor: no randomness for the cookie key: " + err.Error())
+		}
+		if s.now == nil {
+			s.now = time.Now
+		}
+		r, burst := s.Rate, s.Burst
+		if r == 0 {
+			r = DefaultRate
+		}
+		if burst <= 0 {
+			burst = DefaultBurst
+		}
+		if r > 0 {
+			s.lim = ratelimit.New(ratelimit.Config{Rate: rate.Limit(r), Burst: burst})
+		}
+		if s.Transcript != nil {
+			s.render = NewRenderer(s.Transcript, s.Palette, s.Color)
+		}
+		s.members = make(map[string]*member)
+		s.byAddr = make(map[netip.AddrPort]*member)
+	})
+}
+
+func (s *Server) maxMembers() int {
+	if s.MaxMembers > 0 {
+		return s.MaxMembers
+	}
+	return DefaultMaxMembers
+}
+
+func (s *Server) memberTimeout() time.Duration {
+	if s.MemberTimeout > 0 {
+		return s.MemberTimeout
+	}
+	return DefaultMemberTimeout
+}
+
+func (s *Server) cookieLifetime() time.Duration {
+	if s.CookieLifetime > 0 {
+		return s.CookieLifetime
+	}
+	return DefaultCookieLifetime
+}
+
+func (s *Server) log(level slog.Level, msg string, args ...any) {
+	if s.Logger != nil {
+		s.Logger.Log(context.Background(), level, msg, args...)
+	}
+}
+
+// Members returns the number of members.
+func (s *Server) Members() int {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.members)
+}
+
+// Stats counts what a [Server] has done. All fields are totals since the
+// server started, except Members.
+type Stats struct {
+	Members          int   // members now
+	Joined           int64 // joins admitted (after a valid cookie)
+	Left             int64 // members that sent leave or rejoined under another name
+	Expired          int64 // members dropped by MemberTimeout
+	Cookies          int64 // cookies sent
+	BadCookies       int64 // echoed cookies refused (forged, expired, other address or name)
+	Messages         int64 // msg datagrams relayed
+	Relayed          int64 // relay datagrams sent (one per other member per message)
+	DroppedRate      int64 // datagrams past their source's rate
+	DroppedOversize  int64 // datagrams larger than MaxDatagram (or cut by the read)
+	DroppedMalformed int64 // datagrams that do not parse
+	DroppedPort      int64 // datagrams from source port 0 or below 1024
+}
+
+type stats struct {
+	joined, left, expired, cookies, badCookies, messages, relayed atomic.Int64
+	rate, oversize, malformed, port                               atomic.Int64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Members:          s.Members(),
+		Joined:           s.stats.joined.Load(),
+		Left:             s.stats.left.Load(),
+		Expired:          s.stats.expired.Load(),
+		Cookies:          s.stats.cookies.Load(),
+		BadCookies:       s.stats.badCookies.Load(),
+		Messages:         s.stats.messages.Load(),
+		Relayed:          s.stats.relayed.Load(),
+		DroppedRate:      s.stats.rate.Load(),
+		DroppedOversize:  s.stats.oversize.Load(),
+		DroppedMalformed: s.stats.malformed.Load(),
+		DroppedPort:      s.stats.port.Load(),
+	}
+}
+
+// ServePacket reads datagrams from pc and relays them until [Server.Shutdown]
+// or [Server.Close] is called, ctx is cancelled, or reading fails. It
+// always returns a non-nil error ([ErrServerClosed] after a shutdown, a
+// close or a cancelled ctx) and closes pc. A graceful shutdown says
+// "bye NAME shutdown" to every member that joined through pc.
+//
+// ServePacket may be called on several packet conns at once; they share
+// one member table.
+func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
+	s.init()
+	sc, err := s.g.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
+	if err != nil {
+		return ErrServerClosed
+	}
+	c := newConn(pc)
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var loopErr error
+	if !sc.Go(func() {
+		defer close(done)
+		defer close(quit)
+		loopErr = s.readLoop(ctx, c)
+		if ctx.Err() == nil && s.g.ShuttingDown() {
+			s.farewell(c)
+		}
+	}) {
+		close(done)
+		close(quit)
+	}
+	sc.Go(func() { s.sweepLoop(quit) })
+	<-done
+	return sc.Finish(loopErr, ErrServerClosed)
+}
+
+// readLoop reads and handles datagrams until reading fails.
+func (s *Server) readLoop(ctx context.Context, c *conn) error {
+	buf := make([]byte, MaxDatagram+1) // one more byte shows truncation
+	var scratch []*member
+	for {
+		n, from, err := c.read(buf)
+		if err != nil {
+			if s.g.ShuttingDown() || ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// Someone else set a deadline on pc; it is not ours to keep.
+				c.pc.SetReadDeadline(time.Time{})
+				continue
+			}
+			// An ICMP error reported on the socket is about one earlier
+			// datagram to one peer, not about the socket.
+			var ne net.Error
+			if isRefused(err) || errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		if !from.IsValid() {
+			continue
+		}
+		scratch = s.handle(c, buf[:n], from, scratch[:0])
+	}
+}
+
+// sweepLoop expires silent members until quit is closed.
+func (s *Server) sweepLoop(quit <-chan struct{}) {
+	t := time.NewTicker(max(s.memberTimeout()/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+			s.sweep(s.now())
+		}
+	}
+}
+
+// farewell says bye to the members of c and forgets them.
+func (s *Server) farewell(c *conn) {
+	s.mu.Lock()
+	var ms []*member
+	for _, m := range s.members {
+		if m.c == c {
+			ms = append(ms, m)
+			s.lockedRemove(m)
+		}
+	}
+	s.mu.Unlock()
+	for _, m := range ms {
+		if s.send(c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeShutdown}) != nil {
+			return
+		}
+	}
+}
+
+// handle processes one datagram b from an address. It returns scratch
+// for reuse.
+func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*member) []*member {
+	now := s.now()
+	if from.Port() < 1024 {
+		// Port 0 is not a real source, and low ports belong to services
+		// (echo, DNS, NTP...) that answer anything: answering them could
+		// start an endless loop between two servers.
+		s.stats.port.Add(1)
+		s.log(slog.LevelDebug, "udpcolor: dropped datagram from a service port", "from", from)
+		return scratch
+	}
+	if s.lim != nil && !s.lim.AllowN(now, ratelimit.KeyIP(from.Addr()), 1) {
+		s.stats.rate.Add(1)
+		s.log(slog.LevelDebug, "udpcolor: dropped datagram over its source's rate", "from", from)
+		return scratch
+	}
+	if len(b) > MaxDatagram {
+		s.stats.oversize.Add(1)
+		s.log(slog.LevelDebug, "udpcolor: dropped oversize datagram", "from", from)
+		return scratch
+	}
+	s.mu.Lock()
+	m := s.byAddr[from]
+	if m != nil {
+		m.seen = now
+	}
+	s.mu.Unlock()
+	s.maybeSweep(now)
+	p, err := Parse(b)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.log(slog.LevelDebug, "udpcolor: dropped malformed datagram", "from", from, "err", err)
+		s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest})
+		return scratch
+	}
+	switch p.Kind {
+	case KindJoin:
+		s.join(c, from, len(b), m, p, now)
+	case KindMsg:
+		if m == nil {
+			s.reply(c, from, len(b), false, Packet{Kind: KindError, Code: CodeNotMember})
+			return scratch
+		}
+		return s.relay(m, p.Text, scratch)
+	case KindPing:
+		// m.seen is updated above; nothing else to do.
+	case KindLeave:
+		if m == nil {
+			return scratch
+		}
+		s.mu.Lock()
+		gone := s.byAddr[from] == m
+		if gone {
+			s.lockedRemove(m)
+		}
+		s.mu.Unlock()
+		if gone {
+			s.stats.left.Add(1)
+			s.event(m.name, "left")
+			s.send(c, from, Packet{Kind: KindBye, Name: m.name, Text: ByeLeft})
+		}
+	default:
+		s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest, Text: "a client sends join, msg, ping or leave"})
+	}
+	return scratch
+}
+
+// join handles a join datagram of n bytes; m is the member at from, if any.
+func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, now time.Time) {
+	if n < MinJoin && m == nil {
+		s.log(slog.LevelDebug, "udpcolor: dropped unpadded join", "from", from, "size", n)
+		return
+	}
+	if m != nil && m.name == p.Name {
+		// A retry whose welcome was lost.
+		s.send(c, from, Packet{Kind: KindWelcome, Name: m.name})
+		return
+	}
+	if code := s.admissible(from, p.Name); code != "" {
+		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: code, Text: p.Name})
+		return
+	}
+	if p.Cookie == "" {
+		s.stats.cookies.Add(1)
+		s.reply(c, from, n, m != nil, Packet{Kind: KindCookie, Name: p.Name, Cookie: s.cookie(now, from, p.Name)})
+		return
+	}
+	if !s.validCookie(now, from, p.Name, p.Cookie) {
+		s.stats.badCookies.Add(1)
+		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: CodeBadCookie})
+		return
+	}
+	s.mu.Lock()
+	code := s.lockedAdmissible(from, p.Name)
+	var old *member
+	if code == "" {
+		old = s.byAddr[from]
+		if old != nil {
+			s.lockedRemove(old)
+		}
+		nm := &member{name: p.Name, addr: from, c: c, seen: now}
+		s.members[strings.ToLower(p.Name)] = nm
+		s.byAddr[from] = nm
+	}
+	s.mu.Unlock()
+	if code != "" {
+		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: code, Text: p.Name})
+		return
+	}
+	if old != nil {
+		s.stats.left.Add(1)
+		s.event(old.name, "left")
+	}
+	s.stats.joined.Add(1)
+	s.event(p.Name, "joined")
+	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name})
+}
+
+// admissible returns the error code that refuses name to from, or "".
+func (s *Server) admissible(from netip.AddrPort, name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lockedAdmissible(from, name)
+}
+
+func (s *Server) lockedAdmissible(from netip.AddrPort, name string) string {
+	if o := s.members[strings.ToLower(name)]; o != nil && o.addr != from {
+		return CodeNameTaken
+	}
+	if s.byAddr[from] == nil && len(s.members) >= s.maxMembers() {
+		return CodeFull
+	}
+	return ""
+}
+
+func (s *Server) lockedRemove(m *member) {
+	delete(s.members, strings.ToLower(m.name))
+	if s.byAddr[m.addr] == m {
+		delete(s.byAddr, m.addr)
+	}
+}
+
+// relay sends text from m to every other member.
+func (s *Server) relay(m *member, text string, targets []*member) []*member {
+	text = textsafe.Clean(text)
+	if text == "" {
+		return targets
+	}
+	out, err := Packet{Kind: KindRelay, Name: m.name, Text: text}.Append(nil)
+	if err != nil {
+		return targets
+	}
+	s.mu.Lock()
+	for _, o := range s.members {
+		if o != m {
+			targets = append(targets, o)
+		}
+	}
+	s.mu.Unlock()
+	if s.render != nil {
+		s.render.Message(m.name, text)
+	}
+	s.stats.messages.Add(1)
+	sent := 0
+	for i, o := range targets {
+		if o.c.write(out, o.addr) == nil {
+			sent++
+		}
+		targets[i] = nil
+	}
+	s.stats.relayed.Add(int64(sent))
+	return targets
+}
+
+// maybeSweep sweeps when a quarter of the member timeout has passed since
+// the last sweep, so that expiry does not depend on the ticker alone.
+func (s *Server) maybeSweep(now time.Time) {
+	s.mu.Lock()
+	due := now.Sub(s.lastSweep) >= s.memberTimeout()/4
+	s.mu.Unlock()
+	if due {
+		s.sweep(now)
+	}
+}
+
+// sweep drops the members silent for longer than the member timeout.
+func (s *Server) sweep(now time.Time) {
+	timeout := s.memberTimeout()
+	var gone []*member
+	s.mu.Lock()
+	s.lastSweep = now
+	for _, m := range s.members {
+		if now.Sub(m.seen) > timeout {
+			gone = append(gone, m)
+			s.lockedRemove(m)
+		}
+	}
+	s.mu.Unlock()
+	s.stats.expired.Add(int64(len(gone)))
+	for _, m := range gone {
+		s.event(m.name, "expired")
+		s.send(m.c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeExpired})
+	}
+}
+
+// event records a join, leave or expiry.
+func (s *Server) event(name, what string) {
+	s.log(slog.LevelInfo, "udpcolor: member "+what, "name", name)
+	if s.render != nil {
+		s.render.Event(name, what)
+	}
+}
+
+// reply sends p to an address that sent a datagram of reqLen bytes. To
+// an address that has not proven itself (not a member) it sends nothing
+// larger than reqLen, so the server never amplifies a spoofed datagram.
+func (s *Server) reply(c *conn, to netip.AddrPort, reqLen int, proven bool, p Packet) {
+	out, err := p.Append(nil)
+	if err != nil {
+		return
+	}
+	if !proven && len(out) > reqLen {
+		s.log(slog.LevelDebug, "udpcolor: reply larger than request not sent", "to", to, "kind", p.Kind)
+		return
+	}
+	c.write(out, to)
+}
+
+// send sends p to a member.
+func (s *Server) send(c *conn, to netip.AddrPort, p Packet) error {
+	out, err := p.Append(nil)
+	if err != nil {
+		return err
+	}
+	return c.write(out, to)
+}
+
+// cookie returns the cookie for name at from issued at now: base64url
+// (no padding) of the issue time in seconds (4 bytes, big-endian) and the
+// first 16 bytes of HMAC-SHA256 under the server's key over that time,
+// the address (16 bytes), the port (2 bytes) and the name.
+func (s *Server) cookie(now time.Time, from netip.AddrPort, name string) string {
+	var b [20]byte
+	binary.BigEndian.PutUint32(b[:4], uint32(now.Unix()))
+	copy(b[4:], s.mac(b[:4], from, name))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (s *Server) mac(t []byte, from netip.AddrPort, name string) []byte {
+	h := hmac.New(sha256.New, s.key[:])
+	h.Write(t)
+	a := from.Addr().As16()
+	h.Write(a[:])
+	var port [2]byte
+	binary.BigEndian.PutUint16(port[:], from.Port())
+	h.Write(port[:])
+	io.WriteString(h, name)
+	return h.Sum(nil)[:16]
+}
+
+// validCookie reports whether cookie was issued by this server to from
+// for name, no longer than the cookie lifetime ago.
+func (s *Server) validCookie(now time.Time, from netip.AddrPort, name, cookie string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(cookie)
+	if err != nil || len(b) != 20 {
+		return false
+	}
+	age := now.Unix() - int64(binary.BigEndian.Uint32(b[:4]))
+	if age < -1 || time.Duration(age)*time.Second > s.cookieLifetime() {
+		return false
+	}
+	return hmac.Equal(b[4:], s.mac(b[:4], from, name))
+}
+
+// Shutdown stops reading, says "bye NAME shutdown" to every member, and
+// waits until every ServePacket has returned or ctx is done, in which
+// case it closes everything and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error { return s.g.Shutdown(ctx) }
+
+// Close stops the server at once, without saying bye, and waits until
+// every ServePacket has returned. It is idempotent.
+func (s *Server) Close() error { return s.g.Close() }
+
+// conn reads and writes datagrams with netip.AddrPort addresses, without
+// allocating when pc is a *net.UDPConn.
+type conn struct {
+	pc  net.PacketConn
+	udp *net.UDPConn
+}
+
+func newConn(pc net.PacketConn) *conn {
+	u, _ := pc.(*net.UDPConn)
+	return &conn{pc: pc, udp: u}
+}
+
+// read reads one datagram. The address is invalid when the PacketConn
+// does not use IP addresses.
+func (c *conn) read(b []byte) (int, netip.AddrPort, error) {
+	if c.udp != nil {
+		return c.udp.ReadFromUDPAddrPort(b)
+	}
+	n, a, err := c.pc.ReadFrom(b)
+	if err != nil || a == nil {
+		return n, netip.AddrPort{}, err
+	}
+	if u, ok := a.(*net.UDPAddr); ok {
+		return n, u.AddrPort(), nil
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return n, ap, nil
+}
+
+func (c *conn) write(b []byte, to netip.AddrPort) error {
+	if c.udp != nil {
+		_, err := c.udp.WriteToUDPAddrPort(b, to)
+		return err
+	}
+	_, err := c.pc.WriteTo(b, net.UDPAddrFromAddrPort(to))
+	return err
+}
