@@ -1,0 +1,292 @@
+// Command httpfetch serves a directory over HTTP and downloads files,
+// with resume, parallel ranges and SHA-256 verification.
+//
+//	httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
+//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
+//
+// serve without -dir answers the "Hello World" page at /. get saves to
+// the last element of the URL's path unless -o says otherwise ("-o -" is
+// standard output), shows a progress bar on standard error when it is a
+// terminal, and ends with a one-line summary. An interrupted get keeps
+// FILE.part and FILE.part.state; running the same command again resumes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/sockkit/sockkit/httpfetch"
+	"github.com/sockkit/sockkit/internal/textsafe"
+)
+
+const usage = `usage:
+  httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
+  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
+`
+
+// errUsage means the command line was wrong; main exits with status 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "httpfetch:", textsafe.Clean(err.Error()))
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "get":
+		return get(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "httpfetch: unknown command %q\n%s", args[0], usage)
+	return errUsage
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("httpfetch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage // the flag package has printed what was wrong
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	dir := fs.String("dir", "", "directory to serve (default: a Hello World page)")
+	dot := fs.Bool("dotfiles", false, "serve names that begin with a dot")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "httpfetch serve: unexpected argument %q\n%s", fs.Arg(0), usage)
+		return errUsage
+	}
+	if *dir != "" {
+		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", *dir)
+		}
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &httpfetch.Server{Dir: *dir, Dotfiles: *dot}
+	what := "a Hello World page"
+	if *dir != "" {
+		what = *dir
+	}
+	fmt.Fprintf(stdout, "serving %s on http://%s/ (Ctrl-C to stop)\n", what, l.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), l) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		fmt.Fprintln(stderr, "httpfetch: shutdown:", err)
+	}
+	if err := <-done; !errors.Is(err, httpfetch.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(stdout, "server stopped")
+	return nil
+}
+
+func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("get", stderr)
+	out := fs.String("o", "", "output file, - for standard output (default: from the URL)")
+	parallel := fs.Int("parallel", httpfetch.DefaultParallel, "ranges downloaded at once")
+	sum := fs.String("sha256", "", "expected SHA-256 digest, in hex")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, "httpfetch get: want exactly one URL\n", usage)
+		return errUsage
+	}
+	if *parallel < 1 {
+		fmt.Fprint(stderr, "httpfetch get: -parallel must be at least 1\n", usage)
+		return errUsage
+	}
+	rawURL := fs.Arg(0)
+	dest := *out
+	if dest == "" {
+		var err error
+		if dest, err = fileName(rawURL); err != nil {
+			return err
+		}
+	}
+
+	c := &httpfetch.Client{Parallel: *parallel}
+	defer c.CloseIdleConnections()
+	bar := newBar(stderr, dest)
+	if bar != nil {
+		c.Progress = bar.update
+	}
+	req := httpfetch.Request{URL: rawURL, Dest: dest, SHA256: *sum}
+	summary := stdout
+	if dest == "-" {
+		req.Dest, req.Writer, summary = "", stdout, stderr
+	}
+	res, err := c.Download(ctx, req)
+	bar.finish()
+	if err != nil {
+		if dest != "-" {
+			if _, serr := os.Stat(dest + ".part.state"); serr == nil {
+				fmt.Fprintf(stderr, "httpfetch: partial download kept in %s.part; run the same command to resume\n", dest)
+			}
+		}
+		return err
+	}
+	fmt.Fprintln(summary, summarize(dest, res))
+	return nil
+}
+
+// summarize is the one line printed after a download.
+func summarize(dest string, res *httpfetch.Result) string {
+	var b strings.Builder
+	where := dest
+	if dest == "-" {
+		where = "standard output"
+	}
+	secs := res.Elapsed.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(res.Size-res.Resumed) / secs
+	}
+	fmt.Fprintf(&b, "saved %s: %s in %.2fs (%s/s)", where, size(res.Size), secs, size(int64(rate)))
+	if res.Parts > 1 {
+		fmt.Fprintf(&b, ", %d parallel ranges", res.Parts)
+	}
+	if res.Resumed > 0 {
+		fmt.Fprintf(&b, ", resumed after %s", size(res.Resumed))
+	}
+	if res.Retries > 0 {
+		fmt.Fprintf(&b, ", %d retries", res.Retries)
+	}
+	if res.Restarts > 0 {
+		fmt.Fprintf(&b, ", %d restarts", res.Restarts)
+	}
+	if res.SHA256 != "" {
+		b.WriteString(", sha256 ok")
+	}
+	return b.String()
+}
+
+// size formats a byte count with binary units.
+func size(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// fileName derives a local file name from a URL: the last element of its
+// path, made safe (no directories, no leading dot, no control
+// characters), or "index.html".
+func fileName(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	return safeName(path.Base(u.Path)), nil
+}
+
+func safeName(name string) string {
+	name = textsafe.Clean(name)
+	name = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r < 0x20 || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(name, ".")
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	if name == "" || name == "_" {
+		return "index.html"
+	}
+	return name
+}
+
+// bar is a progress bar on a terminal; a nil *bar does nothing.
+type bar struct {
+	w    io.Writer
+	desc string
+	pb   *progressbar.ProgressBar
+}
+
+// newBar returns a progress bar if w is a terminal, else nil.
+func newBar(w io.Writer, dest string) *bar {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return &bar{w: w, desc: path.Base(dest)}
+}
+
+func (b *bar) update(p httpfetch.Progress) {
+	if b.pb == nil {
+		b.pb = progressbar.NewOptions64(p.Total,
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(b.desc),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionUseIECUnits(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	b.pb.Set64(p.Done)
+}
+
+func (b *bar) finish() {
+	if b != nil && b.pb != nil {
+		b.pb.Finish()
+	}
+}

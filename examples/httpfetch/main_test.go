@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var servingRE = regexp.MustCompile(`on (http://[0-9.:]+/)`)
+
+// startServe runs "httpfetch serve" in-process and returns its URL.
+func startServe(t *testing.T, args ...string) (base string, out *syncBuffer, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &syncBuffer{}
+	var errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), out, &errOut) }()
+	for i := 0; ; i++ {
+		if m := servingRE.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			break
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended: %v\n%s", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if i > 500 {
+			t.Fatal("serve did not start")
+		}
+	}
+	return base, out, func() error { cancel(); return <-done }
+}
+
+func TestServeAndGet(t *testing.T) {
+	defer leaktest.Check(t)()
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("httpfetch example "), 100000)
+	if err := os.WriteFile(filepath.Join(dir, "data.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, serveOut, stop := startServe(t, "-dir", dir)
+
+	sum := sha256.Sum256(data)
+	dest := filepath.Join(t.TempDir(), "copy.bin")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"get", "-o", dest, "-parallel", "2", "-sha256", hex.EncodeToString(sum[:]), base + "data.bin"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("get: %v\n%s", err, errOut.String())
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) {
+		t.Errorf("downloaded file differs")
+	}
+	if line := out.String(); !strings.HasPrefix(line, "saved "+dest+": 1.7 MiB in ") || !strings.HasSuffix(line, ", sha256 ok\n") || strings.Count(line, "\n") != 1 {
+		t.Errorf("summary %q", line)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("stderr is not a terminal, yet got %q", errOut.String())
+	}
+
+	out.Reset()
+	errOut.Reset()
+	if err := run(context.Background(), []string{"get", "-o", "-", base + "data.bin"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), data) || !strings.HasPrefix(errOut.String(), "saved standard output") {
+		t.Errorf("-o -: %d bytes, stderr %q", out.Len(), errOut.String())
+	}
+
+	err = run(context.Background(), []string{"get", "-o", filepath.Join(t.TempDir(), "x"), base + "missing"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("missing file: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	if !strings.Contains(serveOut.String(), "server stopped") {
+		t.Errorf("serve output %q", serveOut.String())
+	}
+}
+
+func TestServeHello(t *testing.T) {
+	defer leaktest.Check(t)()
+	base, _, stop := startServe(t)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"get", "-o", "-", base}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Hello World") {
+		t.Errorf("got %q", out.String())
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		nil, {"bogus"}, {"get"}, {"get", "-parallel", "0", "http://x/"}, {"get", "-nope", "http://x/"},
+		{"serve", "extra"}, {"serve", "-addr"},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, &out, &errOut); !errors.Is(err, errUsage) {
+			t.Errorf("%q: err = %v, want a usage error", args, err)
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("%q: nothing on stderr", args)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "-dir", "/does/not/exist"}, &out, &errOut); err == nil || errors.Is(err, errUsage) {
+		t.Errorf("missing dir: %v", err)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://h/a/b/file.iso":         "file.iso",
+		"http://h/":                     "index.html",
+		"http://h":                      "index.html",
+		"http://h/..":                   "index.html",
+		"http://h/.bashrc":              "bashrc",
+		"http://h/a%2Fb":                "b",
+		"http://h/evil%1b%5b2Jname":     "evilname",
+		"http://h/x?y=../../etc/passwd": "x",
+	} {
+		got, err := fileName(in)
+		if err != nil || got != want {
+			t.Errorf("fileName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func FuzzSafeName(f *testing.F) {
+	for _, s := range []string{"a.txt", "..", "/", ".", "\x1b[31m", "a/../b", "ok\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := safeName(s)
+		if n == "" || strings.ContainsAny(n, "/\\\x00") || strings.HasPrefix(n, ".") || filepath.Base(n) != n {
+			t.Fatalf("safeName(%q) = %q", s, n)
+		}
+	})
+}

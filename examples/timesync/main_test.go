@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
+)
+
+// startServe runs "timesync serve" in-process and returns its address.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatal("serve printed nothing")
+	}
+	addr, ok := strings.CutPrefix(lines.Text(), "timesync: serving NTP and the format service on ")
+	if !ok {
+		t.Fatalf("unexpected first line %q", lines.Text())
+	}
+	go io.Copy(io.Discard, pr)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v after interrupt, want nil", err)
+		}
+	})
+	return addr
+}
+
+func runOut(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestServeQueryFormat(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := startServe(t, "-rate", "-1")
+
+	out, _, err := runOut(t, "query", "-addr", addr, "-samples", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`^offset -?[0-9.]+[nµm]?s\ndelay [0-9.]+[nµm]?s\nstratum 1\nrefid LOCL\nsamples 3\n$`)
+	if !want.MatchString(out) {
+		t.Errorf("query printed %q", out)
+	}
+
+	out, _, err = runOut(t, "format", "-addr", addr, "%H:%M:%S")
+	if err != nil || !regexp.MustCompile(`^\d\d:\d\d:\d\d\n$`).MatchString(out) {
+		t.Errorf("format printed %q, %v", out, err)
+	}
+
+	_, _, err = runOut(t, "format", "-addr", addr, "%Q")
+	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "unknown conversion %Q") {
+		t.Errorf("format %%Q: %v", err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"bogus"},
+		{"serve", "-nope"},
+		{"serve", "extra"},
+		{"query", "-samples", "0"},
+		{"format"},
+		{"format", "a", "b"},
+	} {
+		_, errOut, err := runOut(t, args...)
+		if !errors.Is(err, errUsage) || !strings.Contains(errOut, "usage") && !strings.Contains(errOut, "Usage") && !strings.Contains(errOut, "want") {
+			t.Errorf("run(%q): %v, stderr %q", args, err, errOut)
+		}
+	}
+	out, _, err := runOut(t, "query", "-h")
+	if err != nil {
+		t.Errorf("query -h: %v (%q)", err, out)
+	}
+}
+
+func TestQueryFails(t *testing.T) {
+	defer leaktest.Check(t)()
+	// A closed port: the query fails with one clear error.
+	_, _, err := runOut(t, "query", "-addr", "127.0.0.1:1", "-samples", "1")
+	if err == nil || errors.Is(err, errUsage) {
+		t.Errorf("query of a closed port: %v", err)
+	}
+	// The server address is taken.
+	addr := startServe(t)
+	if _, _, err := runOut(t, "serve", "-addr", addr); err == nil {
+		t.Error("serve on a busy address succeeded")
+	}
+}

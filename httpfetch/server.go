@@ -1,0 +1,282 @@
+package httpfetch
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sockkit/sockkit/internal/track"
+)
+
+// Defaults for the zero fields of [Server].
+const (
+	DefaultMaxConns          = 1024
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+
+	// WriteChunk is how many bytes of a response must reach the client
+	// within each WriteTimeout: the deadline moves forward after every
+	// chunk, so a download of any size succeeds as long as it moves.
+	WriteChunk = 1 << 20
+)
+
+// Server serves the files of a directory, or of an [fs.FS], over HTTP/1.1,
+// with Range, If-Range, ETag, Last-Modified and Content-Type; with neither
+// it serves a "Hello World" page at "/".
+//
+// The zero value is a working server with safe limits. One Server may run
+// several [Server.Serve] calls at once. A Server must not be copied after
+// first use, nor reused after [Server.Shutdown] or [Server.Close].
+type Server struct {
+	// Dir is the directory to serve. Nothing outside it can be reached:
+	// not through "..", not through encoded paths, not through symbolic
+	// links that lead out of it (the files are opened with [os.Root]).
+	Dir string
+
+	// FS, if not nil and Dir is empty, is served instead of Dir. Files
+	// that implement [io.Seeker] are served with ranges; others whole.
+	FS fs.FS
+
+	// Dotfiles serves files and directories whose name begins with a
+	// dot. By default they answer 404 and are left out of listings.
+	Dotfiles bool
+
+	// MaxConns bounds the connections open at once over every Serve
+	// call; a connection past it is answered 503 and closed. Zero means
+	// DefaultMaxConns; negative means no limit.
+	MaxConns int
+
+	// ReadHeaderTimeout bounds the time a client may take to send the
+	// headers of a request. Zero means DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+
+	// IdleTimeout closes a keep-alive connection that sends no new
+	// request for this long. Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+
+	// WriteTimeout is the time a client has to take each [WriteChunk]
+	// bytes of a response. It is a progress deadline, not a total one:
+	// it never cuts a large download that keeps moving, only a client
+	// that stops reading. Zero means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+
+	// MaxHeaderBytes bounds the size of request headers. Zero means
+	// DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+
+	// Logger, if not nil, receives errors of the HTTP server and of
+	// opening files, at warn level, and rejected connections at debug.
+	Logger *slog.Logger
+
+	group    track.Group
+	initOnce sync.Once
+	initErr  error
+	handler  http.Handler
+	conns    atomic.Int64
+}
+
+func (s *Server) init() error {
+	s.initOnce.Do(func() {
+		var fsys fs.FS
+		switch {
+		case s.Dir != "":
+			root, err := os.OpenRoot(s.Dir)
+			if err != nil {
+				s.initErr = err
+				return
+			}
+			// The Root stays open for the life of the process; it is
+			// one file descriptor.
+			fsys = root.FS()
+		case s.FS != nil:
+			fsys = s.FS
+		}
+		s.handler = &fileHandler{fsys: fsys, dotfiles: s.Dotfiles, logger: s.Logger}
+	})
+	return s.initErr
+}
+
+// Handler returns the http.Handler the server runs, without the
+// connection limits and timeouts, for use in another http.Server or in
+// tests. It fails if Dir cannot be opened.
+func (s *Server) Handler() (http.Handler, error) {
+	if err := s.init(); err != nil {
+		return nil, err
+	}
+	return s.handler, nil
+}
+
+// Serve accepts connections on l and serves HTTP on them until
+// [Server.Shutdown] or [Server.Close] is called or ctx is cancelled
+// (which acts like Close). It always returns a non-nil error and closes
+// l; after Shutdown or Close the error is [ErrServerClosed]. No goroutine
+// it started outlives its return.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	if err := s.init(); err != nil {
+		l.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           &deadlineHandler{h: s.handler, timeout: orDefault(s.WriteTimeout, DefaultWriteTimeout)},
+		ReadHeaderTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       orDefault(s.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    s.maxHeaderBytes(),
+		ErrorLog:          log.New(io.Discard, "", 0),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnState:         connState,
+	}
+	if s.Logger != nil {
+		hs.ErrorLog = slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)
+	}
+	sc, err := s.group.Begin(ctx, l, nil)
+	if err != nil {
+		return ErrServerClosed
+	}
+	err = hs.Serve(&listener{Listener: l, s: s, sc: sc, hs: hs})
+	return sc.Finish(err, ErrServerClosed)
+}
+
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes <= 0 {
+		return DefaultMaxHeaderBytes
+	}
+	return s.MaxHeaderBytes
+}
+
+// Shutdown stops accepting connections, lets the requests in progress
+// finish, closes connections as they become idle, and waits until every
+// Serve call has returned. If ctx ends first, it closes everything and
+// returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.group.Shutdown(ctx)
+}
+
+// Close closes every listener and connection at once and waits until
+// every Serve call's goroutines have ended. It is idempotent.
+func (s *Server) Close() error {
+	return s.group.Close()
+}
+
+// Conns returns the number of connections open now.
+func (s *Server) Conns() int64 { return s.conns.Load() }
+
+// listener registers each accepted connection with the track scope and
+// enforces MaxConns, before net/http sees it.
+type listener struct {
+	net.Listener
+	s  *Server
+	sc *track.Scope
+	hs *http.Server
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		s := l.s
+		if max := s.MaxConns; max >= 0 && s.conns.Load() >= int64(orDefault(max, DefaultMaxConns)) {
+			rejectConn(c)
+			if s.Logger != nil {
+				s.Logger.Debug("httpfetch: connection limit reached", "remote", c.RemoteAddr().String())
+			}
+			continue
+		}
+		tc := &conn{Conn: c, closed: make(chan struct{}), hs: l.hs}
+		remove, ok := l.sc.AddConn(tc, tc.onShutdown)
+		if !ok {
+			c.Close()
+			continue
+		}
+		s.conns.Add(1)
+		// A goroutine of the scope waits for net/http's goroutine for this
+		// connection to be done with it, so that Shutdown, Close and
+		// Serve's return wait for it too.
+		if !l.sc.Go(func() {
+			<-tc.closed
+			remove()
+			s.conns.Add(-1)
+		}) {
+			remove()
+			s.conns.Add(-1)
+			c.Close()
+			continue
+		}
+		return tc, nil
+	}
+}
+
+// rejectConn answers a connection past MaxConns with 503 and closes it.
+// The answer fits in any socket buffer, so the write does not block; the
+// deadline is there in case it does.
+func rejectConn(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nRetry-After: 1\r\n\r\ntoo many connections")
+	c.Close()
+}
+
+// conn is a connection as net/http sees it. It follows the state net/http
+// reports through ConnState, to close idle connections during a graceful
+// shutdown, and signals when net/http is done with it.
+type conn struct {
+	net.Conn
+	hs        *http.Server
+	mu        sync.Mutex
+	state     http.ConnState
+	draining  bool
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+// ReadFrom lets net/http send files with sendfile(2) through the wrapper.
+func (c *conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+// onShutdown is called by the track scope when a graceful shutdown
+// begins: connections that are idle, or have not sent a request yet, are
+// closed; busy ones close after their response (keep-alives are off).
+func (c *conn) onShutdown() {
+	c.hs.SetKeepAlivesEnabled(false)
+	c.mu.Lock()
+	c.draining = true
+	st := c.state
+	c.mu.Unlock()
+	if st == http.StateIdle || st == http.StateNew {
+		c.Conn.Close()
+	}
+}
+
+func connState(nc net.Conn, st http.ConnState) {
+	c, ok := nc.(*conn)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.state = st
+	draining := c.draining
+	c.mu.Unlock()
+	switch st {
+	case http.StateIdle:
+		if draining {
+			c.Conn.Close()
+		}
+	case http.StateClosed, http.StateHijacked:
+		// StateClosed is the last thing net/http's goroutine does.
+		c.closeOnce.Do(func() { close(c.closed) })
+	}
+}

@@ -1,0 +1,201 @@
+package timesync
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
+)
+
+// fakeNTP runs a scripted NTP server: for the i-th request it sends the
+// datagrams reply returns. It stops when the test ends.
+func fakeNTP(t *testing.T, reply func(i int, req Packet, rx time.Time) [][]byte) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1024)
+		for i := 0; ; i++ {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			rx := time.Now()
+			var req Packet
+			if req.UnmarshalBinary(buf[:n]) != nil {
+				continue
+			}
+			for _, b := range reply(i, req, rx) {
+				pc.WriteTo(b, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().String()
+}
+
+// goodReply is what a correct server would answer.
+func goodReply(req Packet, rx time.Time, hold time.Duration) Packet {
+	return Packet{
+		Version: req.Version, Mode: ModeServer, Stratum: 1, RefID: [4]byte{'G', 'P', 'S'},
+		Reference: TimestampOf(rx.Add(-time.Second)), Origin: req.Transmit,
+		Receive: TimestampOf(rx), Transmit: TimestampOf(rx.Add(hold)),
+	}
+}
+
+func encode(p Packet) []byte { b, _ := p.MarshalBinary(); return b }
+
+func TestResponseValidation(t *testing.T) {
+	t1 := time.Now()
+	good := goodReply(Packet{Version: 4, Transmit: 1}, t1, time.Microsecond)
+	for _, tc := range []struct {
+		name  string
+		edit  func(p *Packet)
+		check func(error) bool
+	}{
+		{"good", func(*Packet) {}, func(err error) bool { return err == nil }},
+		{"mode 5", func(p *Packet) { p.Mode = ModeBroadcast }, isReplyError},
+		{"mode 3", func(p *Packet) { p.Mode = ModeClient }, isReplyError},
+		{"version 0", func(p *Packet) { p.Version = 0 }, isReplyError},
+		{"KoD DENY", func(p *Packet) { p.Stratum = 0; p.RefID = [4]byte{'D', 'E', 'N', 'Y'} }, func(err error) bool {
+			var k *KissOfDeathError
+			return errors.As(err, &k) && k.Code == "DENY"
+		}},
+		{"unsynchronised leap", func(p *Packet) { p.Leap = LeapNotSynchronized }, func(err error) bool { return errors.Is(err, ErrUnsynchronized) }},
+		{"stratum 16", func(p *Packet) { p.Stratum = 16 }, func(err error) bool { return errors.Is(err, ErrUnsynchronized) }},
+		{"no receive", func(p *Packet) { p.Receive = 0 }, isReplyError},
+		{"no transmit", func(p *Packet) { p.Transmit = 0 }, isReplyError},
+		{"no reference", func(p *Packet) { p.Reference = 0 }, isReplyError},
+		{"transmit before receive", func(p *Packet) { p.Transmit = TimestampOf(t1.Add(-time.Millisecond)) }, isReplyError},
+		{"reference in the future", func(p *Packet) { p.Reference = TimestampOf(t1.Add(time.Hour)) }, isReplyError},
+		{"root distance", func(p *Packet) { p.RootDispersion = ShortOf(2 * time.Second) }, isReplyError},
+	} {
+		p := good
+		tc.edit(&p)
+		_, err := responseOf(&p, t1, t1.Add(time.Millisecond))
+		if !tc.check(err) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func isReplyError(err error) bool {
+	var r *ReplyError
+	return errors.As(err, &r)
+}
+
+// TestQueryKeepsLeastDelay scripts a server that, for the third request,
+// claims to have held it for ten seconds: that sample has the least
+// delay and must be the one kept. Bogus replies come first each time.
+func TestQueryKeepsLeastDelay(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := fakeNTP(t, func(i int, req Packet, rx time.Time) [][]byte {
+		hold := time.Duration(0)
+		if i == 2 {
+			hold = 10 * time.Second
+		}
+		r := goodReply(req, rx, hold)
+		wrong := r
+		wrong.Origin++ // not ours: ignored
+		return [][]byte{encode(wrong), encode(r)[:40], encode(r)}
+	})
+	cl := Client{Samples: 4}
+	r, err := cl.Query(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Samples != 4 || r.Offset < 4*time.Second || r.Stratum != 1 || RefIDString(r.Stratum, r.RefID) != "GPS" {
+		t.Errorf("response %+v", r)
+	}
+}
+
+func TestQueryTimeoutAndCancel(t *testing.T) {
+	defer leaktest.Check(t)()
+	silent := fakeNTP(t, func(int, Packet, time.Time) [][]byte { return nil })
+	cl := Client{Samples: 2, Timeout: 50 * time.Millisecond}
+	_, err := cl.Query(context.Background(), silent)
+	var te *TimeoutError
+	if !errors.As(err, &te) || te.Attempts != 2 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Query of a silent server: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	slow := Client{Samples: 3, Timeout: time.Hour}
+	if _, err := slow.Query(ctx, silent); !errors.Is(err, context.Canceled) {
+		t.Errorf("Query with a cancelled context: %v", err)
+	}
+	if _, err := slow.Format(ctx, silent, "%T"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Format with a cancelled context: %v", err)
+	}
+}
+
+func TestQueryUnsynchronized(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := fakeNTP(t, func(i int, req Packet, rx time.Time) [][]byte {
+		r := goodReply(req, rx, 0)
+		r.Leap = LeapNotSynchronized
+		return [][]byte{encode(r)}
+	})
+	var cl Client
+	if _, err := cl.Query(context.Background(), addr); !errors.Is(err, ErrUnsynchronized) {
+		t.Errorf("Query: %v", err)
+	}
+}
+
+func TestQueryDialHook(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := startServer(t, &Server{})
+	var dialed string
+	cl := Client{Samples: 1, Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
+		dialed = network + " " + a
+		var d net.Dialer
+		return d.DialContext(ctx, network, a)
+	}}
+	if _, err := cl.Query(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	if dialed != "udp "+addr {
+		t.Errorf("dialed %q", dialed)
+	}
+}
+
+func TestFormatRequestSize(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   int
+	}{
+		{"%T", 67}, {"", 65}, {"#%T", 47}, {"c", 47}, {"#" + string(make([]byte, 46)), 0},
+		{string(make([]byte, 200)), 1024}, {string(make([]byte, 2000)), 2001},
+	} {
+		if got := FormatRequestSize(tc.format); got != tc.want {
+			t.Errorf("FormatRequestSize(%d bytes starting %q) = %d, want %d", len(tc.format), tc.format[:min(1, len(tc.format))], got, tc.want)
+		}
+	}
+}
+
+// TestQueryDefaultPort checks that an address without a port means NTP's
+// port 123.
+func TestQueryDefaultPort(t *testing.T) {
+	var dialed []string
+	cl := Client{Samples: 1, Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
+		dialed = append(dialed, a)
+		return nil, errors.New("no dialing in this test")
+	}}
+	for _, addr := range []string{"127.0.0.1", "[::1]", "localhost"} {
+		cl.Query(context.Background(), addr)
+	}
+	want := []string{"127.0.0.1:123", "[::1]:123", "localhost:123"}
+	if strings.Join(dialed, " ") != strings.Join(want, " ") {
+		t.Errorf("dialed %q, want %q", dialed, want)
+	}
+}
