@@ -583,7 +583,7 @@ func (d *download) probe(ctx context.Context, split bool) (*state, *http.Respons
 			continue
 		}
 		if !d.retry(ctx, &fails, err) {
-			return nil, nil, err
+			return nil, nil, d.final(ctx, err)
 		}
 	}
 }
@@ -708,7 +708,7 @@ func (d *download) runPart(ctx context.Context, p *part, resp *http.Response) er
 			fails = 0 // progress kept: the count of failures starts again
 		}
 		if !d.retry(ctx, &fails, err) {
-			return err
+			return d.final(ctx, err)
 		}
 		if !d.st.Ranges && p.Next != 0 {
 			// The server cannot resume: this stream starts over.
@@ -1020,6 +1020,15 @@ func transient(err error) bool {
 	// Everything else is the network: refused, reset, timed out, cut
 	// short (io.ErrUnexpectedEOF), malformed response.
 	return true
+}
+
+// final returns the error that ends a request: err, or the context's
+// error if the context ended first (err is then a consequence of it).
+func (d *download) final(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
 }
 
 // retry decides whether to try again after err, and waits if so.

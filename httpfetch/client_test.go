@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -660,5 +661,90 @@ func TestFetchBadURL(t *testing.T) {
 	}
 	if _, err := c.Download(context.Background(), Request{URL: "http://127.0.0.1/"}); err == nil {
 		t.Errorf("a Request without Dest or Writer was accepted")
+	}
+}
+
+func TestClientDialAndNoRedirects(t *testing.T) {
+	data := testData(1000, 16)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/", http.StatusFound)
+			return
+		}
+		serveBytes(w, r, data, `"v1"`)
+	}))
+	defer ts.Close()
+	var dials atomic.Int32
+	c := testClient()
+	c.MaxRedirects = -1
+	c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	var buf bytes.Buffer
+	if _, err := c.FetchTo(context.Background(), ts.URL, &buf); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("FetchTo: %v", err)
+	}
+	if dials.Load() == 0 {
+		t.Errorf("Dial hook not used")
+	}
+	if _, err := c.FetchTo(context.Background(), ts.URL+"/moved", io.Discard); !errors.Is(err, ErrRedirect) {
+		t.Errorf("with MaxRedirects -1, a redirect gave %v", err)
+	}
+}
+
+// TestFetchUnknownSizeResume: a server that honours ranges but never
+// tells the size ("bytes N-M/*", chunked), cut once half way; then a
+// resume of a download that already had every byte (416).
+func TestFetchUnknownSizeResume(t *testing.T) {
+	data := testData(100000, 17)
+	var n atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first := 0
+		if rng := r.Header.Get("Range"); rng != "" {
+			v, _ := strings.CutPrefix(rng, "bytes=")
+			v, _ = strings.CutSuffix(v, "-")
+			first, _ = strconv.Atoi(v)
+		}
+		w.Header().Set("ETag", `"u1"`)
+		if first >= len(data) {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", len(data)))
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", first, len(data)-1))
+		w.WriteHeader(http.StatusPartialContent)
+		if n.Add(1) == 1 {
+			w.Write(data[first : len(data)/2])
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		w.Write(data[first:])
+	}))
+	defer ts.Close()
+	c := testClient()
+	dest, res, err := fetchFile(t, c, ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, dest, data)
+	if res.Retries != 1 || res.Parts != 1 || res.Size != int64(len(data)) {
+		t.Errorf("result %+v", res)
+	}
+
+	dest = filepath.Join(t.TempDir(), "out.bin")
+	must(t, os.WriteFile(dest+".part", data, 0o644))
+	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"u1"`, Size: -1, Ranges: true,
+		Parts: []*part{{First: 0, Last: -1, Next: int64(len(data))}}}))
+	res, err = c.Fetch(context.Background(), ts.URL, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, dest, data)
+	if res.Resumed != int64(len(data)) || res.Size != int64(len(data)) {
+		t.Errorf("result %+v", res)
 	}
 }

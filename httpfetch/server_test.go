@@ -462,3 +462,42 @@ func TestCurlResume(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, b)
 }
+
+// TestServeShutdownTimeout: a client that stops reading holds a download
+// open; Shutdown gives up when its context ends and closes it.
+func TestServeShutdownTimeout(t *testing.T) {
+	defer leaktest.Check(t)()
+	root := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(root, "big"), bytes.Repeat([]byte("y"), 64<<20), 0o644))
+	s := &Server{Dir: root}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), l) }()
+	resp := rawGet(t, "http://"+l.Addr().String(), "/big")
+	defer resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	if err := <-done; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
+	}
+	if s.Conns() != 0 {
+		t.Errorf("%d connections left", s.Conns())
+	}
+	s.Close()
+}
+
+func TestServeMissingDir(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	s := &Server{Dir: filepath.Join(t.TempDir(), "nope")}
+	if err := s.Serve(context.Background(), l); err == nil || errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve with a missing Dir = %v", err)
+	}
+	if _, err := l.Accept(); err == nil {
+		t.Errorf("listener left open")
+	}
+}

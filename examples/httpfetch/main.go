@@ -9,6 +9,9 @@
 // standard output), shows a progress bar on standard error when it is a
 // terminal, and ends with a one-line summary. An interrupted get keeps
 // FILE.part and FILE.part.state; running the same command again resumes.
+//
+// A bad or missing flag prints usage and exits 2; any other failure
+// prints one line and exits 1.
 package main
 
 import (
@@ -49,7 +52,11 @@ func main() {
 	case errors.Is(err, errUsage):
 		os.Exit(2)
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "httpfetch:", textsafe.Clean(err.Error()))
+		msg := textsafe.Clean(err.Error())
+		if !strings.HasPrefix(msg, "httpfetch: ") {
+			msg = "httpfetch: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }
