@@ -27,7 +27,7 @@ const (
 	DefaultMaxConns         = 10000
 	DefaultIdleTimeout      = 5 * time.Minute
 	DefaultWriteTimeout     = 30 * time.Second
-	DefaultBufferSize       = 32 << 10
+	DefaultBufferSize       = 64 << 10
 	DefaultMaxDatagram      = 8192
 	DefaultPacketsPerSecond = 100
 	DefaultPacketBurst      = 200

@@ -7,6 +7,6 @@ import (
 	"sync"
 )
 
-// newRawReader returns nil where raw descriptors are not used: the
+// newRawConn returns nil where raw descriptors are not used: the
 // connection then reads into a pooled buffer directly.
-func newRawReader(net.Conn, *sync.Pool) rawReader { return nil }
+func newRawConn(net.Conn, *sync.Pool) rawConn { return nil }
