@@ -48,7 +48,12 @@
 // written back what it read before, so a peer that stops reading fills
 // its own socket buffers and is stopped by TCP flow control: the server
 // holds at most one buffer ([DefaultBufferSize]) for it, and an idle
-// connection holds none.
+// connection holds none. On Linux an idle connection does not even keep a
+// goroutine: after 100 ms without data it is parked in an epoll set of the
+// server's own, and a goroutine is started for it again when data (or the
+// peer's FIN) arrives. A new connection starts out parked. An idle
+// connection then costs about 1.5 KB of the server's memory, most of it
+// the runtime's own socket state.
 //
 // UDP: datagrams larger than MaxDatagram are dropped whole, never echoed
 // in part. A datagram is answered only if its source port is neither 0

@@ -114,6 +114,7 @@ type Server struct {
 	Logger *slog.Logger
 
 	group    track.Group
+	parked   atomic.Int64
 	initOnce sync.Once
 	bufs     sync.Pool // *[]byte of BufferSize, lent to TCP connections
 	limiter  *ratelimit.Limiter
@@ -125,6 +126,7 @@ type Server struct {
 // server started, except Conns.
 type Stats struct {
 	Conns           int64 // TCP connections open now
+	Parked          int64 // of which idle, waiting with no goroutine (Linux)
 	Accepted        int64 // TCP connections accepted
 	Rejected        int64 // TCP connections closed at once for MaxConns
 	BytesEchoed     int64 // bytes sent back over TCP
@@ -144,6 +146,7 @@ type stats struct {
 func (s *Server) Stats() Stats {
 	return Stats{
 		Conns:           s.conns.Load(),
+		Parked:          s.parked.Load(),
 		Accepted:        s.stats.accepted.Load(),
 		Rejected:        s.stats.rejected.Load(),
 		BytesEchoed:     s.stats.bytes.Load(),
@@ -199,6 +202,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return ErrServerClosed
 	}
 	maxConns := int64(orDefault(s.MaxConns, DefaultMaxConns))
+	p := newParker(s, scope)
 	var tempDelay time.Duration
 	for {
 		c, err := l.Accept()
@@ -210,6 +214,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 				s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", tempDelay)
 				time.Sleep(tempDelay)
 				continue
+			}
+			if p != nil {
+				p.stop()
 			}
 			return scope.Finish(err, ErrServerClosed)
 		}
@@ -229,14 +236,20 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			c.Close()
 			continue
 		}
-		if !scope.Go(func() {
-			defer s.conns.Add(-1)
-			defer remove()
-			sc.serve()
-		}) {
+		sc.scope = scope
+		sc.cleanup = func() {
 			remove()
 			s.conns.Add(-1)
-			c.Close()
+		}
+		sc.useParker(p)
+		// A new connection waits for its first bytes parked, with no
+		// goroutine: connections that are opened and left idle cost the
+		// least that way.
+		if sc.p != nil && p.park(sc) {
+			continue
+		}
+		if !scope.Go(sc.run) {
+			sc.end()
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/text/transform"
+
+	"github.com/sockkit/sockkit/internal/track"
 )
 
 // maxPending bounds the untransformed bytes a connection may carry from
@@ -21,17 +23,31 @@ const maxPending = 1024
 
 var errEOF = io.EOF
 
+// linger is how long a connection keeps its goroutine after its last
+// read before it is parked (see parker): long enough that a connection
+// in steady use never pays for the hand-off, short enough that the
+// goroutines of idle connections do not pile up.
+var linger = 100 * time.Millisecond // a variable only so that tests can shorten it
+
 // streamConn is the state of one TCP connection.
 type streamConn struct {
-	s        *Server
-	c        net.Conn
-	raw      rawConn // reads without holding a buffer while idle; nil if c has no fd
-	t        transform.Transformer
-	pending  []byte // bytes the transformer has not consumed yet
-	idle     time.Duration
-	write    time.Duration
-	armedAt  time.Time   // when the idle deadline was last moved
-	draining atomic.Bool // graceful shutdown has begun
+	s          *Server
+	c          net.Conn
+	raw        rawConn // reads without holding a buffer while idle; nil if c has no fd
+	t          transform.Transformer
+	pending    []byte // bytes the transformer has not consumed yet
+	idle       time.Duration
+	write      time.Duration
+	wait       time.Duration // read deadline: idle, or linger when parking
+	armedAt    time.Time     // when the read deadline was last moved
+	lastActive time.Time     // when the connection last read
+	draining   atomic.Bool   // graceful shutdown has begun
+
+	scope   *track.Scope
+	cleanup func() // unregisters the connection; called once, after Close
+	p       *parker
+	parkID  int32
+	inEpoll bool
 }
 
 func (s *Server) newStreamConn(c net.Conn) *streamConn {
@@ -41,6 +57,7 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 		idle:  orDefault(s.IdleTimeout, DefaultIdleTimeout),
 		write: orDefault(s.WriteTimeout, DefaultWriteTimeout),
 	}
+	sc.wait = sc.idle
 	sc.raw = newRawConn(c, &s.bufs)
 	if s.Transform != nil {
 		sc.t = s.Transform()
@@ -48,24 +65,62 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 	return sc
 }
 
+// useParker lets sc be parked by p when it idles.
+func (sc *streamConn) useParker(p *parker) {
+	if p == nil || sc.raw == nil {
+		return
+	}
+	sc.p = p
+	sc.wait = linger
+	if sc.idle > 0 {
+		sc.wait = min(linger, sc.idle)
+	}
+}
+
+// run serves the connection in the calling goroutine until it ends, or
+// parks.
+func (sc *streamConn) run() {
+	if !sc.serve() {
+		sc.end()
+	}
+}
+
+// resume gives a connection taken from the parker a goroutine again.
+func (sc *streamConn) resume() {
+	sc.armedAt = time.Time{}
+	if !sc.scope.Go(sc.run) {
+		sc.end() // the server is closed
+	}
+}
+
+// end closes the connection and unregisters it.
+func (sc *streamConn) end() {
+	sc.c.Close()
+	sc.cleanup()
+}
+
 // shutdown asks the connection to end: it stops reading, sends back what
 // it already has, and closes.
 func (sc *streamConn) shutdown() {
 	sc.draining.Store(true)
 	sc.c.SetReadDeadline(time.Unix(1, 0))
+	if sc.p != nil && sc.p.unpark(sc) {
+		sc.resume()
+	}
 }
 
-// armRead sets the idle deadline for the next read, without undoing a
+// armRead sets the read deadline for the next read, without undoing a
 // shutdown that has begun meanwhile. Moving a deadline costs a timer
-// update, so it is moved only when an eighth of the idle timeout has
-// passed since it was last set: a connection is closed after between 7/8
-// of IdleTimeout and IdleTimeout of silence.
+// update, so it is moved only when an eighth of its span has passed since
+// it was last set: a connection is closed (or parked) after between 7/8
+// of the span and all of it.
 func (sc *streamConn) armRead() {
-	if sc.idle > 0 {
+	if sc.wait > 0 {
 		now := time.Now()
-		if sc.armedAt.IsZero() || now.Sub(sc.armedAt) > sc.idle/8 {
+		sc.lastActive = now
+		if sc.armedAt.IsZero() || now.Sub(sc.armedAt) > sc.wait/8 {
 			sc.armedAt = now
-			sc.c.SetReadDeadline(now.Add(sc.idle))
+			sc.c.SetReadDeadline(now.Add(sc.wait))
 		}
 	}
 	if sc.draining.Load() {
@@ -91,12 +146,12 @@ func (sc *streamConn) release(buf *[]byte) {
 }
 
 // serve echoes until the peer is done, the connection idles out, or the
-// server stops. Its frame and those of the data path are kept small (the
-// rarely taken branches live in functions that are not inlined) so that
-// the goroutine's stack stays at its initial 2 KiB: with thousands of
+// server stops, and reports false; or it parks the connection and reports
+// true. Its frame and those of the data path are kept small (the rarely
+// taken branches live in functions that are not inlined) so that the
+// goroutine's stack stays at its initial 2 KiB: with thousands of
 // connections, stacks are most of the server's memory.
-func (sc *streamConn) serve() {
-	defer sc.c.Close()
+func (sc *streamConn) serve() (parked bool) {
 	for {
 		sc.armRead()
 		buf, n, err := sc.read()
@@ -104,15 +159,36 @@ func (sc *streamConn) serve() {
 			if werr := sc.echo((*buf)[:n]); werr != nil {
 				sc.release(buf)
 				sc.writeFailed(werr)
-				return
+				return false
 			}
 		}
 		sc.release(buf)
 		if err != nil {
+			if sc.p != nil && sc.tryPark(err) {
+				return true
+			}
+			if sc.armedAt.IsZero() {
+				continue // parking was refused: wait here
+			}
 			sc.finish(err)
-			return
+			return false
 		}
 	}
+}
+
+// tryPark parks the connection if err is the end of its linger period.
+// When parking is refused it clears armedAt, so that serve waits again.
+//
+//go:noinline
+func (sc *streamConn) tryPark(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) || sc.draining.Load() {
+		return false
+	}
+	if sc.idle > 0 && time.Since(sc.lastActive) >= sc.idle {
+		return false // idle timeout
+	}
+	sc.armedAt = time.Time{}
+	return sc.p.park(sc)
 }
 
 // echo sends p back, through the transformer if there is one.
@@ -219,4 +295,6 @@ type rawConn interface {
 	// how much was written, and an error only for a failure other than
 	// a full socket buffer.
 	tryWrite(p []byte) (int, error)
+	// control runs f with the connection's file descriptor.
+	control(f func(fd uintptr)) error
 }

@@ -106,3 +106,5 @@ func (r *fdConn) tryWrite(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+func (r *fdConn) control(f func(fd uintptr)) error { return r.rc.Control(f) }
