@@ -28,6 +28,9 @@ const (
 )
 
 // Group tracks every scope of one server. The zero value is ready to use.
+//
+// Lock order: a Scope's mu may be held while taking its Group's mu, never
+// the other way round.
 type Group struct {
 	mu     sync.Mutex
 	state  state

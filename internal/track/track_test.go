@@ -66,12 +66,15 @@ func dial(t *testing.T, addr string) net.Conn {
 func waitConns(t *testing.T, g *Group, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		// Scopes are copied out first: a scope's lock is never taken
+		// while the group's is held (AddConn takes them the other way).
 		g.mu.Lock()
+		ss := g.lockedScopes()
+		g.mu.Unlock()
 		got := 0
-		for s := range g.scopes {
+		for _, s := range ss {
 			got += s.Conns()
 		}
-		g.mu.Unlock()
 		if got == n {
 			return
 		}
