@@ -18,6 +18,28 @@
 //     disconnects peers that stop reading, and cannot be used as a UDP
 //     reflector or amplifier. The client keeps one connection for many round
 //     trips and reads back exactly the bytes it sent.
+//   - [github.com/sockkit/sockkit/timesync]: time over UDP. An SNTPv4 server
+//     (RFC 4330, RFC 5905) that strict clients such as chronyd and ntpdig
+//     accept, a client that measures clock offset and delay with the NTP
+//     clock filter, and the tutorials' format service, which answers a
+//     strftime format with the server's time, on the same port. Both are
+//     rate-limited per source and never reply with more than they received.
+//   - [github.com/sockkit/sockkit/httpfetch]: serving and downloading files
+//     on net/http. The server serves a directory with ranges, ETags and
+//     content types and cannot be led outside its root; the client writes to
+//     a temporary file renamed only when complete and verified, resumes with
+//     If-Range so that a changed file is never spliced, splits large files
+//     into parallel ranges and retries only what is worth retrying.
+//   - [github.com/sockkit/sockkit/udpcolor]: a group chat over UDP. Members
+//     join through a stateless cookie exchange, the server relays each
+//     message to the others as "name : text", never sends an unproven
+//     address more than it received, and limits every source; a Palette and
+//     Renderer give each name a stable colour and strip control and escape
+//     sequences from peer text.
+//
+// Performance is measured in the separate module bench/, against
+// reference implementations (a C epoll server, cloudwego/netpoll, chronyd,
+// curl, aria2c, nginx) in the same run; see README.md.
 //
 // # Running it
 //
