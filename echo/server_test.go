@@ -646,3 +646,45 @@ func TestServePacketGracefulAndClose(t *testing.T) {
 		t.Fatal("ServePacket returned without closing its packet conn")
 	}
 }
+
+func TestPeersThatVanish(t *testing.T) {
+	defer leaktest.Check(t)()
+	s := &Server{}
+	addr := serveTCP(t, s)
+	stay, err := Dial(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stay.Close()
+	// Peers that send and disappear: one closes normally without reading
+	// its echo, one resets the connection (SO_LINGER 0) mid-stream, one
+	// stops after half a UTF-8 character.
+	for _, mode := range []string{"close", "reset", "mid-character"} {
+		c := dialRaw(t, "tcp", addr).(*net.TCPConn)
+		switch mode {
+		case "close":
+			c.Write(randomBytes(256 << 10))
+			c.Close()
+		case "reset":
+			c.Write(randomBytes(256 << 10))
+			c.SetLinger(0)
+			c.Close()
+		case "mid-character":
+			c.Write([]byte("ab\xe4\xb8"))
+			c.Close()
+		}
+	}
+	waitConns := func(n int64) {
+		for deadline := time.Now().Add(10 * time.Second); s.Stats().Conns != n; time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("server holds %d connections, want %d", s.Stats().Conns, n)
+			}
+		}
+	}
+	waitConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if got, err := stay.Echo(ctx, []byte("still served")); err != nil || string(got) != "still served" {
+		t.Fatalf("Echo = %q, %v", got, err)
+	}
+}
