@@ -49,7 +49,7 @@
 // its own socket buffers and is stopped by TCP flow control: the server
 // holds at most one buffer ([DefaultBufferSize]) for it, and an idle
 // connection holds none. On Linux an idle connection does not even keep a
-// goroutine: after 100 ms without data it is parked in an epoll set of the
+// goroutine: after 50 to 100 ms without data it is parked in an epoll set of the
 // server's own, and a goroutine is started for it again when data (or the
 // peer's FIN) arrives. A new connection starts out parked. An idle
 // connection then costs about 1.5 KB of the server's memory, most of it

@@ -39,6 +39,7 @@ type streamConn struct {
 	idle       time.Duration
 	write      time.Duration
 	wait       time.Duration // read deadline: idle, or linger when parking
+	rearm      time.Duration // how stale the deadline may get; see armRead
 	armedAt    time.Time     // when the read deadline was last moved
 	lastActive time.Time     // when the connection last read
 	draining   atomic.Bool   // graceful shutdown has begun
@@ -58,6 +59,7 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 		write: orDefault(s.WriteTimeout, DefaultWriteTimeout),
 	}
 	sc.wait = sc.idle
+	sc.rearm = sc.idle / 8
 	sc.raw = newRawConn(c, &s.bufs)
 	if s.Transform != nil {
 		sc.t = s.Transform()
@@ -75,6 +77,7 @@ func (sc *streamConn) useParker(p *parker) {
 	if sc.idle > 0 {
 		sc.wait = min(linger, sc.idle)
 	}
+	sc.rearm = sc.wait / 2
 }
 
 // run serves the connection in the calling goroutine until it ends, or
@@ -111,14 +114,17 @@ func (sc *streamConn) shutdown() {
 
 // armRead sets the read deadline for the next read, without undoing a
 // shutdown that has begun meanwhile. Moving a deadline costs a timer
-// update, so it is moved only when an eighth of its span has passed since
-// it was last set: a connection is closed (or parked) after between 7/8
-// of the span and all of it.
+// update, so it is moved only when sc.rearm has passed since it was last
+// set: an eighth of the idle timeout (a connection is closed after between
+// 7/8 of IdleTimeout and all of it without data), or half the linger when
+// the connection parks (it parks after 50 to 100 ms without data).
+// Measured at 1,000 connections doing round trips every 10 ms, moving it
+// every eighth of the linger cost about 5% more server CPU per round trip.
 func (sc *streamConn) armRead() {
 	if sc.wait > 0 {
 		now := time.Now()
 		sc.lastActive = now
-		if sc.armedAt.IsZero() || now.Sub(sc.armedAt) > sc.wait/8 {
+		if sc.armedAt.IsZero() || now.Sub(sc.armedAt) > sc.rearm {
 			sc.armedAt = now
 			sc.c.SetReadDeadline(now.Add(sc.wait))
 		}
