@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -81,8 +81,7 @@ func TestUsageErrors(t *testing.T) {
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), args, &out, &errOut)
-		var ue *usageError
-		if !errors.As(err, &ue) && !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("run(%q) = %v, want a usage error (exit 2)", args, err)
 		}
 		if errOut.Len() == 0 {
@@ -101,8 +100,7 @@ func TestSendFailureIsOneLine(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("send to a closed port = %v, want a one-line error", err)
 	}
-	var ue *usageError
-	if errors.As(err, &ue) {
+	if errors.Is(err, cli.ErrUsage) {
 		t.Fatalf("a network failure was reported as a usage error")
 	}
 }

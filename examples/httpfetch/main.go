@@ -17,22 +17,20 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
-	"os/signal"
 	"path"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/sockkit/sockkit/httpfetch"
+	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -41,68 +39,19 @@ const usage = `usage:
   httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
 `
 
-// errUsage means the command line was wrong; main exits with status 2.
-var errUsage = errors.New("usage")
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	case err != nil:
-		msg := textsafe.Clean(err.Error())
-		if !strings.HasPrefix(msg, "httpfetch: ") {
-			msg = "httpfetch: " + msg
-		}
-		fmt.Fprintln(os.Stderr, msg)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("httpfetch", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
-	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], stdout, stderr)
-	case "get":
-		return get(ctx, args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "httpfetch: unknown command %q\n%s", args[0], usage)
-	return errUsage
-}
-
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("httpfetch "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return errUsage // the flag package has printed what was wrong
-	}
-	return nil
+	return cli.Dispatch(ctx, "httpfetch", usage, cli.Commands{"serve": serve, "get": get}, args, stdout, stderr)
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", stderr)
+	fs := cli.FlagSet("httpfetch", "serve", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dir := fs.String("dir", "", "directory to serve (default: a Hello World page)")
 	dot := fs.Bool("dotfiles", false, "serve names that begin with a dot")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "httpfetch serve: unexpected argument %q\n%s", fs.Arg(0), usage)
-		return errUsage
 	}
 	if *dir != "" {
 		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
@@ -139,20 +88,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("get", stderr)
+	fs := cli.FlagSet("httpfetch", "get", usage, stderr)
 	out := fs.String("o", "", "output file, - for standard output (default: from the URL)")
 	parallel := fs.Int("parallel", httpfetch.DefaultParallel, "ranges downloaded at once")
 	sum := fs.String("sha256", "", "expected SHA-256 digest, in hex")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, 1, 1); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, "httpfetch get: want exactly one URL\n", usage)
-		return errUsage
-	}
 	if *parallel < 1 {
-		fmt.Fprint(stderr, "httpfetch get: -parallel must be at least 1\n", usage)
-		return errUsage
+		fmt.Fprintln(stderr, "httpfetch get: -parallel must be at least 1")
+		fs.Usage()
+		return cli.ErrUsage
 	}
 	rawURL := fs.Arg(0)
 	dest := *out

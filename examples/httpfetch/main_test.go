@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/cli"
+
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -131,7 +133,7 @@ func TestUsage(t *testing.T) {
 		{"serve", "extra"}, {"serve", "-addr"},
 	} {
 		var out, errOut bytes.Buffer
-		if err := run(context.Background(), args, &out, &errOut); !errors.Is(err, errUsage) {
+		if err := run(context.Background(), args, &out, &errOut); !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("%q: err = %v, want a usage error", args, err)
 		}
 		if errOut.Len() == 0 {
@@ -139,7 +141,7 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"serve", "-dir", "/does/not/exist"}, &out, &errOut); err == nil || errors.Is(err, errUsage) {
+	if err := run(context.Background(), []string{"serve", "-dir", "/does/not/exist"}, &out, &errOut); err == nil || errors.Is(err, cli.ErrUsage) {
 		t.Errorf("missing dir: %v", err)
 	}
 }

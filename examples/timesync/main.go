@@ -18,11 +18,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"strings"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/timesync"
 )
 
@@ -31,114 +29,65 @@ const defaultAddr = "127.0.0.1:12300"
 // shutdownTimeout bounds the graceful shutdown of serve.
 const shutdownTimeout = 5 * time.Second
 
-// errUsage reports bad arguments; main exits with status 2 for it.
-var errUsage = errors.New("usage")
-
-// errHelp reports that -h was given and the usage printed: run returns
-// nil for it.
-var errHelp = errors.New("help shown")
-
-func main() {
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	cancel()
-	switch {
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	case err != nil:
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "timesync: ") {
-			msg = "timesync: " + msg
-		}
-		fmt.Fprintln(os.Stderr, msg)
-		os.Exit(1)
-	}
-}
-
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage:
+const usage = `usage:
   timesync serve  [-addr 127.0.0.1:12300] [-rate 2]
   timesync query  [-addr 127.0.0.1:12300] [-samples 8]
   timesync format [-addr 127.0.0.1:12300] FORMAT
-`)
-}
+`
 
-// run is main without the process: it returns errUsage for bad
-// arguments, after printing the usage to stderr.
+func main() { cli.Main("timesync", run) }
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	err := runCommand(ctx, args, stdout, stderr)
-	if errors.Is(err, errHelp) {
-		return nil
-	}
-	return err
+	cmds := cli.Commands{"serve": serveCmd, "query": query, "format": format}
+	return cli.Dispatch(ctx, "timesync", usage, cmds, args, stdout, stderr)
 }
 
-func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		usage(stderr)
-		return errUsage
-	}
-	fs := flag.NewFlagSet("timesync "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", defaultAddr, "UDP address to serve on or to query")
-	switch args[0] {
-	case "serve":
-		rate := fs.Float64("rate", timesync.DefaultPacketsPerSecond, "requests per second allowed per source; negative for no limit")
-		if err := parse(fs, args[1:], 0); err != nil {
-			return err
-		}
-		return serve(ctx, *addr, *rate, stdout)
-	case "query":
-		samples := fs.Int("samples", 8, "number of requests; the one with the least delay is kept")
-		if err := parse(fs, args[1:], 0); err != nil {
-			return err
-		}
-		if *samples < 1 {
-			fmt.Fprintln(stderr, "timesync query: -samples must be at least 1")
-			usage(stderr)
-			return errUsage
-		}
-		c := timesync.Client{Samples: *samples}
-		r, err := c.Query(ctx, *addr)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "offset %v\ndelay %v\nstratum %d\nrefid %s\nsamples %d\n",
-			r.Offset, r.Delay, r.Stratum, timesync.RefIDString(r.Stratum, r.RefID), r.Samples)
-		return nil
-	case "format":
-		if err := parse(fs, args[1:], 1); err != nil {
-			return err
-		}
-		var c timesync.Client
-		s, err := c.Format(ctx, *addr, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, s)
-		return nil
-	case "-h", "-help", "--help", "help":
-		usage(stdout)
-		return nil
-	}
-	fmt.Fprintf(stderr, "timesync: unknown command %q\n", args[0])
-	usage(stderr)
-	return errUsage
+func flags(cmd string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := cli.FlagSet("timesync", cmd, usage, stderr)
+	return fs, fs.String("addr", defaultAddr, "UDP address to serve on or to query")
 }
 
-// parse parses flags and checks that nargs arguments follow them.
-func parse(fs *flag.FlagSet, args []string, nargs int) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return errUsage
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, addr := flags("serve", stderr)
+	rate := fs.Float64("rate", timesync.DefaultPacketsPerSecond, "requests per second allowed per source; negative for no limit")
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
+		return err
 	}
-	if fs.NArg() != nargs {
-		fmt.Fprintf(fs.Output(), "%s: want %d argument(s), got %d\n", fs.Name(), nargs, fs.NArg())
+	return serve(ctx, *addr, *rate, stdout)
+}
+
+func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, addr := flags("query", stderr)
+	samples := fs.Int("samples", 8, "number of requests; the one with the least delay is kept")
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if *samples < 1 {
+		fmt.Fprintln(stderr, "timesync query: -samples must be at least 1")
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
+	c := timesync.Client{Samples: *samples}
+	r, err := c.Query(ctx, *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "offset %v\ndelay %v\nstratum %d\nrefid %s\nsamples %d\n",
+		r.Offset, r.Delay, r.Stratum, timesync.RefIDString(r.Stratum, r.RefID), r.Samples)
+	return nil
+}
+
+func format(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, addr := flags("format", stderr)
+	if err := cli.Parse(fs, args, 1, 1); err != nil {
+		return err
+	}
+	var c timesync.Client
+	s, err := c.Format(ctx, *addr, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, s)
 	return nil
 }
 

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -67,7 +69,7 @@ func TestServeQueryFormat(t *testing.T) {
 	}
 
 	_, _, err = runOut(t, "format", "-addr", addr, "%Q")
-	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "unknown conversion %Q") {
+	if err == nil || errors.Is(err, cli.ErrUsage) || !strings.Contains(err.Error(), "unknown conversion %Q") {
 		t.Errorf("format %%Q: %v", err)
 	}
 }
@@ -83,13 +85,14 @@ func TestUsage(t *testing.T) {
 		{"format", "a", "b"},
 	} {
 		_, errOut, err := runOut(t, args...)
-		if !errors.Is(err, errUsage) || !strings.Contains(errOut, "usage") && !strings.Contains(errOut, "Usage") && !strings.Contains(errOut, "want") {
+		if !errors.Is(err, cli.ErrUsage) || !strings.Contains(errOut, "usage") && !strings.Contains(errOut, "Usage") && !strings.Contains(errOut, "want") {
 			t.Errorf("run(%q): %v, stderr %q", args, err, errOut)
 		}
 	}
-	out, _, err := runOut(t, "query", "-h")
-	if err != nil {
-		t.Errorf("query -h: %v (%q)", err, out)
+	// -h prints the flags and is not a mistake: main exits 0 for it.
+	_, errOut, err := runOut(t, "query", "-h")
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut, "-samples") {
+		t.Errorf("query -h: %v (%q)", err, errOut)
 	}
 }
 
@@ -97,7 +100,7 @@ func TestQueryFails(t *testing.T) {
 	defer leaktest.Check(t)()
 	// A closed port: the query fails with one clear error.
 	_, _, err := runOut(t, "query", "-addr", "127.0.0.1:1", "-samples", "1")
-	if err == nil || errors.Is(err, errUsage) {
+	if err == nil || errors.Is(err, cli.ErrUsage) {
 		t.Errorf("query of a closed port: %v", err)
 	}
 	// The server address is taken.

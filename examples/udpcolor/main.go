@@ -16,16 +16,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
@@ -40,59 +39,10 @@ var stdin io.Reader = os.Stdin
 // shutdownTimeout bounds the server's goodbyes and the member's leave.
 const shutdownTimeout = 5 * time.Second
 
-func main() {
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	cancel()
-	var ue usageError
-	switch {
-	case errors.As(err, &ue):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "udpcolor:", strings.TrimPrefix(err.Error(), "udpcolor: "))
-		os.Exit(1)
-	}
-}
-
-// usageError is returned for bad arguments; the usage has been printed.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
+func main() { cli.Main("udpcolor", run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usageError{"no command"}
-	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], stdout, stderr)
-	case "join":
-		return join(ctx, args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "udpcolor: unknown command %q\n%s", args[0], usage)
-	return usageError{"unknown command"}
-}
-
-// parse parses a sub-command's flags, printing the usage on error.
-func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "udpcolor %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		fs.Usage()
-		return usageError{"unexpected argument"}
-	}
-	return nil
+	return cli.Dispatch(ctx, "udpcolor", usage, cli.Commands{"serve": serve, "join": join}, args, stdout, stderr)
 }
 
 // colorFlag is the -color flag.
@@ -117,11 +67,11 @@ func (f *colorFlag) Set(s string) error {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := cli.FlagSet("udpcolor", "serve", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` to listen on")
 	var color colorFlag
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
-	if err := parse(fs, args, stderr); err != nil {
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	pc, err := net.ListenPacket("udp", *addr)
@@ -153,18 +103,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("join", flag.ContinueOnError)
+	fs := cli.FlagSet("udpcolor", "join", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` of the server")
 	name := fs.String("name", "", "your `name` in the group (required)")
 	var color colorFlag
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
-	if err := parse(fs, args, stderr); err != nil {
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	if *name == "" {
 		fmt.Fprintln(stderr, "udpcolor join: -name is required")
 		fs.Usage()
-		return usageError{"no name"}
+		return cli.ErrUsage
 	}
 	jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	var cl udpcolor.Client

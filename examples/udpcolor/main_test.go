@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/cli"
+
 	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/udpcolor"
 )
@@ -145,8 +147,7 @@ func TestUsage(t *testing.T) {
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), args, &out, &errOut)
-		var ue usageError
-		if !errors.As(err, &ue) {
+		if !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("%q: error %v, want a usage error", args, err)
 		}
 		if !strings.Contains(errOut.String(), "usage:") {

@@ -1,0 +1,118 @@
+// Package cli is the shape shared by the programs under examples/: a
+// main that turns errors into exit statuses, sub-commands, and flag
+// parsing that tells a mistake on the command line (exit 2, with usage)
+// from a failure (exit 1, with one line).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sockkit/sockkit/internal/textsafe"
+)
+
+// ErrUsage reports a mistake on the command line, after the usage or what
+// was wrong has been printed. [Main] exits with status 2 for it.
+var ErrUsage = errors.New("usage")
+
+// Run is a program, or one of its sub-commands, without the process:
+// arguments in, output to the writers, an error out.
+type Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// Main runs run with the process's arguments and a context that is
+// cancelled by SIGINT or SIGTERM, then exits: 0 on success or after -h,
+// 2 for [ErrUsage], and 1 for any other error, printed to stderr as the
+// one line [Message] makes of it.
+func Main(prog string, run Run) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, ErrUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, Message(prog, err))
+		os.Exit(1)
+	}
+}
+
+// Message returns err as one line for a terminal: prefixed with "prog: "
+// (once), with line breaks and anything a peer could have put in it to
+// drive the terminal removed.
+func Message(prog string, err error) string {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg = textsafe.Clean(msg)
+	if !strings.HasPrefix(msg, prog+": ") {
+		msg = prog + ": " + msg
+	}
+	return msg
+}
+
+// Commands maps sub-command names to what they run.
+type Commands map[string]Run
+
+// Dispatch runs the sub-command that args[0] names with the rest of args.
+// With no argument or an unknown command it prints usage to stderr and
+// returns [ErrUsage]; "help", "-h", "-help" and "--help" print usage to
+// stdout.
+func Dispatch(ctx context.Context, prog, usage string, cmds Commands, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ErrUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	run, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown command %q\n%s", prog, args[0], usage)
+		return ErrUsage
+	}
+	return run(ctx, args[1:], stdout, stderr)
+}
+
+// FlagSet returns the flag set of "prog cmd", which reports mistakes to
+// stderr followed by the program's usage and the command's flags.
+func FlagSet(prog, cmd, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(prog+" "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintf(stderr, "flags of %s %s:\n", prog, cmd)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Parse parses args with fs and checks that between minArgs and maxArgs
+// arguments (maxArgs < 0: any number) follow the flags. It returns
+// [flag.ErrHelp] for -h, [ErrUsage] for any mistake, having printed it.
+func Parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return ErrUsage // the flag package has printed what was wrong
+	}
+	if n := fs.NArg(); n < minArgs || maxArgs >= 0 && n > maxArgs {
+		switch {
+		case n < minArgs:
+			fmt.Fprintf(fs.Output(), "%s: missing argument\n", fs.Name())
+		default:
+			fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(maxArgs))
+		}
+		fs.Usage()
+		return ErrUsage
+	}
+	return nil
+}
