@@ -1,0 +1,535 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+
+	"github.com/sockkit/sockkit/internal/textsafe"
+)
+
+// keepBufBytes is the largest write buffer a session keeps for reuse
+// between batches; larger ones (after a burst) go back to the garbage
+// collector, so an idle session holds little memory.
+const keepBufBytes = 16 << 10
+
+// reason says why a session ends: the BYE line the client gets, and the
+// reason the others see in its QUIT line.
+type reason struct {
+	code string // BYE code
+	bye  string // BYE text
+	quit string // QUIT reason for the others
+}
+
+// session is one client connection. Its goroutine (run) reads and
+// handles lines; a second goroutine (writeLoop) writes the queue.
+type session struct {
+	srv          *Server
+	c            net.Conn
+	maxLine      int
+	maxQueue     int
+	writeTimeout time.Duration
+	interval     time.Duration // least time between writes; 0: automatic, < 0: none
+	idleTimeout  time.Duration
+	lim          *rate.Limiter // nil: no flood control
+
+	nick    atomic.Pointer[string] // "" until the client picks one
+	room    string                 // the current room; session goroutine only
+	scratch []byte                 // for formatting lines; session goroutine only
+
+	// The outgoing queue, guarded by mu.
+	mu       sync.Mutex
+	out      []byte // lines waiting for the writer
+	spare    []byte // the previous batch's buffer, for reuse
+	inflight int    // bytes of the batch being written
+	signaled bool   // a wake-up is pending in wake
+	closed   bool   // no more lines are queued; the writer ends after out
+	dead     bool   // a write failed: the connection is broken
+	why      *reason
+	wake     chan struct{}
+	done     chan struct{} // closed when writeLoop returns
+
+	kicked   atomic.Bool // stop has been called
+	kickCh   chan struct{}
+	kickOnce sync.Once
+}
+
+func newSession(s *Server, c net.Conn) *session {
+	ss := &session{
+		srv:          s,
+		c:            c,
+		maxLine:      orDefault(s.MaxLineBytes, DefaultMaxLineBytes),
+		maxQueue:     orDefault(s.MaxQueueBytes, DefaultMaxQueueBytes),
+		writeTimeout: orDefault(s.WriteTimeout, DefaultWriteTimeout),
+		interval:     s.WriteInterval,
+		idleTimeout:  orDefault(s.IdleTimeout, DefaultIdleTimeout),
+		wake:         make(chan struct{}, 1),
+		done:         make(chan struct{}),
+		kickCh:       make(chan struct{}),
+	}
+	if r := orDefault(s.LineRate, DefaultLineRate); r > 0 {
+		ss.lim = rate.NewLimiter(rate.Limit(r), max(1, orDefault(s.LineBurst, DefaultLineBurst)))
+	}
+	empty := ""
+	ss.nick.Store(&empty)
+	return ss
+}
+
+// Nick implements [Member].
+func (ss *session) Nick() string { return *ss.nick.Load() }
+
+// Deliver implements [Member]: it appends line to the queue and wakes
+// the writer. A client whose queue would pass the limit loses what is
+// queued, gets "BYE slow" instead, and its session is stopped.
+func (ss *session) Deliver(line []byte) {
+	ss.mu.Lock()
+	if ss.closed {
+		ss.mu.Unlock()
+		return
+	}
+	if len(ss.out)+ss.inflight+len(line) > ss.maxQueue {
+		r := &reason{ByeSlow, "you did not read fast enough", "too slow"}
+		if ss.why == nil {
+			ss.why = r
+		}
+		ss.out = Event{Kind: KindBye, Code: r.code, Text: r.bye}.appendLine(ss.out[:0], true)
+		ss.closed = true
+		ss.signalLocked()
+		ss.mu.Unlock()
+		ss.stop(r)
+		return
+	}
+	ss.out = append(ss.out, line...)
+	ss.signalLocked()
+	ss.mu.Unlock()
+}
+
+// signalLocked wakes the writer unless a wake-up is pending; mu is held.
+func (ss *session) signalLocked() {
+	if !ss.signaled {
+		ss.signaled = true
+		ss.wake <- struct{}{} // never blocks: cap 1, and signaled was false
+	}
+}
+
+// send queues an event for this client alone.
+func (ss *session) send(e Event) {
+	ss.scratch = e.appendLine(ss.scratch[:0], true)
+	ss.Deliver(ss.scratch)
+}
+
+func (ss *session) sendError(code, format string, args ...any) {
+	ss.send(Event{Kind: KindError, Code: code, Text: fmt.Sprintf(format, args...)})
+}
+
+// publish sends an event to everyone in room.
+func (ss *session) publish(room string, e Event) {
+	ss.scratch = e.appendLine(ss.scratch[:0], true)
+	ss.srv.hub.Publish(room, ss.scratch)
+}
+
+// closeQueue queues the BYE line of r as the last line and lets the
+// writer end after it. It does nothing if the queue is already closed.
+func (ss *session) closeQueue(r *reason) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return
+	}
+	if ss.why == nil {
+		ss.why = r
+	}
+	ss.out = Event{Kind: KindBye, Code: r.code, Text: r.bye}.appendLine(ss.out, true)
+	ss.closed = true
+	ss.signalLocked()
+}
+
+// stop ends the read loop with reason r (unless a reason is set
+// already): it sets a read deadline in the past.
+func (ss *session) stop(r *reason) {
+	ss.mu.Lock()
+	if ss.why == nil {
+		ss.why = r
+	}
+	ss.mu.Unlock()
+	ss.kicked.Store(true)
+	ss.kickOnce.Do(func() { close(ss.kickCh) })
+	ss.c.SetReadDeadline(time.Unix(1, 0))
+}
+
+// shutdown is called by Server.Shutdown: the client gets "BYE shutdown"
+// after what is queued for it, and nothing more.
+func (ss *session) shutdown() {
+	r := &reason{ByeShutdown, "server shutting down", "server shutting down"}
+	ss.closeQueue(r)
+	ss.stop(r)
+}
+
+func (ss *session) reason() *reason {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.why
+}
+
+// writeLoop writes the queue in batches: everything queued since the
+// last write goes out in one Write, and a client is written to at most
+// once per interval, so a busy client costs one system call per batch
+// rather than one per line.
+func (ss *session) writeLoop() {
+	defer close(ss.done)
+	var last time.Time
+	for {
+		<-ss.wake
+		if iv := ss.writeInterval(); iv > 0 {
+			if wait := iv - time.Since(last); wait > 0 {
+				time.Sleep(wait) // short; closing waits for it too
+			}
+		}
+		ss.mu.Lock()
+		buf := ss.out
+		ss.out = ss.spare[:0]
+		ss.spare = nil
+		ss.signaled = false
+		ss.inflight = len(buf)
+		closed := ss.closed
+		ss.mu.Unlock()
+
+		var err error
+		if len(buf) > 0 {
+			if ss.writeTimeout > 0 {
+				ss.c.SetWriteDeadline(time.Now().Add(ss.writeTimeout))
+			}
+			_, err = ss.c.Write(buf)
+			last = time.Now()
+		}
+
+		ss.mu.Lock()
+		ss.inflight = 0
+		if cap(buf) <= keepBufBytes {
+			ss.spare = buf[:0]
+		}
+		if err != nil {
+			ss.closed, ss.dead = true, true
+			ss.out = nil
+		}
+		ss.mu.Unlock()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				ss.stop(&reason{ByeSlow, "write timed out", "too slow"})
+			} else {
+				ss.stop(&reason{ByeQuit, "connection lost", "connection lost"})
+			}
+			return
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// writeInterval returns the least time between two writes now.
+func (ss *session) writeInterval() time.Duration {
+	if ss.interval != 0 {
+		return ss.interval
+	}
+	iv := time.Duration(ss.srv.conns.Load()) * AutoWriteIntervalPerConn
+	return min(max(iv, MinAutoWriteInterval), MaxAutoWriteInterval)
+}
+
+// run is the session: greeting, lines until the end, then goodbye.
+func (ss *session) run() {
+	go ss.writeLoop()
+	ss.send(Event{Kind: KindHello, Text: fmt.Sprintf(
+		"sockkit chat: send your nickname (1-%d letters, digits, _ or -); /help lists the commands", MaxNickLen)})
+	r := ss.readLoop()
+	ss.finish(r)
+}
+
+// readLoop reads and handles lines until the session must end, and
+// returns why.
+func (ss *session) readLoop() *reason {
+	lr := newLineReader(ss.c, ss.maxLine)
+	var deadlineSet time.Time
+	for {
+		if ss.idleTimeout > 0 {
+			// Moving the deadline costs a little; doing it at most once a
+			// second makes the idle timeout up to a second shorter.
+			if now := time.Now(); now.Sub(deadlineSet) >= time.Second {
+				ss.c.SetReadDeadline(now.Add(ss.idleTimeout))
+				deadlineSet = now
+			}
+		}
+		if ss.kicked.Load() { // after SetReadDeadline, so that no stop is missed
+			return ss.reason()
+		}
+		line, err := lr.next()
+		switch {
+		case err == errLineTooLong:
+			ss.sendError(CodeTooLong, "line longer than %d bytes; dropped", ss.maxLine)
+			continue
+		case err == nil:
+		case ss.kicked.Load():
+			return ss.reason()
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return &reason{ByeIdle, "nothing received for " + ss.idleTimeout.String(), "idle"}
+		case err == io.EOF:
+			return &reason{ByeQuit, "connection closed", "connection closed"}
+		default:
+			return &reason{ByeQuit, "connection lost", "connection lost"}
+		}
+		if ss.lim != nil {
+			if d := ss.lim.Reserve().Delay(); d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-ss.kickCh:
+					t.Stop()
+					return ss.reason()
+				}
+			}
+		}
+		if r := ss.handle(line); r != nil {
+			return r
+		}
+	}
+}
+
+// finish leaves the room, says goodbye and closes the connection.
+func (ss *session) finish(r *reason) {
+	if nick := ss.Nick(); nick != "" {
+		ss.srv.hub.Leave(ss.room, ss)
+		ss.publish(ss.room, Event{Kind: KindQuit, Room: ss.room, Nick: nick, Text: r.quit})
+		ss.srv.releaseNick(ss, nick)
+	}
+	ss.closeQueue(r)
+	<-ss.done // bounded by the write timeout, or by Close
+	ss.mu.Lock()
+	dead, why := ss.dead, ss.why
+	ss.mu.Unlock()
+	// The place is free once the client has its last line: the linger
+	// below only waits for the client to go.
+	ss.srv.conns.Add(-1)
+	if !dead {
+		// Let the client read the last line: closing with unread input
+		// would send a reset, which can destroy it in the client's
+		// buffer. Half-close, then read what the client still sends
+		// until it closes too (or briefly, at most).
+		if cw, ok := ss.c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+			ss.c.SetReadDeadline(time.Now().Add(lingerTime))
+			io.CopyN(io.Discard, ss.c, lingerBytes)
+		}
+	}
+	ss.c.Close()
+	ss.srv.log(slog.LevelInfo, "chat: session ended", "remote", ss.c.RemoteAddr(), "nick", ss.Nick(), "reason", why.code, "detail", why.bye)
+}
+
+// handle acts on one line and returns a reason when the session must end.
+func (ss *session) handle(raw []byte) *reason {
+	if !utf8.Valid(raw) {
+		ss.sendError(CodeBadUTF8, "line is not valid UTF-8; dropped")
+		return nil
+	}
+	text := textsafe.Clean(string(raw))
+	dirty := len(text) != len(raw) // control characters were removed
+	in := parseInput(text)
+	if in.cmd == "" && ss.isQuitWord(text) {
+		return &reason{ByeQuit, "goodbye", ""}
+	}
+	if ss.Nick() == "" {
+		switch in.cmd {
+		case "":
+			if name := strings.TrimSpace(in.arg); name != "" {
+				ss.setNick(name, dirty)
+			}
+		case "nick":
+			ss.setNick(in.arg, dirty)
+		case "quit":
+			return &reason{ByeQuit, "goodbye", in.arg}
+		case "help":
+			ss.help()
+		default:
+			ss.sendError(CodeNeedNick, "choose a nickname first: /nick NAME")
+		}
+		return nil
+	}
+	switch in.cmd {
+	case "":
+		if strings.TrimSpace(in.arg) != "" {
+			ss.say(KindMessage, in.arg)
+		}
+	case "me":
+		if in.arg == "" {
+			ss.sendError(CodeUsage, "/me ACTION")
+			return nil
+		}
+		ss.say(KindAction, in.arg)
+	case "msg":
+		to, msg, _ := strings.Cut(in.arg, " ")
+		msg = strings.TrimSpace(msg)
+		if to == "" || msg == "" {
+			ss.sendError(CodeUsage, "/msg NICK TEXT")
+			return nil
+		}
+		ss.private(to, msg)
+	case "nick":
+		ss.setNick(in.arg, dirty)
+	case "join":
+		ss.join(in.arg)
+	case "rooms":
+		ss.rooms()
+	case "who":
+		ss.who(in.arg)
+	case "quit":
+		return &reason{ByeQuit, "goodbye", in.arg}
+	case "help":
+		ss.help()
+	default:
+		ss.sendError(CodeUnknownCommand, "no command /%s; /help lists the commands", in.cmd)
+	}
+	return nil
+}
+
+func (ss *session) isQuitWord(text string) bool {
+	if len(ss.srv.QuitWords) == 0 {
+		return false
+	}
+	t := strings.TrimSpace(text)
+	for _, w := range ss.srv.QuitWords {
+		if strings.EqualFold(t, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func (ss *session) setNick(name string, dirty bool) {
+	if dirty || !ValidNick(name) {
+		ss.sendError(CodeBadNick, "a nickname is 1-%d letters, digits, _ or -, not starting with -", MaxNickLen)
+		return
+	}
+	old := ss.Nick()
+	if old == name {
+		return
+	}
+	if !ss.srv.claimNick(ss, old, name) {
+		ss.sendError(CodeNickTaken, "%s is taken; choose another nickname", name)
+		return
+	}
+	ss.nick.Store(&name)
+	if old != "" {
+		ss.publish(ss.room, Event{Kind: KindNick, Room: ss.room, Nick: old, Target: name})
+		return
+	}
+	ss.srv.log(slog.LevelInfo, "chat: session started", "remote", ss.c.RemoteAddr(), "nick", name)
+	ss.send(Event{Kind: KindWelcome, Nick: name, Text: "welcome; you are in " + ss.srv.room})
+	ss.room = ss.srv.room
+	ss.srv.hub.Join(ss.room, ss)
+	ss.publish(ss.room, Event{Kind: KindJoin, Room: ss.room, Nick: name})
+}
+
+// filter runs the server's filter, if any, and reports whether the
+// message may go; it tells the sender when not.
+func (ss *session) filter(m *Message) bool {
+	if ss.srv.Filter == nil {
+		return true
+	}
+	if err := ss.srv.Filter(m); err != nil {
+		ss.sendError(CodeRejected, "%s", textsafe.Clean(strings.ReplaceAll(err.Error(), "\n", " ")))
+		return false
+	}
+	m.Text = textsafe.Clean(strings.ReplaceAll(m.Text, "\n", " "))
+	return true
+}
+
+func (ss *session) say(kind Kind, text string) {
+	m := Message{Kind: kind, Room: ss.room, From: ss.Nick(), Text: text, Addr: ss.c.RemoteAddr()}
+	if !ss.filter(&m) {
+		return
+	}
+	ss.publish(ss.room, Event{Kind: kind, Room: ss.room, Nick: m.From, Text: m.Text})
+}
+
+func (ss *session) private(to, text string) {
+	peer := ss.srv.lookupNick(to)
+	if peer == nil {
+		ss.sendError(CodeNoSuchNick, "nobody is called %s", to)
+		return
+	}
+	m := Message{Kind: KindPrivate, From: ss.Nick(), To: peer.Nick(), Text: text, Addr: ss.c.RemoteAddr()}
+	if !ss.filter(&m) {
+		return
+	}
+	ss.scratch = Event{Kind: KindPrivate, Nick: m.From, Target: m.To, Text: m.Text}.appendLine(ss.scratch[:0], true)
+	peer.Deliver(ss.scratch)
+	if peer != ss {
+		ss.Deliver(ss.scratch)
+	}
+}
+
+func (ss *session) join(name string) {
+	if !ValidRoom(name) {
+		ss.sendError(CodeBadRoom, "a room name is 1-%d letters, digits, _ or -, not starting with -", MaxRoomLen)
+		return
+	}
+	room := fold(name)
+	if room == ss.room {
+		ss.send(Event{Kind: KindInfo, Text: "you are already in " + room})
+		return
+	}
+	nick := ss.Nick()
+	ss.publish(ss.room, Event{Kind: KindPart, Room: ss.room, Nick: nick})
+	ss.srv.hub.Leave(ss.room, ss)
+	ss.room = room
+	ss.srv.hub.Join(room, ss)
+	ss.publish(room, Event{Kind: KindJoin, Room: room, Nick: nick})
+}
+
+func (ss *session) rooms() {
+	var b strings.Builder
+	for i, r := range ss.srv.hub.Rooms() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(r.Name)
+		b.WriteByte('=')
+		b.WriteString(strconv.Itoa(r.Members))
+	}
+	ss.send(Event{Kind: KindRooms, Text: b.String()})
+}
+
+func (ss *session) who(arg string) {
+	room := ss.room
+	if arg != "" {
+		if !ValidRoom(arg) {
+			ss.sendError(CodeBadRoom, "a room name is 1-%d letters, digits, _ or -, not starting with -", MaxRoomLen)
+			return
+		}
+		room = fold(arg)
+	}
+	ss.send(Event{Kind: KindWho, Room: room, Text: strings.Join(ss.srv.hub.Who(room), " ")})
+}
+
+func (ss *session) help() {
+	lines := []string{
+		"commands: /nick NAME, /join ROOM, /rooms, /who [ROOM], /msg NICK TEXT, /me ACTION, /quit [REASON], /help",
+		"any other line is a message to your room; start it with // to begin it with /",
+	}
+	if len(ss.srv.QuitWords) > 0 {
+		lines = append(lines, "these words alone on a line also quit: "+strings.Join(ss.srv.QuitWords, ", "))
+	}
+	for _, l := range lines {
+		ss.send(Event{Kind: KindInfo, Text: l})
+	}
+}

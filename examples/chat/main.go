@@ -1,0 +1,278 @@
+// Command chat runs a multi-user chat server and joins it.
+//
+//	chat serve [-addr 127.0.0.1:7070] [-quit-words byebye,q]
+//	chat join [-addr 127.0.0.1:7070] -nick NAME
+//
+// serve runs the server until interrupted; people can also join it with
+// nc or telnet. join reads lines from stdin (messages, or commands such as
+// /join ROOM and /quit) and prints the room to stdout, with coloured
+// nicknames when stdout is a terminal and NO_COLOR is not set. It works
+// with stdin from a pipe too, and leaves when stdin ends:
+//
+//	printf 'hi\n/quit\n' | chat join -nick ann
+//
+// A bad or missing flag prints usage and exits 2; any other failure
+// prints one line and exits 1.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/sockkit/sockkit/chat"
+)
+
+const defaultAddr = "127.0.0.1:7070"
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	var ue *usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "chat: ") {
+			msg = "chat: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  chat serve [-addr 127.0.0.1:7070] [-quit-words byebye,q]
+  chat join [-addr 127.0.0.1:7070] -nick NAME
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"no command"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "join":
+		return join(ctx, args[1:], stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "chat: unknown command %q\n%s", args[0], usage)
+	return &usageError{"unknown command"}
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("chat "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags; a mistake is a usage error (exit 2).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
+		return &usageError{err.Error()}
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &usageError{"unexpected arguments"}
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", defaultAddr, "`address` to listen on")
+	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &chat.Server{Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+	for _, w := range strings.Split(*quit, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			srv.QuitWords = append(srv.QuitWords, w)
+		}
+	}
+	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
+	errc := make(chan error, 1)
+	// Serve does not get ctx, whose end would close every connection at
+	// once: an interrupt is a graceful Shutdown, so that every client
+	// gets its "BYE shutdown".
+	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
+	var err2 error
+	select {
+	case <-ctx.Done():
+	case err2 = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutCtx)
+	if err2 == nil {
+		err2 = <-errc
+	}
+	if errors.Is(err2, chat.ErrServerClosed) {
+		fmt.Fprintln(stdout, "chat: stopped")
+		return nil
+	}
+	return err2
+}
+
+func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("join", stderr)
+	addr := fs.String("addr", defaultAddr, "server `address`")
+	nick := fs.String("nick", "", "your `nickname` (1-16 letters, digits, _ or -)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *nick == "" {
+		fmt.Fprintln(stderr, "chat join: -nick is required")
+		fs.Usage()
+		return &usageError{"no nickname"}
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := chat.Dial(dialCtx, *addr, *nick)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	p := &printer{w: stdout, color: useColor(stdout)}
+
+	// Lines from stdin go to the server as they are; the end of stdin
+	// means goodbye. (A goroutine blocked reading a terminal cannot be
+	// stopped; the program is ending when that matters.)
+	inputDone := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 4096), 1<<20)
+		for sc.Scan() {
+			if err := conn.Send(context.Background(), strings.TrimSuffix(sc.Text(), "\r")); err != nil {
+				inputDone <- err
+				return
+			}
+		}
+		inputDone <- sc.Err()
+	}()
+
+	events, interrupted := conn.Events(), ctx.Done()
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return ending(conn.Err())
+			}
+			p.print(e)
+		case err := <-inputDone:
+			inputDone = nil
+			if err != nil {
+				return err
+			}
+			conn.Send(ctx, "/quit") // then wait for the BYE in events
+		case <-interrupted:
+			interrupted = nil
+			quitCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			conn.Send(quitCtx, "/quit")
+			cancel()
+		}
+	}
+}
+
+// ending turns the reason a session ended into the program's result:
+// leaving and a server shutting down are normal, the rest are failures.
+func ending(err error) error {
+	var se *chat.ServerError
+	if errors.As(err, &se) && (se.Code == chat.ByeQuit || se.Code == chat.ByeShutdown) {
+		return nil
+	}
+	return err
+}
+
+// useColor reports whether w is a terminal and NO_COLOR is unset.
+func useColor(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// printer shows events as a person reads them.
+type printer struct {
+	w     io.Writer
+	color bool
+}
+
+// name returns nick, coloured by a hash of it when colours are on.
+func (p *printer) name(nick string) string {
+	if !p.color {
+		return nick
+	}
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(nick)))
+	return fmt.Sprintf("\x1b[1;%dm%s\x1b[0m", 31+h.Sum32()%6, nick)
+}
+
+func (p *printer) print(e chat.Event) {
+	var s string
+	switch e.Kind {
+	case chat.KindHello, chat.KindWelcome, chat.KindInfo:
+		s = "-- " + e.Text
+	case chat.KindMessage:
+		s = fmt.Sprintf("[%s] <%s> %s", e.Room, p.name(e.Nick), e.Text)
+	case chat.KindAction:
+		s = fmt.Sprintf("[%s] * %s %s", e.Room, p.name(e.Nick), e.Text)
+	case chat.KindPrivate:
+		s = fmt.Sprintf("(private) <%s → %s> %s", p.name(e.Nick), p.name(e.Target), e.Text)
+	case chat.KindJoin:
+		s = fmt.Sprintf("-- %s joined %s", p.name(e.Nick), e.Room)
+	case chat.KindPart:
+		s = fmt.Sprintf("-- %s left %s", p.name(e.Nick), e.Room)
+	case chat.KindQuit:
+		s = fmt.Sprintf("-- %s quit", p.name(e.Nick))
+		if e.Text != "" {
+			s += " (" + e.Text + ")"
+		}
+	case chat.KindNick:
+		s = fmt.Sprintf("-- %s is now %s", p.name(e.Nick), p.name(e.Target))
+	case chat.KindRooms:
+		s = "-- rooms: " + e.Text
+	case chat.KindWho:
+		s = fmt.Sprintf("-- in %s: %s", e.Room, e.Text)
+	case chat.KindError:
+		s = fmt.Sprintf("!! %s (%s)", e.Text, e.Code)
+	case chat.KindBye:
+		s = fmt.Sprintf("-- disconnected: %s (%s)", e.Text, e.Code)
+	default:
+		s = e.String()
+	}
+	fmt.Fprintln(p.w, s)
+}

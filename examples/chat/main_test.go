@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
+)
+
+// startServe runs "chat serve" in-process and returns its address.
+func startServe(t *testing.T) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, nil, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatal("serve printed nothing")
+	}
+	addr, ok := strings.CutPrefix(lines.Text(), "chat: serving on ")
+	if !ok {
+		t.Fatalf("unexpected first line %q", lines.Text())
+	}
+	go io.Copy(io.Discard, pr)
+	var once sync.Once
+	return addr, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve returned %v after interrupt, want nil", err)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeAndJoin(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr, stop := startServe(t)
+	defer stop()
+
+	// ann stays until her stdin closes; she prints what she sees.
+	annIn, annInW := io.Pipe()
+	annOut, annOutW := io.Pipe()
+	annDone := make(chan error, 1)
+	go func() {
+		annDone <- run(context.Background(), []string{"join", "-addr", addr, "-nick", "ann"}, annIn, annOutW, io.Discard)
+		annOutW.Close()
+	}()
+	annLines := bufio.NewScanner(annOut)
+	waitFor := func(want string) {
+		t.Helper()
+		for annLines.Scan() {
+			if annLines.Text() == want {
+				return
+			}
+		}
+		t.Fatalf("ann never saw %q", want)
+	}
+	waitFor("-- ann joined lobby")
+
+	// bob's stdin is a pipe that ends: he says hi, asks who is there and
+	// leaves with a quit word.
+	var bobOut syncBuffer
+	err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "bob"},
+		strings.NewReader("hi ann\r\n/who\n/me waves \x1b[31m\nbyebye\n"), &bobOut, io.Discard)
+	if err != nil {
+		t.Fatalf("bob: %v", err)
+	}
+	waitFor("[lobby] <bob> hi ann")
+	waitFor("[lobby] * bob waves")
+	waitFor("-- bob quit")
+	for _, want := range []string{
+		"-- bob joined lobby\n", "[lobby] <bob> hi ann\n", "-- in lobby: ann bob\n",
+		"-- disconnected: goodbye (quit)\n",
+	} {
+		if !strings.Contains(bobOut.String(), want) {
+			t.Errorf("bob's output lacks %q:\n%s", want, bobOut.String())
+		}
+	}
+	if strings.Contains(bobOut.String(), "\x1b") {
+		t.Errorf("colour or escape in output that is not a terminal: %q", bobOut.String())
+	}
+
+	// A pipe without /quit: the end of stdin is goodbye.
+	if err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "cy"},
+		strings.NewReader("just passing\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("cy: %v", err)
+	}
+	waitFor("[lobby] <cy> just passing")
+	waitFor("-- cy quit")
+
+	// A taken nickname fails with one clear error.
+	err = run(context.Background(), []string{"join", "-addr", addr, "-nick", "ANN"}, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "nick-taken") {
+		t.Errorf("joining with a taken nickname: %v", err)
+	}
+
+	// The server shutting down ends ann's session normally.
+	go io.Copy(io.Discard, annOut)
+	stop()
+	if err := <-annDone; err != nil {
+		t.Errorf("ann: %v", err)
+	}
+	annInW.Close()
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		nil, {"nope"}, {"join"}, {"join", "-nick"}, {"serve", "extra"}, {"serve", "-bogus"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("run(%q) printed no usage", args)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "chat join") {
+		t.Errorf("help: %v %q", err, out.String())
+	}
+}
+
+func TestJoinFails(t *testing.T) {
+	// Nothing listens on a port that was just closed.
+	addr, stop := startServe(t)
+	stop()
+	err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "x"}, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("join to a closed port succeeded")
+	}
+}
