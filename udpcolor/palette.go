@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 
+	"golang.org/x/term"
+
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -132,11 +134,7 @@ func useColor(w io.Writer, mode ColorMode) bool {
 		return false
 	}
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Colored reports whether r emits colour escape codes.
