@@ -3,9 +3,11 @@ package echo
 import (
 	"bytes"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/textsafe"
 	"golang.org/x/text/transform"
 )
 
@@ -58,6 +60,31 @@ func FuzzStream(f *testing.F) {
 		}
 		if !bytes.Equal(rc.out.Bytes(), want) {
 			t.Fatalf("cut %v: sent back %q, want %q", cuts, rc.out.Bytes(), want)
+		}
+	})
+}
+
+// FuzzHello checks the greeting handler on any datagram: no reply, or
+// "Hello, NAME!" with a terminal-safe name, never more than ReplySlack
+// bytes longer than the request.
+func FuzzHello(f *testing.F) {
+	for _, s := range []string{"Ada", "  bob\n", "\x1b[31meve", "\xff", "", "ŉŉ", strings.Repeat("n", MaxNameLen+1)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, req []byte) {
+		reply := Hello(nil, req, nil)
+		if len(reply) == 0 {
+			return
+		}
+		if len(reply) > len(req)+ReplySlack {
+			t.Fatalf("reply of %d bytes to %d", len(reply), len(req))
+		}
+		name, ok := strings.CutPrefix(string(reply), "Hello, ")
+		if !ok || !strings.HasSuffix(name, "!") {
+			t.Fatalf("reply %q is not a greeting", reply)
+		}
+		if err := textsafe.Check(name); err != nil {
+			t.Fatalf("reply %q is not terminal-safe: %v", reply, err)
 		}
 	})
 }
