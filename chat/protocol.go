@@ -111,8 +111,8 @@ var ErrBadLine = errors.New("chat: malformed server line")
 // ParseEvent parses one line sent by a server, without its line ending
 // (a trailing "\n" or "\r\n" is tolerated). It checks the form of the
 // line, not the rules for nicknames or rooms: a client accepts what its
-// server sends. Text is returned as sent; see [github.com/sockkit/sockkit/chat.Conn]
-// for a client that also makes it safe for a terminal.
+// server sends. Fields are returned as sent; [Conn] also makes them safe
+// for a terminal.
 func ParseEvent(line string) (Event, error) {
 	line = strings.TrimSuffix(line, "\n")
 	line = strings.TrimSuffix(line, "\r")

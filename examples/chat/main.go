@@ -19,97 +19,49 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/sockkit/sockkit/chat"
+	"github.com/sockkit/sockkit/internal/cli"
 )
 
 const defaultAddr = "127.0.0.1:7070"
-
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	var ue *usageError
-	switch {
-	case err == nil:
-	case errors.As(err, &ue), errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
-	default:
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "chat: ") {
-			msg = "chat: " + msg
-		}
-		fmt.Fprintln(os.Stderr, msg)
-		os.Exit(1)
-	}
-}
 
 const usage = `usage:
   chat serve [-addr 127.0.0.1:7070] [-quit-words byebye,q]
   chat join [-addr 127.0.0.1:7070] -nick NAME
 `
 
+func main() {
+	cli.Main("chat", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, os.Stdin, stdout, stderr)
+	})
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return &usageError{"no command"}
+	cmds := cli.Commands{
+		"serve": serve,
+		"join": func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return join(ctx, args, stdin, stdout, stderr)
+		},
 	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], stdout, stderr)
-	case "join":
-		return join(ctx, args[1:], stdin, stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprintf(stderr, "chat: unknown command %q\n%s", args[0], usage)
-	return &usageError{"unknown command"}
-}
-
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("chat "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parse parses flags; a mistake is a usage error (exit 2).
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil && !errors.Is(err, flag.ErrHelp) {
-		return &usageError{err.Error()}
-	} else if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return &usageError{"unexpected arguments"}
-	}
-	return nil
+	return cli.Dispatch(ctx, "chat", usage, cmds, args, stdout, stderr)
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", stderr)
+	fs := cli.FlagSet("chat", "serve", usage, stderr)
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
 	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	l, err := net.Listen("tcp", *addr)
@@ -147,16 +99,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("join", stderr)
+	fs := cli.FlagSet("chat", "join", usage, stderr)
 	addr := fs.String("addr", defaultAddr, "server `address`")
 	nick := fs.String("nick", "", "your `nickname` (1-16 letters, digits, _ or -)")
-	if err := parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	if *nick == "" {
 		fmt.Fprintln(stderr, "chat join: -nick is required")
 		fs.Usage()
-		return &usageError{"no nickname"}
+		return cli.ErrUsage
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := chat.Dial(dialCtx, *addr, *nick)

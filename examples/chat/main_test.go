@@ -6,10 +6,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/sockkit/sockkit/internal/cli"
+
+	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -138,8 +142,7 @@ func TestUsage(t *testing.T) {
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
-		var ue *usageError
-		if !errors.As(err, &ue) {
+		if !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("run(%q) = %v, want a usage error", args, err)
 		}
 		if errOut.Len() == 0 {
@@ -159,5 +162,48 @@ func TestJoinFails(t *testing.T) {
 	err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "x"}, strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("join to a closed port succeeded")
+	}
+}
+
+func TestPrinter(t *testing.T) {
+	var b bytes.Buffer
+	p := &printer{w: &b}
+	for _, line := range []string{
+		"MSG lobby ann hi", "ME go bob waves", "PRIV ann bob psst", "JOIN lobby cy", "PART lobby cy",
+		"QUIT lobby cy lunch", "QUIT lobby cy", "NICK lobby cy cyril", "ROOMS go=1 lobby=2", "WHO lobby ann bob",
+		"INFO help text", "ERR nick-taken ann is taken", "BYE slow you did not read fast enough",
+	} {
+		e, err := chat.ParseEvent(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.print(e)
+	}
+	want := `[lobby] <ann> hi
+[go] * bob waves
+(private) <ann → bob> psst
+-- cy joined lobby
+-- cy left lobby
+-- cy quit (lunch)
+-- cy quit
+-- cy is now cyril
+-- rooms: go=1 lobby=2
+-- in lobby: ann bob
+-- help text
+!! ann is taken (nick-taken)
+-- disconnected: you did not read fast enough (slow)
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	// With colours, a nickname always gets the same colour whatever its case.
+	p.color = true
+	if a, b := p.name("Ann"), p.name("ann"); !strings.HasPrefix(a, "\x1b[1;3") || a[:7] != b[:7] {
+		t.Errorf("colours %q and %q", a, b)
+	}
+	t.Setenv("NO_COLOR", "1")
+	if useColor(os.Stdout) {
+		t.Error("colour with NO_COLOR set")
 	}
 }
