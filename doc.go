@@ -18,6 +18,13 @@
 //     disconnects peers that stop reading, and cannot be used as a UDP
 //     reflector or amplifier. The client keeps one connection for many round
 //     trips and reads back exactly the bytes it sent.
+//   - [github.com/sockkit/sockkit/chat]: a multi-user chat room over TCP in
+//     plain text lines: people join with nc or telnet, programs with
+//     chat.Dial, and every line the server sends starts with a keyword (MSG,
+//     JOIN, ERR, BYE, ...) so that it can be both read and parsed. Each client
+//     has a byte-bounded queue and one batching writer, so a client that stops
+//     reading is dropped without delaying anyone else; rooms go through a
+//     small Hub interface whose default is in-process.
 //   - [github.com/sockkit/sockkit/timesync]: time over UDP. An SNTPv4 server
 //     (RFC 4330, RFC 5905) that strict clients such as chronyd and ntpdig
 //     accept, a client that measures clock offset and delay with the NTP
