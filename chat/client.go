@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -113,10 +114,10 @@ func (cl *Client) NewConn(ctx context.Context, c net.Conn, nick string) (*Conn, 
 	if !ValidNick(nick) {
 		return nil, &ServerError{Kind: KindError, Code: CodeBadNick, Text: "invalid nickname " + fmt.Sprintf("%q", nick)}
 	}
-	maxLine := orDefault(cl.MaxLineBytes, 64<<10)
+	maxLine := opt.Or(cl.MaxLineBytes, 64<<10)
 	conn := &Conn{
 		c:        c,
-		events:   make(chan Event, orDefault(cl.EventBuffer, 256)),
+		events:   make(chan Event, opt.Or(cl.EventBuffer, 256)),
 		done:     make(chan struct{}),
 		readDone: make(chan struct{}),
 		lr:       newLineReader(c, maxLine),

@@ -7,9 +7,9 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
@@ -182,13 +182,6 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-func orDefault[T int | time.Duration | float64](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		s.hub = s.Hub
@@ -220,20 +213,15 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if err != nil {
 		return ErrServerClosed
 	}
-	maxConns := int64(orDefault(s.MaxConns, DefaultMaxConns))
-	var tempDelay time.Duration
+	maxConns := int64(opt.Or(s.MaxConns, DefaultMaxConns))
+	onRetry := func(err error, delay time.Duration) {
+		s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
+	}
 	for {
-		c, err := l.Accept()
+		c, err := scope.Accept(l, onRetry)
 		if err != nil {
-			if temporary(err) && !s.group.ShuttingDown() && ctx.Err() == nil {
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", tempDelay)
-				time.Sleep(tempDelay)
-				continue
-			}
 			return scope.Finish(err, ErrServerClosed)
 		}
-		tempDelay = 0
 		if n := s.conns.Add(1); maxConns > 0 && n > maxConns {
 			s.conns.Add(-1)
 			s.log(slog.LevelWarn, "chat: connection limit reached; closing", "remote", c.RemoteAddr(), "limit", maxConns)
@@ -242,7 +230,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			c.Close()
 			continue
 		}
-		if sb := orDefault(s.SendBuffer, DefaultSendBuffer); sb > 0 {
+		if sb := opt.Or(s.SendBuffer, DefaultSendBuffer); sb > 0 {
 			if tc, ok := c.(interface{ SetWriteBuffer(int) error }); ok {
 				tc.SetWriteBuffer(sb)
 			}
@@ -263,13 +251,6 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			c.Close()
 		}
 	}
-}
-
-// temporary reports accept errors that pass: out of file descriptors or
-// buffer memory.
-func temporary(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 // claimNick gives nick to ss if nobody else has it (in any case), and

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -69,17 +70,17 @@ func newSession(s *Server, c net.Conn) *session {
 	ss := &session{
 		srv:          s,
 		c:            c,
-		maxLine:      orDefault(s.MaxLineBytes, DefaultMaxLineBytes),
-		maxQueue:     orDefault(s.MaxQueueBytes, DefaultMaxQueueBytes),
-		writeTimeout: orDefault(s.WriteTimeout, DefaultWriteTimeout),
+		maxLine:      opt.Or(s.MaxLineBytes, DefaultMaxLineBytes),
+		maxQueue:     opt.Or(s.MaxQueueBytes, DefaultMaxQueueBytes),
+		writeTimeout: opt.Or(s.WriteTimeout, DefaultWriteTimeout),
 		interval:     s.WriteInterval,
-		idleTimeout:  orDefault(s.IdleTimeout, DefaultIdleTimeout),
+		idleTimeout:  opt.Or(s.IdleTimeout, DefaultIdleTimeout),
 		wake:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		kickCh:       make(chan struct{}),
 	}
-	if r := orDefault(s.LineRate, DefaultLineRate); r > 0 {
-		ss.lim = rate.NewLimiter(rate.Limit(r), max(1, orDefault(s.LineBurst, DefaultLineBurst)))
+	if r := opt.Or(s.LineRate, DefaultLineRate); r > 0 {
+		ss.lim = rate.NewLimiter(rate.Limit(r), max(1, opt.Or(s.LineBurst, DefaultLineBurst)))
 	}
 	empty := ""
 	ss.nick.Store(&empty)

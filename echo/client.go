@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"golang.org/x/text/transform"
 )
 
@@ -136,8 +137,8 @@ func (c *Client) newConn(nc net.Conn, packet bool) *Conn {
 	cn := &Conn{
 		nc:      nc,
 		packet:  packet,
-		timeout: orDefault(c.Timeout, DefaultTimeout),
-		tries:   1 + max(orDefault(c.Retries, DefaultRetries), 0),
+		timeout: opt.Or(c.Timeout, DefaultTimeout),
+		tries:   1 + max(opt.Or(c.Retries, DefaultRetries), 0),
 	}
 	if c.Transform != nil {
 		cn.t = c.Transform()

@@ -10,7 +10,9 @@ import (
 
 	"golang.org/x/text/transform"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
+	"github.com/sockkit/sockkit/internal/track"
 )
 
 // A PacketHandler answers one datagram. It appends its reply to reply
@@ -38,7 +40,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	if err != nil {
 		return ErrServerClosed
 	}
-	maxSize := min(orDefault(s.MaxDatagram, DefaultMaxDatagram), MaxDatagramLimit)
+	maxSize := min(opt.Or(s.MaxDatagram, DefaultMaxDatagram), MaxDatagramLimit)
 	in := make([]byte, maxSize+1) // one byte more, to see datagrams that are too large
 	out := make([]byte, 0, maxSize+ReplySlack)
 	handler := s.PacketHandler
@@ -57,7 +59,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 				continue
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || temporary(err) {
+			if errors.As(err, &ne) && ne.Timeout() || track.Temporary(err) {
 				continue
 			}
 			// An ICMP error reported on the socket (a peer's port was

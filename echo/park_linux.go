@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
@@ -75,7 +76,7 @@ func newParker(s *Server, scope *track.Scope) *parker {
 		parked: make(map[int32]*streamConn),
 		events: make([]unix.EpollEvent, 128),
 	}
-	if idle := orDefault(s.IdleTimeout, DefaultIdleTimeout); idle > 0 {
+	if idle := opt.Or(s.IdleTimeout, DefaultIdleTimeout); idle > 0 {
 		p.sweep = max(idle/8, time.Millisecond)
 	}
 	p.waitFn = p.wait
@@ -195,7 +196,7 @@ func (p *parker) unpark(sc *streamConn) bool {
 
 // expire closes the connections parked since before the idle timeout.
 func (p *parker) expire(now time.Time) {
-	idle := orDefault(p.s.IdleTimeout, DefaultIdleTimeout)
+	idle := opt.Or(p.s.IdleTimeout, DefaultIdleTimeout)
 	var old []*streamConn
 	p.mu.Lock()
 	for id, sc := range p.parked {

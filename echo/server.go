@@ -7,12 +7,12 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/text/transform"
 	"golang.org/x/time/rate"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/track"
 )
@@ -181,13 +181,6 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-func orDefault[T int | time.Duration | float64](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
 // Serve accepts TCP connections on l and echoes each one until the peer
 // closes it, it idles out, or the server stops. It always returns a
 // non-nil error and closes l. After [Server.Shutdown] or [Server.Close]
@@ -201,26 +194,19 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if err != nil {
 		return ErrServerClosed
 	}
-	maxConns := int64(orDefault(s.MaxConns, DefaultMaxConns))
+	maxConns := int64(opt.Or(s.MaxConns, DefaultMaxConns))
 	p := newParker(s, scope)
-	var tempDelay time.Duration
+	onRetry := func(err error, delay time.Duration) {
+		s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", delay)
+	}
 	for {
-		c, err := l.Accept()
+		c, err := scope.Accept(l, onRetry)
 		if err != nil {
-			if temporary(err) && !s.group.ShuttingDown() && ctx.Err() == nil {
-				// A temporary failure such as EMFILE: back off and retry,
-				// as net/http does, instead of spinning or giving up.
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", tempDelay)
-				time.Sleep(tempDelay)
-				continue
-			}
 			if p != nil {
 				p.stop()
 			}
 			return scope.Finish(err, ErrServerClosed)
 		}
-		tempDelay = 0
 		if n := s.conns.Add(1); maxConns > 0 && n > maxConns {
 			s.conns.Add(-1)
 			s.stats.rejected.Add(1)
@@ -254,27 +240,20 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 }
 
-// temporary reports accept errors that pass: out of file descriptors or
-// buffer memory.
-func temporary(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
-}
-
 // init sets up what the fields configure, once.
 func (s *Server) init() {
 	s.initOnce.Do(func() {
-		size := orDefault(s.BufferSize, DefaultBufferSize)
+		size := opt.Or(s.BufferSize, DefaultBufferSize)
 		s.bufs.New = func() any {
 			b := make([]byte, size)
 			return &b
 		}
-		pps := orDefault(s.PacketsPerSecond, DefaultPacketsPerSecond)
+		pps := opt.Or(s.PacketsPerSecond, DefaultPacketsPerSecond)
 		if pps > 0 {
 			s.limiter = ratelimit.New(ratelimit.Config{
 				Rate:       rate.Limit(pps),
-				Burst:      orDefault(s.PacketBurst, DefaultPacketBurst),
-				MaxSources: orDefault(s.MaxSources, DefaultMaxSources),
+				Burst:      opt.Or(s.PacketBurst, DefaultPacketBurst),
+				MaxSources: opt.Or(s.MaxSources, DefaultMaxSources),
 			})
 		}
 	})

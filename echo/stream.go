@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/text/transform"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
@@ -55,8 +56,8 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 	sc := &streamConn{
 		s:     s,
 		c:     c,
-		idle:  orDefault(s.IdleTimeout, DefaultIdleTimeout),
-		write: orDefault(s.WriteTimeout, DefaultWriteTimeout),
+		idle:  opt.Or(s.IdleTimeout, DefaultIdleTimeout),
+		write: opt.Or(s.WriteTimeout, DefaultWriteTimeout),
 	}
 	sc.wait = sc.idle
 	sc.rearm = sc.idle / 8

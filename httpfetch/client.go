@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -260,13 +261,6 @@ func (c *Client) maxSize() int64 {
 		return DefaultMaxSize
 	}
 	return c.MaxSize
-}
-
-func orDefault[T int | int64 | time.Duration](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Download performs the download that r describes.
@@ -631,7 +625,7 @@ func (d *download) plan(resp *http.Response, split bool) (*state, error) {
 		return st, nil
 	}
 	n := int64(1)
-	minPart := orDefault(d.c.MinPartSize, DefaultMinPartSize)
+	minPart := opt.Positive(d.c.MinPartSize, DefaultMinPartSize)
 	if split && st.Ranges && st.Size >= 2*minPart {
 		n = min(int64(d.c.parallel()), st.Size/minPart)
 	}
@@ -890,7 +884,7 @@ func (d *download) report(final bool) {
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !final && now.Sub(d.lastProg) < orDefault(d.c.ProgressInterval, DefaultProgressInterval) {
+	if !final && now.Sub(d.lastProg) < opt.Positive(d.c.ProgressInterval, DefaultProgressInterval) {
 		return
 	}
 	d.lastProg = now
@@ -911,7 +905,7 @@ func (d *download) report(final bool) {
 // returned as a *StatusError.
 func (d *download) get(ctx context.Context, u, rng, ifRange string) (*http.Response, context.CancelFunc, error) {
 	rctx, cancelCause := context.WithCancelCause(ctx)
-	stall := orDefault(d.c.StallTimeout, DefaultStallTimeout)
+	stall := opt.Positive(d.c.StallTimeout, DefaultStallTimeout)
 	timer := time.AfterFunc(stall, func() { cancelCause(ErrStalled) })
 	cancel := func() {
 		timer.Stop()
@@ -1037,8 +1031,8 @@ func (d *download) retry(ctx context.Context, fails *int, err error) bool {
 		return false
 	}
 	*fails++
-	base := orDefault(d.c.RetryWait, DefaultRetryWait)
-	maxWait := orDefault(d.c.MaxRetryWait, DefaultMaxRetryWait)
+	base := opt.Positive(d.c.RetryWait, DefaultRetryWait)
+	maxWait := opt.Positive(d.c.MaxRetryWait, DefaultMaxRetryWait)
 	wait := base << min(*fails-1, 20)
 	if wait > maxWait || wait <= 0 {
 		wait = maxWait

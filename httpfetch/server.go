@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
@@ -127,9 +128,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	}
 	hs := &http.Server{
-		Handler:           &deadlineHandler{h: s.handler, timeout: orDefault(s.WriteTimeout, DefaultWriteTimeout)},
-		ReadHeaderTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		IdleTimeout:       orDefault(s.IdleTimeout, DefaultIdleTimeout),
+		Handler:           &deadlineHandler{h: s.handler, timeout: opt.Positive(s.WriteTimeout, DefaultWriteTimeout)},
+		ReadHeaderTimeout: opt.Positive(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       opt.Positive(s.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    s.maxHeaderBytes(),
 		ErrorLog:          log.New(io.Discard, "", 0),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -186,7 +187,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		s := l.s
-		if max := s.MaxConns; max >= 0 && s.conns.Load() >= int64(orDefault(max, DefaultMaxConns)) {
+		if max := s.MaxConns; max >= 0 && s.conns.Load() >= int64(opt.Positive(max, DefaultMaxConns)) {
 			rejectConn(c)
 			if s.Logger != nil {
 				s.Logger.Debug("httpfetch: connection limit reached", "remote", c.RemoteAddr().String())

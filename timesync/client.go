@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -152,7 +153,7 @@ func (c *Client) dial(ctx context.Context, addr string) (net.Conn, error) {
 	return d.DialContext(ctx, "udp", addr)
 }
 
-func (c *Client) timeout() time.Duration { return orDefault(c.Timeout, DefaultTimeout) }
+func (c *Client) timeout() time.Duration { return opt.Or(c.Timeout, DefaultTimeout) }
 
 // exchange opens a socket to addr and runs f on it, with ctx closing it
 // early.
@@ -205,7 +206,7 @@ func (c *Client) Query(ctx context.Context, addr string) (*Response, error) {
 	}
 	var best *Response
 	var lastErr error
-	samples := orDefault(c.Samples, DefaultSamples)
+	samples := opt.Or(c.Samples, DefaultSamples)
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(strings.Trim(addr, "[]"), "123")
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
 	"github.com/sockkit/sockkit/internal/track"
@@ -169,21 +170,14 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-func orDefault[T int | time.Duration | float64](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
-}
-
 func (s *Server) init() {
 	s.initOnce.Do(func() {
-		pps := orDefault(s.PacketsPerSecond, DefaultPacketsPerSecond)
+		pps := opt.Or(s.PacketsPerSecond, DefaultPacketsPerSecond)
 		if pps > 0 {
-			maxSources := orDefault(s.MaxSources, DefaultMaxSources)
+			maxSources := opt.Or(s.MaxSources, DefaultMaxSources)
 			s.limiter = ratelimit.New(ratelimit.Config{
 				Rate:       rate.Limit(pps),
-				Burst:      orDefault(s.PacketBurst, DefaultPacketBurst),
+				Burst:      opt.Or(s.PacketBurst, DefaultPacketBurst),
 				MaxSources: maxSources,
 			})
 			s.kod = ratelimit.New(ratelimit.Config{Rate: kodPerSecond, Burst: kodBurst, MaxSources: maxSources})
@@ -278,11 +272,7 @@ func (s *Server) readFailed(ctx context.Context, pc net.PacketConn, err error) b
 		pc.SetReadDeadline(time.Time{})
 		return false
 	}
-	return !errors.Is(err, syscall.ECONNREFUSED) && !temporary(err)
-}
-
-func temporary(err error) bool {
-	return errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+	return !errors.Is(err, syscall.ECONNREFUSED) && !track.Temporary(err)
 }
 
 func (s *Server) drop(counter *atomic.Int64, why string, from peer) {
@@ -362,8 +352,8 @@ func (s *Server) answerNTP(out, req []byte, from peer, rx time.Time) (reply []by
 		return out, false
 	}
 	r.Leap = s.Leap
-	r.Stratum = uint8(orDefault(int(s.Stratum), DefaultStratum))
-	r.Precision = int8(orDefault(int(s.Precision), DefaultPrecision))
+	r.Stratum = uint8(opt.Or(int(s.Stratum), DefaultStratum))
+	r.Precision = int8(opt.Or(int(s.Precision), DefaultPrecision))
 	r.RootDelay = ShortOf(s.RootDelay)
 	r.RootDispersion = ShortOf(s.RootDispersion)
 	r.RefID = s.refID

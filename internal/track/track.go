@@ -16,7 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
+	"syscall"
+	"time"
 )
 
 type state int
@@ -323,4 +326,38 @@ func (g *Group) Close() error {
 	g.closeAll()
 	<-g.waitIdle()
 	return nil
+}
+
+// Temporary reports errors that pass by themselves: out of file
+// descriptors or of buffer memory. A server retries them after a pause
+// instead of giving up, or spinning.
+func Temporary(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+// Accept waits for the next connection on l, the scope's listener.
+// Temporary failures ([Temporary]) are retried after a pause that doubles
+// from 5 ms up to 1 s, as net/http does, and reported to onRetry if it is
+// not nil; any other error, or any error once the scope is closing, is
+// returned.
+func (s *Scope) Accept(l net.Listener, onRetry func(err error, delay time.Duration)) (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err == nil || !Temporary(err) || s.g.ShuttingDown() || s.ctx.Err() != nil {
+			return c, err
+		}
+		delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+		if onRetry != nil {
+			onRetry(err, delay)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.g.Done():
+		case <-s.ctx.Done():
+		}
+		t.Stop()
+	}
 }
