@@ -55,7 +55,12 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				// Someone else set a deadline on pc; it is not ours to keep.
+				// Shutdown may have set its own meanwhile: look again after
+				// clearing, or its deadline would be lost.
 				pc.SetReadDeadline(time.Time{})
+				if s.group.ShuttingDown() || ctx.Err() != nil {
+					return scope.Finish(err, ErrServerClosed)
+				}
 				continue
 			}
 			var ne net.Error

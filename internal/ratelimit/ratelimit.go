@@ -113,7 +113,10 @@ func (l *Limiter) AllowN(now time.Time, k netip.Addr, n int) bool {
 	defer l.mu.Unlock()
 	e := l.m[k]
 	if e == nil {
-		if now.Sub(l.lastSweep) > l.cfg.Idle || len(l.m) >= l.cfg.MaxSources {
+		// A sweep costs a pass over the table, so it runs at most every
+		// Idle/8, however full the table is: a flood of new sources
+		// against a full table costs one map lookup each, not a sweep.
+		if now.Sub(l.lastSweep) > l.cfg.Idle/8 && (len(l.m) >= l.cfg.MaxSources || now.Sub(l.lastSweep) > l.cfg.Idle) {
 			l.sweep(now)
 		}
 		if len(l.m) >= l.cfg.MaxSources {

@@ -84,3 +84,30 @@ func TestIdleEntriesExpire(t *testing.T) {
 		t.Fatalf("Len = %d after expiry, want 1", n)
 	}
 }
+
+// A flood of new sources against a full table must not sweep the table on
+// every packet: that made each packet cost a pass over 65,536 entries.
+func TestFullTableSweepsRarely(t *testing.T) {
+	l := New(Config{Rate: 1, Burst: 1, MaxSources: 1000, Idle: time.Minute})
+	now := time.Unix(1000, 0)
+	for i := 0; i < 1000; i++ {
+		l.AllowN(now, netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 1)
+	}
+	sweeps := 0
+	last := l.lastSweep
+	for i := 0; i < 10000; i++ {
+		now = now.Add(time.Millisecond) // 10 s in all
+		l.AllowN(now, netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), 1)
+		if l.lastSweep != last {
+			sweeps++
+			last = l.lastSweep
+		}
+	}
+	// Idle/8 is 7.5 s: one sweep in 10 s, not 10,000.
+	if sweeps > 2 {
+		t.Fatalf("%d sweeps of a full table for 10,000 packets", sweeps)
+	}
+	if l.Len() > 1000 {
+		t.Fatalf("table grew to %d", l.Len())
+	}
+}

@@ -145,12 +145,19 @@ func (s *Scope) goDone() {
 	g := s.g
 	g.mu.Lock()
 	g.active--
-	if g.active == 0 && g.idle != nil {
+	g.lockedCheckIdle()
+	g.mu.Unlock()
+	s.wg.Done()
+}
+
+// lockedCheckIdle wakes Shutdown and Close once nothing of the group
+// runs: no goroutine started by Scope.Go, and no Serve call (a scope),
+// whose loop runs in its caller's goroutine. g.mu must be held.
+func (g *Group) lockedCheckIdle() {
+	if g.active == 0 && len(g.scopes) == 0 && g.idle != nil {
 		close(g.idle)
 		g.idle = nil
 	}
-	g.mu.Unlock()
-	s.wg.Done()
 }
 
 // AddConn registers c so that Close, a cancelled Serve context and a
@@ -240,6 +247,7 @@ func (s *Scope) Finish(loopErr, closedErr error) error {
 
 	g.mu.Lock()
 	delete(g.scopes, s)
+	g.lockedCheckIdle()
 	st = g.state
 	g.mu.Unlock()
 
@@ -262,11 +270,12 @@ func (g *Group) lockedScopes() []*Scope {
 	return ss
 }
 
-// waitIdle returns a channel closed once no goroutine of the group runs.
+// waitIdle returns a channel closed once no goroutine of the group runs
+// and every Serve call has returned (see lockedCheckIdle).
 func (g *Group) waitIdle() <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.active == 0 {
+	if g.active == 0 && len(g.scopes) == 0 {
 		c := make(chan struct{})
 		close(c)
 		return c
@@ -278,9 +287,9 @@ func (g *Group) waitIdle() <-chan struct{} {
 }
 
 // Shutdown stops every listener, asks every connection to end, and waits
-// until all goroutines have returned or ctx is done. If ctx ends first, it
-// closes everything, waits for the goroutines to return, and returns
-// ctx.Err().
+// until all goroutines have returned and every Serve call has finished
+// (called Scope.Finish), or ctx is done. If ctx ends first, it closes
+// everything, waits the same way, and returns ctx.Err().
 func (g *Group) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.lockedInit()
@@ -313,8 +322,9 @@ func (g *Group) closeAll() {
 }
 
 // Close closes every listener and connection at once and waits until all
-// goroutines have returned. It is idempotent. It must not be called from a
-// goroutine started by [Scope.Go], which it would wait for.
+// goroutines have returned and every Serve call has finished. It is
+// idempotent. It must not be called from a goroutine started by
+// [Scope.Go], nor from a Serve loop, which it would wait for.
 func (g *Group) Close() error {
 	g.mu.Lock()
 	g.lockedInit()

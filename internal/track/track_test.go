@@ -152,3 +152,37 @@ func TestCancelledContextClosesScope(t *testing.T) {
 	g.Close()
 	<-errc2
 }
+
+// Shutdown and Close return only after every Serve loop has finished,
+// even one that runs in its caller's goroutine and started nothing with Go.
+func TestShutdownWaitsForServeLoops(t *testing.T) {
+	defer leaktest.Check(t)()
+	for _, graceful := range []bool{true, false} {
+		var g Group
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := g.Begin(context.Background(), l, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished := make(chan struct{})
+		go func() {
+			_, err := l.Accept()
+			time.Sleep(50 * time.Millisecond) // a slow last step of the loop
+			close(finished)
+			s.Finish(err, errTestClosed)
+		}()
+		if graceful {
+			g.Shutdown(context.Background())
+		} else {
+			g.Close()
+		}
+		select {
+		case <-finished:
+		default:
+			t.Fatalf("graceful=%v: returned before the Serve loop finished", graceful)
+		}
+	}
+}
