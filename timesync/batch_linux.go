@@ -98,9 +98,11 @@ func (s *Server) serveBatch(ctx context.Context, pc net.PacketConn, dc *dgramCon
 		for sent := 0; sent < k; {
 			w, err := bc.WriteBatch(out[sent:k], 0)
 			if err != nil {
-				// The reply at out[sent] failed (a peer gone, say): skip it.
+				// The reply at out[sent] failed (a peer gone, an address
+				// the kernel will not send to): skip it. On failure the
+				// count can be -1; it must not stop the loop moving on.
 				s.log(slog.LevelDebug, "timesync: reply not sent", "remote", out[sent].Addr.String(), "err", err)
-				w++
+				w = max(w, 0) + 1
 			}
 			sent += w
 		}

@@ -359,12 +359,17 @@ func FormatRequestSize(format string) int {
 
 // Format asks the format service at addr for the server's time in a
 // strftime format (see the package documentation). A format this
-// package cannot parse gives a [*FormatError] without a request; an
+// package cannot parse, or one with no conversion at all (which the
+// server does not answer), gives a [*FormatError] without a request; an
 // error reply gives a [*ServerError]. The request is sent up to three
 // times when no reply comes. The reply is made safe to print.
 func (c *Client) Format(ctx context.Context, addr, format string) (string, error) {
 	if _, err := parseFormat(format); err != nil {
 		return "", err
+	}
+	if !strings.Contains(format, "%") {
+		return "", &FormatError{Format: format, Offset: 0,
+			Reason: "no conversion: the server does not answer formats without one"}
 	}
 	size := FormatRequestSize(format)
 	if size == 0 {

@@ -86,7 +86,12 @@
 // not text (empty before the NUL, invalid UTF-8, control characters other
 // than tab, bidirectional controls) get no reply at all, nor do requests
 // from port 0 or ports below 1024, which belong to services that might
-// answer back and start a loop.
+// answer back and start a loop, nor formats with no '%' in them. A format
+// without a conversion would come back as itself, so a time formatted by
+// one server, sent on to another by a spoofed source address, would be
+// answered with itself forever. Every '%' in a reply comes from a "%%" in
+// its request, so a chain of replies loses at least half its '%' at each
+// step and ends; error replies start with 0x15 and are never answered.
 //
 // # Telling the services apart
 //
@@ -112,8 +117,8 @@
 // With both services on, a datagram of under 48 bytes is a format request
 // whatever it holds: an NTP packet cut short is dropped when its bytes are
 // not text (the usual case: 0xe3, 0x1b and a NUL are not), but one that
-// happens to start with '#' and a NUL reads as the format "#" and gets the
-// one-byte reply "#". With only NTP on, every short datagram is dropped.
+// happens to start with '#' and a NUL reads as the format "#", which has
+// no conversion and gets no reply. With only NTP on, every short datagram is dropped.
 //
 // # Format conversions
 //

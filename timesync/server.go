@@ -269,8 +269,10 @@ func (s *Server) readFailed(ctx context.Context, pc net.PacketConn, err error) b
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// Someone else set a deadline on pc; it is not ours to keep.
+		// Shutdown may have set its own meanwhile: look again after
+		// clearing, or its deadline would be lost.
 		pc.SetReadDeadline(time.Time{})
-		return false
+		return s.group.ShuttingDown() || ctx.Err() != nil
 	}
 	return !errors.Is(err, syscall.ECONNREFUSED) && !track.Temporary(err)
 }
@@ -329,6 +331,11 @@ func (s *Server) answerNTP(out, req []byte, from peer, rx time.Time) (reply []by
 		s.drop(&s.stats.malformed, "NTP request without transmit timestamp", from)
 		return nil, false
 	}
+	if from.port() == 0 {
+		// No real client sends from port 0, and Linux refuses to send to it.
+		s.drop(&s.stats.port, "NTP request from port 0", from)
+		return nil, false
+	}
 	r := Packet{
 		Version: q.Version,
 		Mode:    ModeServer,
@@ -383,6 +390,14 @@ func (s *Server) answerFormat(out, req []byte, from peer, rx time.Time) []byte {
 	}
 	if len(text) == 0 || textsafe.Check(string(text)) != nil {
 		s.drop(&s.stats.malformed, "neither NTP nor a format", from)
+		return nil
+	}
+	if !bytes.ContainsRune(text, '%') {
+		// A format with no conversion is text that would come back as
+		// itself, such as a time another server formatted: answering it
+		// would let one spoofed datagram set two text services talking to
+		// each other forever.
+		s.drop(&s.stats.malformed, "format without a conversion", from)
 		return nil
 	}
 	if !s.allow(s.limiter, from, rx) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -201,7 +202,7 @@ func TestFormatService(t *testing.T) {
 	addr := startServer(t, srv)
 	var cl Client
 	ctx := context.Background()
-	for _, f := range []string{"%Y-%m-%d %H:%M:%S", "%s.%N", "%A %B %e %Z", "x", "%%", "#%T", "日付 %F"} {
+	for _, f := range []string{"%Y-%m-%d %H:%M:%S", "%s.%N", "%A %B %e %Z", "%%", "#%T", "日付 %F"} {
 		got, err := cl.Format(ctx, addr, f)
 		want, _ := Strftime(f, fixed)
 		if err != nil || got != want {
@@ -217,6 +218,9 @@ func TestFormatService(t *testing.T) {
 	if _, err := cl.Format(ctx, addr, "%Q"); !errors.As(err, &fe) {
 		t.Errorf("Format(%%Q): %v", err)
 	}
+	if _, err := cl.Format(ctx, addr, "x"); !errors.As(err, &fe) {
+		t.Errorf("Format(x), a format the server does not answer: %v", err)
+	}
 
 	c := dialUDP(t, addr)
 	for _, tc := range []struct{ name, req, reply string }{
@@ -226,8 +230,7 @@ func TestFormatService(t *testing.T) {
 		{"unknown conversion", "%Q" + strings.Repeat("\x00", 30), "\x15unknown conversion %Q"},
 		{"unknown conversion, cut", "%Q", "\x15u"},
 		{"incomplete", "abc%\x00" + strings.Repeat("\x00", 30), "\x15incomplete conversion %"},
-		{"too long", strings.Repeat("a", 65) + "\x00" + strings.Repeat("\x00", 30), "\x15format too long: 65 bytes, at most 64"},
-		{"short NTP-looking text", "#\x00\x00\x00", "#"},
+		{"too long", strings.Repeat("a", 63) + "%%\x00" + strings.Repeat("\x00", 30), "\x15format too long: 65 bytes, at most 64"},
 	} {
 		got := roundTrip(t, c, []byte(tc.req))
 		if string(got) != tc.reply {
@@ -237,14 +240,17 @@ func TestFormatService(t *testing.T) {
 			t.Errorf("%s: reply larger than request", tc.name)
 		}
 	}
-	// Not text: dropped. Then a good request is answered.
-	for _, b := range []string{"\x00abc", "\x1b[2J%T", "\xff\xfe%T", "%T\u202e", "\x15%T"} {
+	// Not text, or text with no conversion (which would come back as
+	// itself, as a formatted time sent on by a spoofed source would):
+	// dropped. Then a good request is answered.
+	for _, b := range []string{"\x00abc", "\x1b[2J%T", "\xff\xfe%T", "%T\u202e", "\x15%T",
+		"2026-03-07 14:05:09", "#\x00\x00\x00"} {
 		c.Write([]byte(b))
 	}
 	if got := roundTrip(t, c, []byte("%H%M")); string(got) != "1405" {
 		t.Errorf("after bad datagrams: %q", got)
 	}
-	if st := srv.Stats(); st.DroppedMalformed != 5 {
+	if st := srv.Stats(); st.DroppedMalformed != 7 {
 		t.Errorf("stats %+v", st)
 	}
 	// A server error reaches the client as a ServerError.
@@ -262,7 +268,7 @@ func TestServicesOff(t *testing.T) {
 	addr := startServer(t, srv)
 	c := dialUDP(t, addr)
 	c.Write(ntpRequest(4, 99))
-	if got := roundTrip(t, c, []byte("x")); string(got) != "x" {
+	if got := roundTrip(t, c, []byte("x%%")); string(got) != "x%" {
 		t.Errorf("reply %q", got)
 	}
 	if st := srv.Stats(); st.NTPReplies != 0 || st.DroppedMalformed != 1 {
@@ -407,5 +413,21 @@ func TestIPv6(t *testing.T) {
 	}
 	if s, err := cl.Format(context.Background(), pc.LocalAddr().String(), "%%"); err != nil || s != "%" {
 		t.Errorf("Format: %q, %v", s, err)
+	}
+}
+
+// Linux refuses to send to port 0, and a batch send that failed on it
+// once made the server retry the same reply forever; such requests are
+// now dropped before an answer is made.
+func TestNTPFromPortZeroDropped(t *testing.T) {
+	srv := &Server{}
+	srv.init()
+	req := ntpRequest(4, 99)
+	for _, port := range []int{0, 123, 40000} {
+		from := peer{ap: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}
+		reply, _ := srv.answer(nil, req, from, eraBoundary)
+		if (len(reply) == 0) != (port == 0) {
+			t.Errorf("NTP request from port %d: reply of %d bytes", port, len(reply))
+		}
 	}
 }
