@@ -43,6 +43,12 @@
 //	bye NAME REASON           membership over: left, expired or shutdown
 //	error CODE [DETAIL]       bad-request, name-taken, full, bad-cookie or not-member
 //
+// The server answers nothing but the four client verbs. A datagram of a
+// kind that only servers send, and any other datagram that does not start
+// with a client verb, is dropped without an error: an error in answer to
+// an error would let one spoofed datagram set two servers (or a server
+// and any service that answers garbage) talking to each other forever.
+//
 // For example, alice joins and says hello to bob (→ to the server, ← from
 // it; the joins carry 246 and 218 spaces of padding):
 //

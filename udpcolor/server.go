@@ -1,6 +1,7 @@
 package udpcolor
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -264,7 +265,12 @@ func (s *Server) readLoop(ctx context.Context, c *conn) error {
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				// Someone else set a deadline on pc; it is not ours to keep.
+				// Shutdown may have set its own meanwhile: look again after
+				// clearing, or its deadline would be lost.
 				c.pc.SetReadDeadline(time.Time{})
+				if s.g.ShuttingDown() || ctx.Err() != nil {
+					return nil
+				}
 				continue
 			}
 			// An ICMP error reported on the socket is about one earlier
@@ -347,7 +353,12 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log(slog.LevelDebug, "udpcolor: dropped malformed datagram", "from", from, "err", err)
-		s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest})
+		// A stranger hears about it only if it used a client's verb: an
+		// error sent in answer to anything else could be the start of a
+		// loop with another service that answers garbage.
+		if m != nil || clientVerb(b) {
+			s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest})
+		}
 		return scratch
 	}
 	switch p.Kind {
@@ -377,7 +388,11 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 			s.send(c, from, Packet{Kind: KindBye, Name: m.name, Text: ByeLeft})
 		}
 	default:
-		s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest, Text: "a client sends join, msg, ping or leave"})
+		// A kind only servers send (cookie, welcome, relay, bye, error) is
+		// dropped without a word: answering an error with an error would
+		// let one spoofed datagram set two servers talking forever.
+		s.stats.malformed.Add(1)
+		s.log(slog.LevelDebug, "udpcolor: dropped a server's datagram", "from", from, "kind", p.Kind)
 	}
 	return scratch
 }
@@ -634,4 +649,15 @@ func (c *conn) write(b []byte, to netip.AddrPort) error {
 	}
 	_, err := c.pc.WriteTo(b, net.UDPAddrFromAddrPort(to))
 	return err
+}
+
+// clientVerb reports whether b starts with a verb that clients send
+// (join, msg, ping, leave), followed by a space or nothing.
+func clientVerb(b []byte) bool {
+	verb, _, _ := bytes.Cut(b, []byte{' '})
+	switch string(verb) {
+	case "join", "msg", "ping", "leave":
+		return true
+	}
+	return false
 }

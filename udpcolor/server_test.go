@@ -532,3 +532,23 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Two servers must not be able to keep each other busy: a datagram of a
+// kind only servers send, or garbage, gets no answer, so one spoofed
+// datagram cannot start an exchange of errors between them.
+func TestServerDoesNotAnswerServers(t *testing.T) {
+	h := newHarness(t, &Server{})
+	for _, in := range []string{
+		"error bad-request a client sends join, msg, ping or leave",
+		"relay alice : hi",
+		"bye alice left",
+		"welcome alice",
+		"14:05:09",
+		"\x15unknown conversion %Q",
+	} {
+		h.send(carol, in)
+		if got := h.drain(); len(got) != 0 {
+			t.Errorf("%q from a stranger was answered with %q", in, got[0].b)
+		}
+	}
+}
