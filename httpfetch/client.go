@@ -103,7 +103,9 @@ type Client struct {
 
 	// Header holds extra request headers, such as Authorization. Range,
 	// If-Range and Accept-Encoding are set by the client. The User-Agent
-	// defaults to DefaultUserAgent.
+	// defaults to DefaultUserAgent. Credentials (Authorization, Cookie and
+	// the like) are sent only to the origin of the URL asked for (scheme,
+	// host and port), never to another one it redirects to.
 	Header http.Header
 
 	// Progress, if not nil, is called from the downloading goroutines,
@@ -227,6 +229,15 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	if !c.schemeAllowed(req.URL.Scheme) {
 		return &RedirectError{URL: req.URL.Redacted(), Reason: "scheme " + req.URL.Scheme + " not allowed"}
+	}
+	// net/http keeps credentials on a redirect to the same host name on
+	// another port; an origin is scheme, host and port, so drop them.
+	if !sameOrigin(via[0].URL, req.URL) {
+		for k := range req.Header {
+			if sensitiveHeader(k) {
+				req.Header.Del(k)
+			}
+		}
 	}
 	return nil
 }
@@ -915,7 +926,15 @@ func (d *download) get(ctx context.Context, u, rng, ifRange string) (*http.Respo
 	if err != nil {
 		return nil, cancel, fmt.Errorf("httpfetch: %w", err)
 	}
+	orig, err := url.Parse(d.url)
+	if err != nil {
+		return nil, cancel, fmt.Errorf("httpfetch: %w", err)
+	}
+	sameOrigin := sameOrigin(orig, req.URL)
 	for k, v := range d.c.Header {
+		if !sameOrigin && sensitiveHeader(k) {
+			continue
+		}
 		req.Header[k] = slices.Clone(v)
 	}
 	if req.Header.Get("User-Agent") == "" {
@@ -1057,4 +1076,25 @@ func (d *download) retry(ctx context.Context, fails *int, err error) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// sensitiveHeader reports the headers that carry credentials, which
+// net/http drops when it follows a redirect to another host.
+func sensitiveHeader(k string) bool {
+	switch http.CanonicalHeaderKey(k) {
+	case "Authorization", "Proxy-Authorization", "Www-Authenticate", "Cookie", "Cookie2":
+		return true
+	}
+	return false
+}
+
+// sameOrigin reports whether u, where a request goes after a redirect,
+// has the origin of orig: the same host and port, and no downgrade from
+// https to http. Requests elsewhere go without [Client.Header]'s
+// credentials: a mirror the origin redirects to must not learn them.
+func sameOrigin(orig, u *url.URL) bool {
+	if orig.Scheme == "https" && u.Scheme != "https" {
+		return false
+	}
+	return strings.EqualFold(orig.Host, u.Host)
 }

@@ -748,3 +748,43 @@ func TestFetchUnknownSizeResume(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
+
+// Credentials in Client.Header go to the host asked for, not to a mirror
+// it redirects to: net/http drops them on its own redirects, and the
+// ranges and retries the client sends straight to the mirror must too.
+func TestCredentialsStayWithTheOrigin(t *testing.T) {
+	data := testData(600000, 3)
+	var mu sync.Mutex
+	var leaked []string
+	mirror := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if a := r.Header.Get("Authorization"); a != "" {
+			leaked = append(leaked, r.Header.Get("Range")+" "+a)
+		}
+		mu.Unlock()
+		serveBytes(w, r, data, `"v1"`)
+	}))
+	defer mirror.Close()
+	sawAuth := false
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawAuth = r.Header.Get("Authorization") == "Bearer SECRET"
+		http.Redirect(w, r, mirror.URL+"/file.bin", http.StatusFound)
+	}))
+	defer origin.Close()
+	c := testClient()
+	c.Header = http.Header{"Authorization": {"Bearer SECRET"}}
+	c.MinPartSize = 100000
+	dest, res, err := fetchFile(t, c, origin.URL+"/file.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) || res.Parts < 2 {
+		t.Fatalf("download: %d bytes in %d parts", len(got), res.Parts)
+	}
+	if !sawAuth {
+		t.Error("the origin did not get the Authorization header")
+	}
+	if len(leaked) > 0 {
+		t.Errorf("the mirror got the origin's credentials: %q", leaked)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
 // Sentinel errors. Every error type of the package unwraps to one of
@@ -55,8 +57,10 @@ type StatusError struct {
 	RetryAfter time.Duration // the server's Retry-After, 0 if none
 }
 
+// Error describes the failure; the server's reason phrase is cleaned of
+// anything that could drive a terminal.
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("httpfetch: GET %s: %s", e.URL, e.Status)
+	return fmt.Sprintf("httpfetch: GET %s: %s", e.URL, textsafe.Clean(e.Status))
 }
 
 // Unwrap returns [ErrStatus].
