@@ -8,8 +8,9 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 
 	"github.com/sockkit/sockkit/internal/cli"
 
@@ -17,52 +18,15 @@ import (
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
-// startServe runs "chat serve" in-process and returns its address.
+// startServe runs "chat serve" in-process and returns its address and a
+// func that stops it as an interrupt would.
 func startServe(t *testing.T) (addr string, stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, nil, pw, io.Discard)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	if !lines.Scan() {
-		t.Fatal("serve printed nothing")
+	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, nil, stdout, stderr)
 	}
-	addr, ok := strings.CutPrefix(lines.Text(), "chat: serving on ")
-	if !ok {
-		t.Fatalf("unexpected first line %q", lines.Text())
-	}
-	go io.Copy(io.Discard, pr)
-	var once sync.Once
-	return addr, func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve returned %v after interrupt, want nil", err)
-			}
-		})
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	p := clitest.Start(t, serve, "serve", "-addr", "127.0.0.1:0")
+	return clitest.WaitFor(t, &p.Stdout, `chat: serving on (\S+)`), func() { p.Stop() }
 }
 
 func TestServeAndJoin(t *testing.T) {
@@ -92,7 +56,7 @@ func TestServeAndJoin(t *testing.T) {
 
 	// bob's stdin is a pipe that ends: he says hi, asks who is there and
 	// leaves with a quit word.
-	var bobOut syncBuffer
+	var bobOut clitest.Buffer
 	err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "bob"},
 		strings.NewReader("hi ann\r\n/who\n/me waves \x1b[31m\nbyebye\n"), &bobOut, io.Discard)
 	if err != nil {

@@ -1,46 +1,23 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/clitest"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // startServe runs "echo serve" in-process and returns its address.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	if !lines.Scan() {
-		t.Fatal("serve printed nothing")
-	}
-	first := lines.Text()
-	addr, ok := strings.CutPrefix(first, "echo: serving TCP and UDP on ")
-	if !ok {
-		t.Fatalf("unexpected first line %q", first)
-	}
-	go io.Copy(io.Discard, pr)
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v after interrupt, want nil", err)
-		}
-	})
-	return addr
+	p := clitest.Start(t, run, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
+	return clitest.WaitFor(t, &p.Stdout, `serving TCP and UDP on (\S+)`)
 }
 
 func TestServeAndSend(t *testing.T) {

@@ -8,61 +8,21 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/clitest"
 
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var servingRE = regexp.MustCompile(`on (http://[0-9.:]+/)`)
-
-// startServe runs "httpfetch serve" in-process and returns its URL.
-func startServe(t *testing.T, args ...string) (base string, out *syncBuffer, stop func() error) {
+// startServe runs "httpfetch serve" in-process and returns its URL, its
+// standard output and a func that stops it as an interrupt would.
+func startServe(t *testing.T, args ...string) (base string, out *clitest.Buffer, stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out = &syncBuffer{}
-	var errOut syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), out, &errOut) }()
-	for i := 0; ; i++ {
-		if m := servingRE.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("serve ended: %v\n%s", err, errOut.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if i > 500 {
-			t.Fatal("serve did not start")
-		}
-	}
-	return base, out, func() error { cancel(); return <-done }
+	p := clitest.Start(t, run, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
+	return clitest.WaitFor(t, &p.Stdout, `on (http://[0-9.:]+/)`), &p.Stdout, p.Stop
 }
 
 func TestServeAndGet(t *testing.T) {

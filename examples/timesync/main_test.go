@@ -1,46 +1,24 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/clitest"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // startServe runs "timesync serve" in-process and returns its address.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	if !lines.Scan() {
-		t.Fatal("serve printed nothing")
-	}
-	addr, ok := strings.CutPrefix(lines.Text(), "timesync: serving NTP and the format service on ")
-	if !ok {
-		t.Fatalf("unexpected first line %q", lines.Text())
-	}
-	go io.Copy(io.Discard, pr)
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v after interrupt, want nil", err)
-		}
-	})
-	return addr
+	p := clitest.Start(t, run, append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)...)
+	return clitest.WaitFor(t, &p.Stdout, `serving NTP and the format service on (\S+)`)
 }
 
 func runOut(t *testing.T, args ...string) (string, string, error) {

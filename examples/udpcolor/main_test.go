@@ -6,82 +6,45 @@ import (
 	"errors"
 	"io"
 	"net"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/clitest"
 
 	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// waitFor polls b until re matches, and returns the first submatch.
-func waitFor(t *testing.T, b *syncBuffer, re string) string {
-	t.Helper()
-	r := regexp.MustCompile(re)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := r.FindStringSubmatch(b.String()); m != nil {
-			if len(m) > 1 {
-				return m[1]
-			}
-			return m[0]
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("no %q in:\n%s", re, b.String())
-	return ""
-}
-
 func TestServeAndJoin(t *testing.T) {
 	defer leaktest.Check(t)()
 	ctx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
-	var serverOut, serverErr syncBuffer
+	var serverOut, serverErr clitest.Buffer
 	served := make(chan error, 1)
 	go func() {
 		served <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-color", "never"}, &serverOut, &serverErr)
 	}()
-	addr := waitFor(t, &serverErr, `serving on (\S+)\n`)
+	addr := clitest.WaitFor(t, &serverErr, `serving on (\S+)\n`)
 
 	// bob joins with the command; alice is a library client.
 	in, inw := io.Pipe()
 	defer func(old io.Reader) { stdin = old }(stdin)
 	stdin = in
-	var bobOut, bobErr syncBuffer
+	var bobOut, bobErr clitest.Buffer
 	joined := make(chan error, 1)
 	go func() {
 		joined <- run(context.Background(), []string{"join", "-addr", addr, "-name", "bob", "-color", "never"}, &bobOut, &bobErr)
 	}()
-	waitFor(t, &bobErr, "joined")
+	clitest.WaitFor(t, &bobErr, "joined")
 	alice, err := (&udpcolor.Client{}).Join(context.Background(), addr, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer alice.Close()
 	alice.Send(context.Background(), "hi bob \x1b[31mred?")
-	waitFor(t, &bobOut, `alice : hi bob red\?\n`)
+	clitest.WaitFor(t, &bobOut, `alice : hi bob red\?\n`)
 	io.WriteString(inw, "hello alice\n\nsecond line\n")
 	for _, want := range []string{"hello alice", "second line"} {
 		select {
@@ -122,12 +85,12 @@ func TestJoinEndsWithServer(t *testing.T) {
 	defer inw.Close()
 	defer func(old io.Reader) { stdin = old }(stdin)
 	stdin = in
-	var out, errOut syncBuffer
+	var out, errOut clitest.Buffer
 	joined := make(chan error, 1)
 	go func() {
 		joined <- run(context.Background(), []string{"join", "-addr", pc.LocalAddr().String(), "-name", "carol"}, &out, &errOut)
 	}()
-	waitFor(t, &errOut, "joined")
+	clitest.WaitFor(t, &errOut, "joined")
 	srv.Shutdown(context.Background())
 	<-served
 	if err := <-joined; !errors.Is(err, udpcolor.ErrShutdown) {
