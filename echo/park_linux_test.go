@@ -7,7 +7,6 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -145,34 +144,8 @@ func TestParkChurn(t *testing.T) {
 	defer func() { linger = old }()
 	s := &Server{}
 	addr := serveTCP(t, s)
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for i := 0; i < 32; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cn, err := Dial(context.Background(), "tcp", addr)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer cn.Close()
-			for j := 0; j < 30; j++ {
-				time.Sleep(time.Duration(rand.IntN(4000)) * time.Microsecond)
-				msg := randomBytes(1 + rand.IntN(3000))
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := cn.Echo(ctx, msg)
-				cancel()
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	roundTrips(t, addr, 32, 30, func(int) []byte {
+		time.Sleep(time.Duration(rand.IntN(4000)) * time.Microsecond)
+		return randomBytes(1 + rand.IntN(3000))
+	})
 }

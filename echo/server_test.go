@@ -178,14 +178,14 @@ func TestEchoWhateverTheSegmentation(t *testing.T) {
 	}
 }
 
-func TestManyClientsAtOnce(t *testing.T) {
-	defer leaktest.Check(t)()
-	s := &Server{}
-	addr := serveTCP(t, s)
-	const clients = 100
+// roundTrips runs clients at once, each making rounds round trips over
+// its own connection with the message msg(round), and fails t with every
+// error.
+func roundTrips(t *testing.T, addr string, clients, rounds int, msg func(round int) []byte) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
-	for i := 0; i < clients; i++ {
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -195,10 +195,9 @@ func TestManyClientsAtOnce(t *testing.T) {
 				return
 			}
 			defer cn.Close()
-			for j := 0; j < 20; j++ {
-				msg := randomBytes(1 + j*97)
+			for j := range rounds {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := cn.Echo(ctx, msg)
+				_, err := cn.Echo(ctx, msg(j))
 				cancel()
 				if err != nil {
 					errs <- err
@@ -212,6 +211,14 @@ func TestManyClientsAtOnce(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+func TestManyClientsAtOnce(t *testing.T) {
+	defer leaktest.Check(t)()
+	s := &Server{}
+	addr := serveTCP(t, s)
+	const clients = 100
+	roundTrips(t, addr, clients, 20, func(j int) []byte { return randomBytes(1 + j*97) })
 	if got := s.Stats().Accepted; got != clients {
 		t.Errorf("Accepted = %d, want %d", got, clients)
 	}
