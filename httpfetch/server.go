@@ -248,17 +248,26 @@ func (c *conn) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
+// newConnGrace is how long a connection that has not sent its first
+// request yet may still send it once a graceful shutdown has begun: it
+// may already be on the wire.
+const newConnGrace = time.Second
+
 // onShutdown is called by the track scope when a graceful shutdown
-// begins: connections that are idle, or have not sent a request yet, are
-// closed; busy ones close after their response (keep-alives are off).
+// begins: idle connections are closed; new ones get newConnGrace to send
+// their first request (net/http closes them when the read deadline
+// passes); busy ones close after their response (keep-alives are off).
 func (c *conn) onShutdown() {
 	c.hs.SetKeepAlivesEnabled(false)
 	c.mu.Lock()
 	c.draining = true
 	st := c.state
 	c.mu.Unlock()
-	if st == http.StateIdle || st == http.StateNew {
+	switch st {
+	case http.StateIdle:
 		c.Conn.Close()
+	case http.StateNew:
+		c.Conn.SetReadDeadline(time.Now().Add(newConnGrace))
 	}
 }
 
