@@ -215,6 +215,11 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 			deadline = d
 		}
 		nc.SetReadDeadline(deadline)
+		// ctx may have ended, and its past deadline been overwritten just
+		// now: look again.
+		if err := ctx.Err(); err != nil {
+			return Packet{}, err
+		}
 		for {
 			n, err := nc.Read(buf)
 			if err != nil {
@@ -226,7 +231,13 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 				}
 				if isRefused(err) {
 					lastErr = err
-					time.Sleep(time.Until(deadline))
+					t := time.NewTimer(time.Until(deadline))
+					select {
+					case <-t.C:
+					case <-ctx.Done():
+						t.Stop()
+						return Packet{}, ctx.Err()
+					}
 					break
 				}
 				return Packet{}, err
