@@ -98,7 +98,7 @@ func (s *Server) init() error {
 			}
 			// The Root stays open for the life of the process; it is
 			// one file descriptor.
-			fsys = root.FS()
+			fsys = rootFS{root}
 		case s.FS != nil:
 			fsys = s.FS
 		}
@@ -289,4 +289,21 @@ func connState(nc net.Conn, st http.ConnState) {
 		// StateClosed is the last thing net/http's goroutine does.
 		c.closeOnce.Do(func() { close(c.closed) })
 	}
+}
+
+// rootFS serves the files of an os.Root, opened so that opening never
+// blocks: a FIFO put in place of a file between the handler's Stat and its
+// Open would otherwise hold the request (and Close) until a writer came.
+// The handler serves regular files only; it checks the opened file.
+type rootFS struct{ root *os.Root }
+
+func (r rootFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, err := r.root.OpenFile(name, os.O_RDONLY|oNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
