@@ -491,9 +491,9 @@ func resumable(err error) bool {
 func (d *download) result() *Result {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u := d.finalURL
-	if u == "" {
-		u = d.safeURL
+	u := d.safeURL
+	if d.finalURL != "" {
+		u = redact(d.finalURL)
 	}
 	n := len(d.st.Parts)
 	if n == 0 {
@@ -1097,4 +1097,13 @@ func sameOrigin(orig, u *url.URL) bool {
 		return false
 	}
 	return strings.EqualFold(orig.Host, u.Host)
+}
+
+// redact returns rawURL with any password replaced, for results and logs.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -187,7 +187,10 @@ func (l *listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		s := l.s
-		if max := s.MaxConns; max >= 0 && s.conns.Load() >= int64(opt.Positive(max, DefaultMaxConns)) {
+		// The slot is taken before the check, so that several Serve calls
+		// accepting at once cannot go past the limit together.
+		if max := s.MaxConns; max >= 0 && s.conns.Add(1) > int64(opt.Positive(max, DefaultMaxConns)) {
+			s.conns.Add(-1)
 			rejectConn(c)
 			if s.Logger != nil {
 				s.Logger.Debug("httpfetch: connection limit reached", "remote", c.RemoteAddr().String())
@@ -195,12 +198,15 @@ func (l *listener) Accept() (net.Conn, error) {
 			continue
 		}
 		tc := &conn{Conn: c, closed: make(chan struct{}), hs: l.hs}
+		if s.MaxConns < 0 {
+			s.conns.Add(1) // counted, with no limit to check
+		}
 		remove, ok := l.sc.AddConn(tc, tc.onShutdown)
 		if !ok {
+			s.conns.Add(-1)
 			c.Close()
 			continue
 		}
-		s.conns.Add(1)
 		// A goroutine of the scope waits for net/http's goroutine for this
 		// connection to be done with it, so that Shutdown, Close and
 		// Serve's return wait for it too.
