@@ -43,31 +43,22 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/cli"
 
 	"github.com/sockkit/sockkit/chat"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "chatload:", err)
-		os.Exit(1)
-	}
+	cli.Main("chatload", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, os.Stdin, stdout, stderr)
+	})
 }
-
-var errUsage = errors.New("usage")
 
 // point is one load to measure: N clients each sending R messages/s.
 type point struct {
@@ -110,7 +101,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return errUsage
+		return cli.ErrUsage
 	}
 	if *serve {
 		if *profile != "" {
@@ -135,13 +126,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		r, err2 := strconv.ParseFloat(rs, 64)
 		if !ok || err1 != nil || err2 != nil || n < 1 || r <= 0 {
 			fmt.Fprintf(stderr, "chatload: bad -load point %q\n", p)
-			return errUsage
+			return cli.ErrUsage
 		}
 		cfg.points = append(cfg.points, point{n, r})
 	}
 	if cfg.stall < 0 || cfg.stall >= 1 {
 		fmt.Fprintln(stderr, "chatload: -stall must be in [0, 1)")
-		return errUsage
+		return cli.ErrUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/cli"
+
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -234,8 +236,8 @@ func TestBadFlags(t *testing.T) {
 	} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), args, &out, &errb)
-		if !errors.Is(err, errUsage) {
-			t.Errorf("run %q: err = %v, want errUsage", args, err)
+		if !errors.Is(err, cli.ErrUsage) {
+			t.Errorf("run %q: err = %v, want cli.ErrUsage", args, err)
 		}
 		if errb.Len() == 0 {
 			t.Errorf("run %q: nothing on stderr", args)

@@ -40,32 +40,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "echoload:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("echoload", run) }
 
 type config struct {
 	addr    string
@@ -105,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	var defSizes, defConns string
 	switch cfg.mode {
@@ -120,30 +106,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		fmt.Fprintf(stderr, "echoload: unknown -mode %q\n", cfg.mode)
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	var err error
 	if cfg.sizes, err = intList(sizes, defSizes); err != nil {
 		fmt.Fprintln(stderr, "echoload: -sizes:", err)
-		return errUsage
+		return cli.ErrUsage
 	}
 	if cfg.conns, err = intList(conns, defConns); err != nil {
 		fmt.Fprintln(stderr, "echoload: -conns:", err)
-		return errUsage
+		return cli.ErrUsage
 	}
 	for _, n := range cfg.sizes {
 		if cfg.mode == "udp" && (n < 8 || n > 65507) || n > 1<<20 {
 			fmt.Fprintln(stderr, "echoload: -sizes: out of range:", n)
-			return errUsage
+			return cli.ErrUsage
 		}
 		if (cfg.mode == "rtt") && n < 8 {
 			fmt.Fprintln(stderr, "echoload: -sizes: rtt needs at least 8 bytes:", n)
-			return errUsage
+			return cli.ErrUsage
 		}
 	}
 	if cfg.dur <= 0 || cfg.dur > 10*time.Minute {
 		fmt.Fprintln(stderr, "echoload: -dur out of range")
-		return errUsage
+		return cli.ErrUsage
 	}
 	raiseFileLimit()
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)

@@ -24,26 +24,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, errUsage) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ntpload:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("ntpload", run) }
 
 type config struct {
 	addr    string
@@ -63,11 +50,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.dur, "dur", 2*time.Second, "how long to measure")
 	fs.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "bound on the whole run")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return cli.ErrUsage
 	}
 	if fs.NArg() != 0 || cfg.socks < 1 || cfg.window < 1 || cfg.dur <= 0 || cfg.dur > time.Hour {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()

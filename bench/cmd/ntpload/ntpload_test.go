@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/sockkit/sockkit/internal/cli"
+
 	"time"
 )
 
@@ -91,7 +93,7 @@ func TestLoadCountsKissOfDeath(t *testing.T) {
 func TestUsage(t *testing.T) {
 	var out bytes.Buffer
 	for _, args := range [][]string{{"-socks", "0"}, {"-dur", "0s"}, {"extra"}, {"-nope"}} {
-		if err := run(context.Background(), args, &out, &out); !errors.Is(err, errUsage) {
+		if err := run(context.Background(), args, &out, &out); !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("run(%q) = %v", args, err)
 		}
 	}

@@ -25,38 +25,24 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/cli"
 
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "udpcolorload:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("udpcolorload", run) }
 
 type config struct {
 	addr    string
@@ -84,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "udpcolorload: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+		return cli.ErrUsage
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -110,13 +96,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 2 || n > 5000 {
 			fmt.Fprintf(stderr, "udpcolorload: bad member count %q (want 2 to 5000)\n", f)
-			return errUsage
+			return cli.ErrUsage
 		}
 		cfg.members = append(cfg.members, n)
 	}
 	if cfg.size < 1 || cfg.size > udpcolor.MaxText || cfg.window < 1 || cfg.max < 1 {
 		fmt.Fprintln(stderr, "udpcolorload: -size must be 1 to 1024, -window and -max at least 1")
-		return errUsage
+		return cli.ErrUsage
 	}
 	if cfg.addr == "" {
 		srv, addr, done, err := startServer(ctx)
