@@ -60,6 +60,18 @@ func fetchFile(t *testing.T, c *Client, url string) (string, *Result, error) {
 	return dest, res, err
 }
 
+// mustFetch fetches url with c into a fresh directory and fails t unless
+// the download succeeds with exactly want and leaves nothing behind.
+func mustFetch(t *testing.T, c *Client, url string, want []byte) (string, *Result) {
+	t.Helper()
+	dest, res, err := fetchFile(t, c, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, dest, want)
+	return dest, res
+}
+
 func checkFile(t *testing.T, dest string, want []byte) {
 	t.Helper()
 	got, err := os.ReadFile(dest)
@@ -141,11 +153,7 @@ func TestFetchIgnoresRange(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	dest, res := mustFetch(t, c, ts.URL, data)
 	if res.Parts != 1 || requests.Load() != 1 {
 		t.Errorf("parts %d, requests %d; want one stream", res.Parts, requests.Load())
 	}
@@ -155,7 +163,7 @@ func TestFetchIgnoresRange(t *testing.T) {
 	must(t, os.WriteFile(dest+".part", bytes.Repeat([]byte{'?'}, 1000), 0o644))
 	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"v1"`, Size: int64(len(data)), Ranges: true,
 		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1000}}}))
-	res, err = c.Fetch(context.Background(), ts.URL, dest)
+	res, err := c.Fetch(context.Background(), ts.URL, dest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +196,7 @@ func TestFetchChangedMidDownload(t *testing.T) {
 	ts := httptest.NewServer(&versioned{versions: [][]byte{v1, v2}, every: 1})
 	defer ts.Close()
 	c := testClient()
-	dest, res, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, v2)
+	dest, res := mustFetch(t, c, ts.URL, v2)
 	if res.Restarts < 1 {
 		t.Errorf("restarts = %d, want at least 1", res.Restarts)
 	}
@@ -205,7 +209,7 @@ func TestFetchChangedMidDownload(t *testing.T) {
 	ts2 := httptest.NewServer(&versioned{versions: vs, every: 1})
 	defer ts2.Close()
 	c.Retries = 2
-	dest, _, err = fetchFile(t, c, ts2.URL)
+	dest, _, err := fetchFile(t, c, ts2.URL)
 	var ce *ChangedError
 	if !errors.As(err, &ce) || !errors.Is(err, ErrChanged) {
 		t.Fatalf("err = %v, want a ChangedError", err)
@@ -232,11 +236,7 @@ func TestFetchDropped(t *testing.T) {
 	defer ts.Close()
 	c := testClient()
 	c.Parallel = 1
-	dest, res, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	_, res := mustFetch(t, c, ts.URL, data)
 	if res.Retries != 1 {
 		t.Errorf("retries = %d, want 1", res.Retries)
 	}
@@ -344,16 +344,12 @@ func TestFetchWrongContentLength(t *testing.T) {
 	ts := httptest.NewServer(liar(false))
 	defer ts.Close()
 	c := testClient()
-	dest, _, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	dest, _ := mustFetch(t, c, ts.URL, data)
 
 	ts2 := httptest.NewServer(liar(true))
 	defer ts2.Close()
 	c.Retries = 2
-	dest, _, err = fetchFile(t, c, ts2.URL)
+	dest, _, err := fetchFile(t, c, ts2.URL)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("err = %v, want unexpected EOF", err)
 	}
@@ -371,11 +367,7 @@ func TestFetchWrongRange(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	_, res := mustFetch(t, c, ts.URL, data)
 	if res.Parts != 1 || res.Restarts != 1 {
 		t.Errorf("parts %d restarts %d; want a fall back to one stream", res.Parts, res.Restarts)
 	}
@@ -399,17 +391,13 @@ func TestFetchRedirects(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res, err := fetchFile(t, c, ts.URL+"/go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	_, res := mustFetch(t, c, ts.URL+"/go", data)
 	if res.URL != ts.URL+"/file" {
 		t.Errorf("result URL %q", res.URL)
 	}
 	for _, p := range []string{"/loop", "/ftp"} {
 		hits.Store(0)
-		dest, _, err = fetchFile(t, c, ts.URL+p)
+		dest, _, err := fetchFile(t, c, ts.URL+p)
 		var re *RedirectError
 		if !errors.As(err, &re) {
 			t.Errorf("%s: err = %v, want a RedirectError", p, err)
@@ -463,11 +451,7 @@ func TestFetchStatus(t *testing.T) {
 	}
 	n.Store(0)
 	start := time.Now()
-	dest, res, err := fetchFile(t, c, ts.URL+"/busy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	_, res := mustFetch(t, c, ts.URL+"/busy", data)
 	if res.Retries != 2 {
 		t.Errorf("retries = %d, want 2", res.Retries)
 	}
@@ -475,7 +459,7 @@ func TestFetchStatus(t *testing.T) {
 		t.Errorf("took %v: Retry-After: 1 was not honoured", el)
 	}
 	n.Store(0)
-	_, _, err = fetchFile(t, c, ts.URL+"/long")
+	_, _, err := fetchFile(t, c, ts.URL+"/long")
 	var se *StatusError
 	if !errors.As(err, &se) || se.RetryAfter != time.Hour || n.Load() != 1 {
 		t.Errorf("Retry-After beyond MaxRetryWait: err %v after %d requests", err, n.Load())
@@ -506,11 +490,7 @@ func TestFetchMaxSize(t *testing.T) {
 		checkNothing(t, dest)
 	}
 	c.MaxSize = -1
-	dest, res, err := fetchFile(t, c, ts.URL+"/chunked")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	_, res := mustFetch(t, c, ts.URL+"/chunked", data)
 	if res.Size != int64(len(data)) {
 		t.Errorf("size %d", res.Size)
 	}
@@ -571,16 +551,12 @@ func TestFetchGzip(t *testing.T) {
 	defer ts.Close()
 	c := testClient()
 	c.MinPartSize = 1000
-	dest, res, err := fetchFile(t, c, ts.URL+"/polite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	dest, res := mustFetch(t, c, ts.URL+"/polite", data)
 	if res.Parts != 4 {
 		t.Errorf("parts = %d", res.Parts)
 	}
 	// The bytes the server sent are stored as they are, in one stream.
-	dest, res, err = fetchFile(t, c, ts.URL+"/rude")
+	dest, res, err := fetchFile(t, c, ts.URL+"/rude")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -609,11 +585,7 @@ func TestFetchStall(t *testing.T) {
 	defer close(release)
 	c := testClient()
 	c.StallTimeout = 200 * time.Millisecond
-	dest, res, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	_, res := mustFetch(t, c, ts.URL, data)
 	if res.Retries != 1 {
 		t.Errorf("retries = %d", res.Retries)
 	}
@@ -632,17 +604,13 @@ func TestFetchEmptyAndUnknownSize(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res, err := fetchFile(t, c, ts.URL+"/empty")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, nil)
+	dest, res := mustFetch(t, c, ts.URL+"/empty", nil)
 	if res.Size != 0 {
 		t.Errorf("size %d", res.Size)
 	}
 	var sizes []int64
 	c.Progress = func(p Progress) { sizes = append(sizes, p.Total) }
-	dest, res, err = fetchFile(t, c, ts.URL+"/chunked")
+	dest, res, err := fetchFile(t, c, ts.URL+"/chunked")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -726,11 +694,7 @@ func TestFetchUnknownSizeResume(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res, err := fetchFile(t, c, ts.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkFile(t, dest, data)
+	dest, res := mustFetch(t, c, ts.URL, data)
 	if res.Retries != 1 || res.Parts != 1 || res.Size != int64(len(data)) {
 		t.Errorf("result %+v", res)
 	}
@@ -739,7 +703,7 @@ func TestFetchUnknownSizeResume(t *testing.T) {
 	must(t, os.WriteFile(dest+".part", data, 0o644))
 	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"u1"`, Size: -1, Ranges: true,
 		Parts: []*part{{First: 0, Last: -1, Next: int64(len(data))}}}))
-	res, err = c.Fetch(context.Background(), ts.URL, dest)
+	res, err := c.Fetch(context.Background(), ts.URL, dest)
 	if err != nil {
 		t.Fatal(err)
 	}
