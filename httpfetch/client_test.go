@@ -153,13 +153,13 @@ func TestFetchIgnoresRange(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res := mustFetch(t, c, ts.URL, data)
+	_, res := mustFetch(t, c, ts.URL, data)
 	if res.Parts != 1 || requests.Load() != 1 {
 		t.Errorf("parts %d, requests %d; want one stream", res.Parts, requests.Load())
 	}
 
 	// A partial file whose server now ignores Range: start over safely.
-	dest = filepath.Join(t.TempDir(), "out.bin")
+	dest := filepath.Join(t.TempDir(), "out.bin")
 	must(t, os.WriteFile(dest+".part", bytes.Repeat([]byte{'?'}, 1000), 0o644))
 	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"v1"`, Size: int64(len(data)), Ranges: true,
 		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1000}}}))
@@ -196,7 +196,7 @@ func TestFetchChangedMidDownload(t *testing.T) {
 	ts := httptest.NewServer(&versioned{versions: [][]byte{v1, v2}, every: 1})
 	defer ts.Close()
 	c := testClient()
-	dest, res := mustFetch(t, c, ts.URL, v2)
+	_, res := mustFetch(t, c, ts.URL, v2)
 	if res.Restarts < 1 {
 		t.Errorf("restarts = %d, want at least 1", res.Restarts)
 	}
@@ -344,7 +344,7 @@ func TestFetchWrongContentLength(t *testing.T) {
 	ts := httptest.NewServer(liar(false))
 	defer ts.Close()
 	c := testClient()
-	dest, _ := mustFetch(t, c, ts.URL, data)
+	mustFetch(t, c, ts.URL, data)
 
 	ts2 := httptest.NewServer(liar(true))
 	defer ts2.Close()
@@ -551,7 +551,7 @@ func TestFetchGzip(t *testing.T) {
 	defer ts.Close()
 	c := testClient()
 	c.MinPartSize = 1000
-	dest, res := mustFetch(t, c, ts.URL+"/polite", data)
+	_, res := mustFetch(t, c, ts.URL+"/polite", data)
 	if res.Parts != 4 {
 		t.Errorf("parts = %d", res.Parts)
 	}
@@ -604,7 +604,7 @@ func TestFetchEmptyAndUnknownSize(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res := mustFetch(t, c, ts.URL+"/empty", nil)
+	_, res := mustFetch(t, c, ts.URL+"/empty", nil)
 	if res.Size != 0 {
 		t.Errorf("size %d", res.Size)
 	}
@@ -694,12 +694,12 @@ func TestFetchUnknownSizeResume(t *testing.T) {
 	}))
 	defer ts.Close()
 	c := testClient()
-	dest, res := mustFetch(t, c, ts.URL, data)
+	_, res := mustFetch(t, c, ts.URL, data)
 	if res.Retries != 1 || res.Parts != 1 || res.Size != int64(len(data)) {
 		t.Errorf("result %+v", res)
 	}
 
-	dest = filepath.Join(t.TempDir(), "out.bin")
+	dest := filepath.Join(t.TempDir(), "out.bin")
 	must(t, os.WriteFile(dest+".part", data, 0o644))
 	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"u1"`, Size: -1, Ranges: true,
 		Parts: []*part{{First: 0, Last: -1, Next: int64(len(data))}}}))
