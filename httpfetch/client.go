@@ -112,6 +112,15 @@ type Client struct {
 	// leaves a destination that exists but is incomplete.
 	NoSync bool
 
+	// WaitForLock makes a download to a destination that another
+	// download (in this process or another one) is writing wait until
+	// that one ends, instead of failing at once with a [LockedError]. If
+	// the other download was of the same URL and completed the file, the
+	// waiting one downloads nothing and reports it in
+	// [Result.CompletedBy]; if it stopped early, the waiting one resumes
+	// its ".part". The wait ends with the context.
+	WaitForLock bool
+
 	// Logger, if not nil, receives one line per retry and restart.
 	Logger *slog.Logger
 
@@ -134,6 +143,10 @@ type Request struct {
 
 	// Dest is the file to create or replace. The bytes are written to
 	// Dest + ".part" and renamed to Dest only when complete and verified.
+	// A download holds an exclusive lock on the ".part" from start to
+	// rename, and names its process in Dest + ".part.lock": a second
+	// download to the same Dest fails with a [LockedError], or waits (see
+	// [Client.WaitForLock]).
 	// If the download stops for a transient reason (cancelled context,
 	// lost connection, retries exhausted) and the server supports
 	// resuming, the ".part" file is kept with a ".part.state" file beside
@@ -165,6 +178,14 @@ type Result struct {
 	SHA256    string        // the verified digest, when Request.SHA256 was set
 	Validator string        // the ETag or Last-Modified used for If-Range, if any
 	Elapsed   time.Duration // time spent in this call
+
+	// CompletedBy is, when this call waited for another download of the
+	// same URL to the same Dest ([Client.WaitForLock]) and that download
+	// completed the file, the id of its process; this call then
+	// downloaded nothing (Parts is 0). The file is checked against
+	// Request.SHA256 all the same; a mismatch is a [ChecksumError] that
+	// leaves the file, which is not this call's, in place.
+	CompletedBy int
 }
 
 // Fetch downloads url into the file dest. See [Request.Dest] for how the

@@ -81,7 +81,7 @@ func checkFile(t *testing.T, dest string, want []byte) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s: %d bytes, not the %d expected", dest, len(got), len(want))
 	}
-	for _, suffix := range []string{".part", ".part.state"} {
+	for _, suffix := range []string{".part", ".part.state", ".part.lock", ".part.state.tmp", ".part.lock.tmp"} {
 		if _, err := os.Stat(dest + suffix); err == nil {
 			t.Errorf("%s%s left behind", dest, suffix)
 		}

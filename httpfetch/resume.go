@@ -22,6 +22,14 @@ func (s fileSink) reset() error { return s.f.Truncate(0) }
 
 func (d *download) toFile(ctx context.Context, dest string) (res *Result, err error) {
 	partPath, statePath := dest+".part", dest+".part.state"
+	lock, by, err := d.lockDest(ctx, dest)
+	if err != nil {
+		return nil, err
+	}
+	if lock == nil {
+		return d.completedBy(dest, by)
+	}
+	defer lock.release() // after the files are renamed or removed
 	f, err := os.OpenFile(partPath, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("httpfetch: %w", err)
@@ -87,6 +95,36 @@ func (d *download) toFile(ctx context.Context, dest string) (res *Result, err er
 	if err := os.Rename(partPath, dest); err != nil {
 		return nil, fmt.Errorf("httpfetch: %w", err)
 	}
+	res.Elapsed = time.Since(d.start)
+	return res, nil
+}
+
+// completedBy is the result of a download that waited for another
+// download of the same URL, which completed dest: the file is checked,
+// not downloaded.
+func (d *download) completedBy(dest string, pid int) (*Result, error) {
+	f, err := os.Open(dest)
+	if err != nil {
+		return nil, fmt.Errorf("httpfetch: %w", err)
+	}
+	defer f.Close()
+	res := &Result{URL: d.safeURL, CompletedBy: pid}
+	if d.want != nil {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return nil, fmt.Errorf("httpfetch: %w", err)
+		}
+		got := h.Sum(nil)
+		if err := d.check(got); err != nil {
+			return nil, err
+		}
+		res.SHA256 = hex.EncodeToString(got)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("httpfetch: %w", err)
+	}
+	res.Size = fi.Size()
 	res.Elapsed = time.Since(d.start)
 	return res, nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 )
 
 // state is what a download knows about its resource and its progress. It
@@ -99,11 +98,24 @@ func saveState(path string, st *state) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	return writeFileAtomic(path, b, false)
+}
+
+// writeFileAtomic replaces the file at path with one that holds b: it
+// writes path + ".tmp", syncs it if sync is set, and renames it into
+// place, so that a reader (or a crash) sees the old file or the new one,
+// never a part of either. Only the holder of the destination's lock
+// writes these files, so the temporary name is fixed; one left by a
+// killed download is removed by the next one ([lockDest]).
+func writeFileAtomic(path string, b []byte, sync bool) error {
+	tmp, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	_, err = tmp.Write(b)
+	if err == nil && sync {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
