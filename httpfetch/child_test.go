@@ -42,6 +42,12 @@ func childGet() int {
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Header:       http.Header{"User-Agent": {os.Getenv("HTTPFETCH_TEST_AGENT")}},
 	}
+	if every, err := time.ParseDuration(os.Getenv("HTTPFETCH_TEST_STATE_EVERY")); err == nil {
+		c.stateEvery = every
+	}
+	if n, err := strconv.Atoi(os.Getenv("HTTPFETCH_TEST_PARALLEL")); err == nil {
+		c.Parallel = n
+	}
 	res, err := c.Fetch(context.Background(), os.Getenv("HTTPFETCH_TEST_URL"), os.Getenv("HTTPFETCH_TEST_DEST"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
@@ -60,13 +66,14 @@ type child struct {
 }
 
 // startChild starts a child that downloads url to dest, sending agent
-// as its User-Agent. It is killed, if
+// as its User-Agent, with env added to its environment. It is killed, if
 // still running, when the test ends.
-func startChild(t *testing.T, agent, url, dest string, wait bool) *child {
+func startChild(t *testing.T, agent, url, dest string, wait bool, env ...string) *child {
 	t.Helper()
 	ch := &child{cmd: exec.Command(os.Args[0]), done: make(chan struct{})}
 	ch.cmd.Env = append(os.Environ(), "HTTPFETCH_TEST_CHILD=get", "HTTPFETCH_TEST_AGENT="+agent,
 		"HTTPFETCH_TEST_URL="+url, "HTTPFETCH_TEST_DEST="+dest)
+	ch.cmd.Env = append(ch.cmd.Env, env...)
 	if wait {
 		ch.cmd.Env = append(ch.cmd.Env, "HTTPFETCH_TEST_WAIT=1")
 	}

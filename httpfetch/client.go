@@ -108,9 +108,14 @@ type Client struct {
 	ProgressInterval time.Duration
 
 	// NoSync skips the fsync of a downloaded file before it is renamed
-	// into place. By default the file is synced, so that a crash never
-	// leaves a destination that exists but is incomplete.
+	// into place, and before each save of its resume state. By default
+	// the file is synced, so that a crash never leaves a destination that
+	// exists but is incomplete, nor a resume state that describes bytes
+	// the ".part" lost.
 	NoSync bool
+
+	// stateEvery, if positive, replaces stateInterval: a test hook.
+	stateEvery time.Duration
 
 	// WaitForLock makes a download to a destination that another
 	// download (in this process or another one) is writing wait until
@@ -147,11 +152,14 @@ type Request struct {
 	// rename, and names its process in Dest + ".part.lock": a second
 	// download to the same Dest fails with a [LockedError], or waits (see
 	// [Client.WaitForLock]).
-	// If the download stops for a transient reason (cancelled context,
-	// lost connection, retries exhausted) and the server supports
-	// resuming, the ".part" file is kept with a ".part.state" file beside
-	// it, and the next download of the same URL to the same Dest resumes
-	// where it stopped. After any other failure both are removed.
+	// If the server supports resuming, a ".part.state" file beside it
+	// describes the bytes held: it is saved every second while bytes
+	// arrive (after an fsync of the ".part", atomically) and when the
+	// download stops. If the download stops for a transient reason
+	// (cancelled context, lost connection, retries exhausted), or the
+	// process is killed, both are kept, and the next download of the same
+	// URL to the same Dest resumes where the last saved state says. After
+	// any other failure both are removed.
 	Dest string
 
 	// Writer receives the bytes, in order, when Dest is empty. A Writer

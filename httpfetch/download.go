@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,18 @@ type download struct {
 	want    []byte // expected SHA-256, or nil
 	sink    sink
 	st      *state
+
+	// stMu serializes the changes to st's Size and to its parts' Next
+	// and Last while the parts run, with the copies that checkpoints
+	// take; the goroutine that downloads a part reads its own part
+	// without it.
+	stMu sync.Mutex
+
+	// For a download to a file: where its resume state is saved, and
+	// the bytes held that the saved state describes (0: none saved).
+	file      *os.File
+	statePath string
+	savedHeld int64
 
 	noRanges bool // set after the server mishandled a range
 
@@ -170,6 +183,7 @@ func (d *download) run(ctx context.Context, split bool) error {
 		d.st = nil
 		d.done.Store(0)
 		d.resumed = 0
+		d.savedHeld = 0 // reset removed the saved state
 	}
 }
 

@@ -125,7 +125,7 @@ func TestFetchFromNginx(t *testing.T) {
 	dest2 := filepath.Join(t.TempDir(), "file.bin")
 	must(t, os.WriteFile(dest2+".part", data[:1<<20], 0o644))
 	must(t, saveState(dest2+".part.state", &state{URL: base + "/file.bin", Validator: res.Validator, Size: int64(len(data)), Ranges: true,
-		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}))
+		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}, false))
 	res, err = c.Fetch(context.Background(), base+"/file.bin", dest2)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestFetchFromNginx(t *testing.T) {
 	dest3 := filepath.Join(t.TempDir(), "file.bin")
 	must(t, os.WriteFile(dest3+".part", data[:1<<20], 0o644))
 	must(t, saveState(dest3+".part.state", &state{URL: base + "/file.bin", Validator: res.Validator, Size: int64(len(data)), Ranges: true,
-		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}))
+		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}, false))
 	res, err = c.Fetch(context.Background(), base+"/file.bin", dest3)
 	if err != nil {
 		t.Fatal(err)

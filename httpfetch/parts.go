@@ -119,6 +119,7 @@ func (d *download) checkRange(resp *http.Response, first, last int64) (contentRa
 // runParts downloads every incomplete part, in parallel. first, if not
 // nil, is the response to the probe, which carries part 0.
 func (d *download) runParts(ctx context.Context, first *http.Response) error {
+	stop := d.checkpoints() // before g.Go, which blocks past the limit
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.c.parallel())
 	for i, p := range d.st.Parts {
@@ -137,7 +138,9 @@ func (d *download) runParts(ctx context.Context, first *http.Response) error {
 	if first != nil {
 		first.Body.Close()
 	}
-	return g.Wait()
+	err := g.Wait()
+	stop()
+	return err
 }
 
 // runPart downloads one part, resuming it after transient failures.
@@ -161,7 +164,9 @@ func (d *download) runPart(ctx context.Context, p *part, resp *http.Response) er
 				return err
 			}
 			d.done.Store(0)
+			d.stMu.Lock()
 			p.Next = 0
+			d.stMu.Unlock()
 		}
 	}
 }
@@ -222,8 +227,10 @@ func (d *download) checkPart(resp *http.Response, p *part) error {
 		// exactly N bytes: the part is complete.
 		n, err := parseUnsatisfiedRange(resp.Header.Get("Content-Range"))
 		if err == nil && st.Size < 0 && p.Last < 0 && n == p.Next {
+			d.stMu.Lock()
 			st.Size = n
 			p.Last = n - 1
+			d.stMu.Unlock()
 			return errPartDone
 		}
 		return &restartError{&RangeError{URL: d.safeURL, Asked: asked, Got: resp.Header.Get("Content-Range"), Reason: "range not satisfiable"}}
@@ -278,7 +285,9 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 		if err := d.sink.writeAt(buf[:fill], p.Next); err != nil {
 			return fmt.Errorf("httpfetch: %w", err)
 		}
-		p.Next += int64(fill)
+		d.stMu.Lock()
+		p.Next += int64(fill) // after the write: a checkpoint never claims bytes not written
+		d.stMu.Unlock()
 		d.done.Add(int64(fill))
 		d.report(false)
 		fill = 0
@@ -305,8 +314,10 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 				return ferr
 			}
 			if p.Last < 0 {
+				d.stMu.Lock()
 				d.st.Size = p.Next
 				p.Last = p.Next - 1
+				d.stMu.Unlock()
 				return nil
 			}
 			if p.Next <= p.Last {

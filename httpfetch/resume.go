@@ -9,16 +9,29 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/opt"
 )
 
-type fileSink struct{ f *os.File }
+// fileSink writes a ".part" file, whose resume state is at statePath.
+type fileSink struct {
+	f         *os.File
+	statePath string
+}
 
 func (s fileSink) writeAt(p []byte, off int64) error {
 	_, err := s.f.WriteAt(p, off)
 	return err
 }
 
-func (s fileSink) reset() error { return s.f.Truncate(0) }
+// reset removes the resume state, which would describe bytes no longer
+// there, then empties the file.
+func (s fileSink) reset() error {
+	if err := os.Remove(s.statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return s.f.Truncate(0)
+}
 
 func (d *download) toFile(ctx context.Context, dest string) (res *Result, err error) {
 	partPath, statePath := dest+".part", dest+".part.state"
@@ -48,23 +61,28 @@ func (d *download) toFile(ctx context.Context, dest string) (res *Result, err er
 			st = nil
 		}
 	}
-	os.Remove(statePath) // from here on the .part may change
+	d.sink = fileSink{f, statePath}
+	d.file, d.statePath, d.savedHeld = f, statePath, 0
 	if st == nil {
-		if err := f.Truncate(0); err != nil {
+		if err := d.sink.reset(); err != nil {
 			return nil, fmt.Errorf("httpfetch: %w", err)
 		}
 	} else {
+		// The saved state stays valid as the parts grow: it is kept
+		// until a newer one replaces it.
 		d.resumed = st.held()
+		d.savedHeld = d.resumed
 		d.done.Store(d.resumed)
 		d.logf("resuming", "held", d.resumed, "size", st.Size)
 	}
 	d.st = st
-	d.sink = fileSink{f}
 
 	if err := d.run(ctx, true); err != nil {
 		if d.st != nil && d.st.Ranges && d.st.Validator != "" && resumable(err) {
-			if f.Sync() == nil && saveState(statePath, d.st) == nil {
-				keep = true
+			if serr := d.checkpoint(); serr != nil {
+				d.logf("saving resume state failed", "err", serr)
+			} else {
+				keep = d.savedHeld > 0 // nothing to resume otherwise
 			}
 		}
 		return nil, err
@@ -90,6 +108,11 @@ func (d *download) toFile(ctx context.Context, dest string) (res *Result, err er
 		}
 	}
 	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("httpfetch: %w", err)
+	}
+	// The state goes first: a crash between the two then leaves a
+	// complete .part without a state, never a state without its file.
+	if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("httpfetch: %w", err)
 	}
 	if err := os.Rename(partPath, dest); err != nil {
@@ -146,4 +169,67 @@ func resumable(err error) bool {
 		return true
 	}
 	return transient(err)
+}
+
+// stateInterval is how often a download to a file saves its resume
+// state while its parts run (if bytes arrived since the last save); it
+// is saved once more when the download stops early.
+const stateInterval = time.Second
+
+// checkpoints saves d's resume state every stateInterval (or
+// Client.stateEvery) while the parts run, for a download that can be
+// resumed; the stop it returns ends that and waits for a save in
+// progress.
+func (d *download) checkpoints() (stop func()) {
+	if d.file == nil || !d.st.Ranges || d.st.Validator == "" {
+		return func() {}
+	}
+	every := opt.Positive(d.c.stateEvery, stateInterval)
+	quit, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				if err := d.checkpoint(); err != nil {
+					d.logf("saving resume state failed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-exited
+	}
+}
+
+// checkpoint saves the resume state if it holds more than the saved one
+// (and so nothing while nothing is held):
+// it copies the state, syncs the file (unless Client.NoSync), so that
+// every byte the copy describes is on disk, and then replaces the state
+// file atomically. A crash at any point leaves a state file that
+// describes bytes the .part holds, or none.
+func (d *download) checkpoint() error {
+	d.stMu.Lock()
+	st := d.st.clone()
+	d.stMu.Unlock()
+	held := st.held()
+	if held == d.savedHeld {
+		return nil
+	}
+	sync := !d.c.NoSync
+	if sync {
+		if err := d.file.Sync(); err != nil {
+			return err
+		}
+	}
+	if err := saveState(d.statePath, st, sync); err != nil {
+		return err
+	}
+	d.savedHeld = held
+	return nil
 }

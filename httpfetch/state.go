@@ -7,9 +7,10 @@ import (
 )
 
 // state is what a download knows about its resource and its progress. It
-// is saved beside the partial file (dest + ".part.state") when a download
-// stops early, so that the next Fetch of the same URL to the same place
-// can resume it.
+// is saved beside the partial file (dest + ".part.state") every
+// stateInterval while the download runs and when it stops early, so that
+// the next Fetch of the same URL to the same place can resume it, even
+// after the process was killed.
 type state struct {
 	URL       string  `json:"url"`       // the URL asked for, not the one redirected to
 	Validator string  `json:"validator"` // strong ETag or Last-Modified; sent as If-Range
@@ -92,13 +93,25 @@ func loadState(path, url string) *state {
 	return st
 }
 
-// saveState writes st to path atomically.
-func saveState(path string, st *state) error {
+// saveState writes st to path atomically, and syncs it first if sync is
+// set.
+func saveState(path string, st *state, sync bool) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b, false)
+	return writeFileAtomic(path, b, sync)
+}
+
+// clone returns a deep copy of st.
+func (st *state) clone() *state {
+	c := *st
+	c.Parts = make([]*part, len(st.Parts))
+	for i, p := range st.Parts {
+		cp := *p
+		c.Parts[i] = &cp
+	}
+	return &c
 }
 
 // writeFileAtomic replaces the file at path with one that holds b: it
