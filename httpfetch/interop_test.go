@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,5 +151,21 @@ func TestFetchFromNginx(t *testing.T) {
 	checkFile(t, dest3, data2)
 	if res.Restarts != 1 {
 		t.Errorf("changed file on nginx: %+v", res)
+	}
+}
+
+// TestRangesLikeNginx sends the edge cases of rangeCases to nginx: it
+// answers them as our server does, except where rangeCase.nginx says
+// otherwise, and then as that says.
+func TestRangesLikeNginx(t *testing.T) {
+	base := startNginx(t, rangeDir(t))
+	for _, c := range rangeCases {
+		t.Run(c.file+" "+c.rng+" "+c.ifRange, func(t *testing.T) {
+			want := c.want()
+			if c.nginx != "" {
+				want, _, _ = strings.Cut(c.nginx, ":")
+			}
+			checkRange(t, base, c, want)
+		})
 	}
 }
