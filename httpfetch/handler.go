@@ -16,8 +16,10 @@ import (
 	"time"
 )
 
-// HelloPage is the page served at "/" by a [Server] with neither Dir nor
-// FS: the page of the classic "my first web server" tutorial.
+// HelloPage is the page served at every path by a [Server] with neither
+// Dir nor FS: the page of the classic "my first web server" tutorial,
+// whose handler is registered at "/" and so answers every path. It is
+// sent as "text/html; charset=utf-8", with an ETag, to GET and HEAD.
 const HelloPage = `<!DOCTYPE html>
 <html>
 <head><meta charset="utf-8"><title>Hello World</title></head>
@@ -49,10 +51,6 @@ func (h *fileHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.fsys == nil {
-		if p != "/" {
-			http.NotFound(w, r)
-			return
-		}
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
 		hdr.Set("ETag", helloETag)
 		serveContent(w, r, "", time.Time{}, strings.NewReader(HelloPage), int64(len(HelloPage)))
