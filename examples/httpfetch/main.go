@@ -4,17 +4,18 @@
 //	httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
 //	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] URL
 //
-// serve without -dir answers the "Hello World" page at /. get saves to
-// the last element of the URL's path unless -o says otherwise ("-o -" is
-// standard output), shows a progress bar on standard error when it is a
-// terminal, and ends with a one-line summary. An interrupted get keeps
+// serve without -dir answers the "Hello World" page at every path, to a
+// browser as to curl. get saves to the last element of the URL's path
+// unless -o says otherwise ("-o -" is standard output), shows a progress
+// bar on standard error when it is a terminal, logs retries there, and
+// ends with a one-line summary. An interrupted or killed get keeps
 // FILE.part and FILE.part.state; running the same command again resumes.
 // Two gets to the same FILE never write it together: the second fails at
 // once naming the first one's process, or with -wait waits for it (and
 // downloads nothing if the first one completed the same URL).
 //
 // A bad or missing flag prints usage and exits 2; any other failure
-// prints one line and exits 1.
+// prints why (and, for some, what to do) and exits 1.
 package main
 
 import (

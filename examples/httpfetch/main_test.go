@@ -17,7 +17,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/sockkit/sockkit/httpfetch"
+	"github.com/sockkit/sockkit/internal/browsertest"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
 
@@ -83,12 +86,44 @@ func TestServeHello(t *testing.T) {
 	defer leaktest.Check(t)()
 	base, _, stop := startServe(t)
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"get", "-o", "-", base}, &out, &errOut); err != nil {
-		t.Fatal(err)
+	for _, path := range []string{"", "any/path.txt"} {
+		out.Reset()
+		if err := run(context.Background(), []string{"get", "-o", "-", base + path}, &out, &errOut); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != httpfetch.HelloPage {
+			t.Errorf("GET /%s: %q", path, out.String())
+		}
 	}
-	if !strings.Contains(out.String(), "Hello World") {
-		t.Errorf("got %q", out.String())
+	if err := stop(); err != nil {
+		t.Error(err)
 	}
+}
+
+// TestServeHelloInBrowser: headless Chromium opens the page of "serve"
+// without -dir, at / and elsewhere, and shows "Hello World".
+func TestServeHelloInBrowser(t *testing.T) {
+	defer leaktest.Check(t)()
+	base, _, stop := startServe(t)
+	ctx := browsertest.New(t)
+	for _, path := range []string{"", "tutorial/001"} {
+		resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != 200 || resp.MimeType != "text/html" || resp.Charset != "utf-8" {
+			t.Errorf("/%s: status %d, %s; %s", path, resp.Status, resp.MimeType, resp.Charset)
+		}
+		h1, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+		if err != nil || h1 != "Hello World" {
+			t.Errorf("/%s: <h1> shows %q, %v", path, h1, err)
+		}
+		title, err := chromedp.Run(ctx, chromedp.Title())
+		if err != nil || title != "Hello World" {
+			t.Errorf("/%s: title %q, %v", path, title, err)
+		}
+	}
+	browsertest.Screenshot(t, ctx, "hello")
 	if err := stop(); err != nil {
 		t.Error(err)
 	}
