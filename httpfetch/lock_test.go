@@ -18,6 +18,43 @@ import (
 	"github.com/sockkit/sockkit/internal/clitest"
 )
 
+// outcome is what a download run in a goroutine returned.
+type outcome struct {
+	res *Result
+	err error
+}
+
+// goFetch runs c.Fetch in a goroutine; its outcome arrives on the channel.
+func goFetch(ctx context.Context, c *Client, url, dest string) <-chan outcome {
+	ch := make(chan outcome, 1)
+	go func() {
+		res, err := c.Fetch(ctx, url, dest)
+		ch <- outcome{res, err}
+	}()
+	return ch
+}
+
+// lockClient is a test client that sends agent as its User-Agent, waits
+// for the lock if wait is set, and logs into logs (if not nil).
+func lockClient(t *testing.T, agent string, wait bool, logs *clitest.Buffer) *Client {
+	c := testClient()
+	c.Header = http.Header{"User-Agent": {agent}}
+	c.WaitForLock = wait
+	if logs != nil {
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// holdFirst starts a download of srv to dest and returns once the server
+// holds it at its gate, with the lock taken.
+func holdFirst(t *testing.T, srv *slowFile, dest string) <-chan outcome {
+	done := goFetch(context.Background(), lockClient(t, "a", false, nil), srv.URL, dest)
+	srv.waitReached(t)
+	return done
+}
+
 // TestLockInProcess: two downloads to one destination in one process.
 // The second fails at once naming this process, or, with WaitForLock,
 // waits and finds the file complete; the server sends the file once.
@@ -27,31 +64,9 @@ func TestLockInProcess(t *testing.T) {
 		t.Run(fmt.Sprint("wait=", wait), func(t *testing.T) {
 			srv := newSlowFile(t, data, func(s *slowFile) { s.gateAt = int64(len(data) / 2) })
 			dest := filepath.Join(t.TempDir(), "out.bin")
-			first := testClient()
-			first.Header = http.Header{"User-Agent": {"a"}}
-			defer first.CloseIdleConnections()
-			done := make(chan error, 1)
-			go func() {
-				_, err := first.Fetch(context.Background(), srv.URL, dest)
-				done <- err
-			}()
-			srv.waitReached(t)
-
+			done := holdFirst(t, srv, dest)
 			var logs clitest.Buffer
-			second := testClient()
-			second.WaitForLock = wait
-			second.Header = http.Header{"User-Agent": {"b"}}
-			second.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-			defer second.CloseIdleConnections()
-			type outcome struct {
-				res *Result
-				err error
-			}
-			got := make(chan outcome, 1)
-			go func() {
-				res, err := second.Fetch(context.Background(), srv.URL, dest)
-				got <- outcome{res, err}
-			}()
+			got := goFetch(context.Background(), lockClient(t, "b", wait, &logs), srv.URL, dest)
 			if !wait {
 				o := <-got
 				var le *LockedError
@@ -69,8 +84,8 @@ func TestLockInProcess(t *testing.T) {
 				clitest.WaitFor(t, &logs, "waiting for another download")
 			}
 			srv.open()
-			if err := <-done; err != nil {
-				t.Fatalf("first download: %v", err)
+			if o := <-done; o.err != nil {
+				t.Fatalf("first download: %v", o.err)
 			}
 			if wait {
 				o := <-got
@@ -173,33 +188,18 @@ func TestLockWaitCancelled(t *testing.T) {
 	data := testData(300000, 34)
 	srv := newSlowFile(t, data, func(s *slowFile) { s.gateAt = 1000 })
 	dest := filepath.Join(t.TempDir(), "out.bin")
-	first := testClient()
-	defer first.CloseIdleConnections()
-	done := make(chan error, 1)
-	go func() {
-		_, err := first.Fetch(context.Background(), srv.URL, dest)
-		done <- err
-	}()
-	srv.waitReached(t)
+	done := holdFirst(t, srv, dest)
 	var logs clitest.Buffer
-	second := testClient()
-	second.WaitForLock = true
-	second.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	got := make(chan error, 1)
-	go func() {
-		_, err := second.Fetch(ctx, srv.URL, dest)
-		got <- err
-	}()
+	got := goFetch(ctx, lockClient(t, "b", true, &logs), srv.URL, dest)
 	clitest.WaitFor(t, &logs, "waiting for another download")
 	cancel()
-	err := <-got
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrLocked) {
-		t.Errorf("err = %v, want context.Canceled and ErrLocked", err)
+	if o := <-got; !errors.Is(o.err, context.Canceled) || !errors.Is(o.err, ErrLocked) {
+		t.Errorf("err = %v, want context.Canceled and ErrLocked", o.err)
 	}
 	srv.open()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if o := <-done; o.err != nil {
+		t.Fatal(o.err)
 	}
 	checkFile(t, dest, data)
 	checkAlone(t, dest)
@@ -212,34 +212,16 @@ func TestLockOtherURL(t *testing.T) {
 	s1 := newSlowFile(t, one, func(s *slowFile) { s.gateAt = 1000 })
 	s2 := newSlowFile(t, two, nil)
 	dest := filepath.Join(t.TempDir(), "out.bin")
-	first := testClient()
-	defer first.CloseIdleConnections()
-	done := make(chan error, 1)
-	go func() {
-		_, err := first.Fetch(context.Background(), s1.URL, dest)
-		done <- err
-	}()
-	s1.waitReached(t)
+	done := holdFirst(t, s1, dest)
 	var logs clitest.Buffer
-	second := testClient()
-	second.WaitForLock = true
-	second.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	defer second.CloseIdleConnections()
-	got := make(chan *Result, 1)
-	go func() {
-		res, err := second.Fetch(context.Background(), s2.URL, dest)
-		if err != nil {
-			t.Error(err)
-		}
-		got <- res
-	}()
+	got := goFetch(context.Background(), lockClient(t, "b", true, &logs), s2.URL, dest)
 	clitest.WaitFor(t, &logs, "waiting for another download")
 	s1.open()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if o := <-done; o.err != nil {
+		t.Fatal(o.err)
 	}
-	if res := <-got; res == nil || res.CompletedBy != 0 || res.Size != int64(len(two)) {
-		t.Fatalf("second download: %+v", res)
+	if o := <-got; o.err != nil || o.res.CompletedBy != 0 || o.res.Size != int64(len(two)) {
+		t.Fatalf("second download: %+v, %v", o.res, o.err)
 	}
 	checkFile(t, dest, two)
 	checkAlone(t, dest)

@@ -130,7 +130,7 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bar.finish()
 	if errors.Is(err, httpfetch.ErrLocked) {
 		if !*wait {
-			fmt.Fprintln(stderr, "httpfetch: add -wait to wait for it")
+			return fmt.Errorf("%w; add -wait to wait for it", err)
 		}
 		return err
 	}

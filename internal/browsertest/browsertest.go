@@ -26,16 +26,16 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 )
 
 // Path is where Debian's chromium package installs the browser.
@@ -93,7 +93,7 @@ func New(t testing.TB) context.Context {
 	for _, f := range Flags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
-	out := &syncBuffer{}
+	out := &clitest.Buffer{} // the browser's output, for an error on start
 	opts = append(opts, chromedp.CombinedOutput(out))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	tab, cancelTab := chromedp.NewContext(actx)
@@ -142,23 +142,4 @@ func save(ctx context.Context, dir, name string) (string, error) {
 	}
 	p := filepath.Join(dir, name+".png")
 	return p, os.WriteFile(p, png, 0o644)
-}
-
-// syncBuffer collects the browser's output, written by chromedp's
-// goroutines, for the message of a browser that does not start.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
