@@ -13,64 +13,96 @@ import (
 )
 
 // TestResumeAfterKills kills a downloading child process with SIGKILL at
-// random points, again and again, and then lets one finish. After every
-// kill, whatever resume state is on disk must describe bytes that the
-// .part really holds; the runs after the first saved state must resume
-// (a download that saved its state only when it stops would never have
-// saved one: SIGKILL gives it no chance); and the file must come out
-// byte for byte.
+// random points, again and again, and then lets one finish. Each run is
+// killed a random while (up to 200 ms) after it has saved its first
+// resume state, which it must do while it downloads: a download that
+// saved its state only when it stops would never save one (SIGKILL gives
+// it no chance), and the test fails saying so. After every kill, the
+// state on disk must describe bytes that the .part really holds; every
+// run after the first must resume; the file must come out byte for byte.
 func TestResumeAfterKills(t *testing.T) {
 	const kills = 20
-	data := testData(48<<20, 41)
-	// At most 6 MB/s on each of two connections: a run killed after
-	// 50 to 400 ms moves a few of the 48 MiB, and writes them in steps
-	// of flushSize.
-	srv := newSlowFile(t, data, func(s *slowFile) { s.chunk, s.delay = 32<<10, 5*time.Millisecond })
+	data := testData(64<<20, 41)
+	// At most 3 MB/s on each of two connections: a run moves about 2 MB
+	// before it is killed, so that 20 runs do not finish the 64 MiB.
+	srv := newSlowFile(t, data, func(s *slowFile) { s.chunk, s.delay = 32<<10, 10*time.Millisecond })
 	dest := filepath.Join(t.TempDir(), "out.bin")
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	env := []string{"HTTPFETCH_TEST_STATE_EVERY=20ms", "HTTPFETCH_TEST_PARALLEL=2"}
 
-	var killed, resumed int
+	var runs, resumed, killed int
 	var res *Result
-	for run := 0; res == nil; run++ {
-		agent := fmt.Sprint("run-", run)
-		ch := startChild(t, agent, srv.URL, dest, false, env...)
+	for ; res == nil; runs++ {
+		before := heldInState(t, dest)
+		ch := startChild(t, fmt.Sprint("run-", runs), srv.URL, dest, false, env...)
 		if killed == kills {
 			res = ch.result(t)
-			break
-		}
-		// Kill it a random while after its first request, while the
-		// bytes flow.
-		for deadline := time.Now().Add(time.Minute); srv.requestsFrom(agent) == 0 && time.Now().Before(deadline); {
+		} else if saved := waitSaved(t, ch, dest, before); !saved {
+			res = ch.result(t) // it finished before it saved again
+		} else {
 			select {
 			case <-ch.done:
-				t.Fatalf("%s ended before its first request: %v\n%s", agent, ch.err, ch.stderr.String())
-			case <-time.After(2 * time.Millisecond):
+				res = ch.result(t)
+			case <-time.After(time.Duration(rng.Int64N(int64(200 * time.Millisecond)))):
+				ch.cmd.Process.Kill()
+				<-ch.done
+				killed++
+				checkStateHolds(t, dest, data)
 			}
+		}
+		if strings.Contains(ch.stderr.String(), `msg="httpfetch: resuming"`) {
+			resumed++
+		}
+	}
+	t.Logf("%d runs, %d resumed, the last one %d of %d bytes", runs, resumed, res.Resumed, len(data))
+	checkFile(t, dest, data)
+	checkAlone(t, dest)
+	if killed != kills {
+		t.Errorf("%d runs killed, want %d: a run ended without saving a state", killed, kills)
+	}
+	if resumed != runs-1 {
+		t.Errorf("%d of the %d runs after the first resumed, want all", resumed, runs-1)
+	}
+}
+
+// waitSaved waits until the resume state beside dest holds more than
+// before, and reports true, or until the child ends, and reports false.
+// It fails t if neither happens within a minute: the child does not save
+// its state while it downloads.
+func waitSaved(t *testing.T, ch *child, dest string, before int64) bool {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		if heldInState(t, dest) > before {
+			return true
 		}
 		select {
 		case <-ch.done:
-			res = ch.result(t) // it finished first
-		case <-time.After(50*time.Millisecond + time.Duration(rng.Int64N(int64(350*time.Millisecond)))):
-			ch.cmd.Process.Kill()
-			<-ch.done
-			killed++
-		}
-		if strings.Contains(ch.stderr.String(), "msg=\"httpfetch: resuming\"") {
-			resumed++
-		}
-		if res == nil {
-			checkStateHolds(t, dest, data)
+			return false
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	t.Logf("%d kills, %d runs resumed, last run resumed %d of %d bytes", killed, resumed, res.Resumed, len(data))
-	checkFile(t, dest, data)
-	checkAlone(t, dest)
-	if resumed == 0 {
-		t.Errorf("no run resumed after %d kills: the resume state was not saved while downloading", killed)
+	t.Fatalf("no resume state saved within a minute of downloading; stderr:\n%s", ch.stderr.String())
+	return false
+}
+
+// heldInState returns the bytes that the resume state beside dest says
+// are held, 0 if there is none.
+func heldInState(t *testing.T, dest string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(dest + ".part.state")
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := decodeState(b)
+	if err != nil {
+		t.Fatalf("resume state: %v: %q", err, b)
+	}
+	return st.held()
 }
 
 // checkStateHolds fails t unless the resume state beside dest, if there
