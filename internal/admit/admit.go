@@ -18,8 +18,14 @@
 // And one rule bounds what may be sent back: to a source that has not
 // proven its address (a datagram's source can be spoofed), a server sends
 // at most [Factor] (three) times the bytes the source sent, the
-// anti-amplification limit of QUIC (RFC 9000, section 8.1). [Budget]
-// computes it.
+// anti-amplification limit of QUIC (RFC 9000, section 8.1). Bytes are
+// counted as they cross the network: each datagram's payload plus the 28
+// bytes of its IPv4 and UDP headers ([Overhead], the smallest there is;
+// IPv6 adds 20 more), which is what a reflected flood costs its victim.
+// For the large datagrams of QUIC the headers hardly count; for the
+// tutorials' few-byte requests they do: a 3-byte name may get the 11-byte
+// "Hello, Ada!" back (39 bytes on the wire for 31), a 2-byte "%c" its
+// 24-byte date. [Budget] computes it.
 package admit
 
 import (
@@ -39,9 +45,14 @@ import (
 // before it has proven its address.
 const Factor = 3
 
-// Budget returns how many bytes may be sent to a source that has not
-// proven its address, after it sent received bytes.
-func Budget(received int) int { return Factor * received }
+// Overhead is the size of the IPv4 and UDP headers of a datagram.
+const Overhead = 28
+
+// Budget returns how many payload bytes may be sent back in one datagram
+// to a source that has not proven its address, after it sent a datagram
+// of received payload bytes: Factor times its size on the wire, less the
+// reply's own headers.
+func Budget(received int) int { return Factor*(received+Overhead) - Overhead }
 
 // DefaultPerSource is the default per-source connection cap for a server
 // whose total limit is maxConns: a twentieth of it, at least 8. A negative

@@ -94,7 +94,7 @@ func TestPortAndRate(t *testing.T) {
 }
 
 func TestBudget(t *testing.T) {
-	if Budget(17) != 51 {
+	if Budget(17) != 107 { // 3 × 45 bytes on the wire, less 28 of headers
 		t.Errorf("Budget(17) = %d", Budget(17))
 	}
 	if DefaultPerSource(10000) != 500 || DefaultPerSource(64) != 8 || DefaultPerSource(-1) != 1024 {

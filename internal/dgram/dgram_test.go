@@ -25,6 +25,7 @@ func startServer(t *testing.T, pc net.PacketConn, handle Handler) *server {
 	s := &server{pc: pc, done: make(chan error, 1)}
 	cfg := Config{
 		MaxDatagram: 64,
+		MaxReply:    1024,
 		Stopping:    s.stopping.Load,
 		Counters:    &s.counters,
 		Stamp:       func(b []byte, _ time.Time) { b[0] = '!' },
@@ -54,8 +55,11 @@ func (s *server) stop(t *testing.T) {
 func upper(w *Writer, d *Datagram) {
 	switch {
 	case bytes.HasPrefix(d.Data, []byte("big")):
-		// A reply four times the request: the budget refuses it.
-		w.Reply(d, bytes.Repeat(d.Data, 4))
+		// A reply past three times the request on the wire: refused.
+		w.Reply(d, make([]byte, admit.Budget(len(d.Data))+1))
+	case bytes.HasPrefix(d.Data, []byte("edge")):
+		// Exactly at the budget: sent.
+		w.Reply(d, make([]byte, admit.Budget(len(d.Data))))
 	case bytes.HasPrefix(d.Data, []byte("stamp")):
 		w.SendStamped(d.From, append(w.Buffer(), d.Data...))
 	case bytes.HasPrefix(d.Data, []byte("many")):
@@ -75,7 +79,7 @@ func roundTrip(t *testing.T, c net.Conn, msg string) string {
 		t.Fatal(err)
 	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	b := make([]byte, 512)
+	b := make([]byte, 1024)
 	n, err := c.Read(b)
 	if err != nil {
 		t.Fatalf("%q: %v", msg, err)
@@ -102,6 +106,9 @@ func testLoop(t *testing.T, pc net.PacketConn, dial func() net.Conn) {
 		t.Errorf("reply %q", got)
 	}
 	expectNothing(t, c, "big reply")
+	if got := roundTrip(t, c, "edge"); len(got) != admit.Budget(4) {
+		t.Errorf("reply at the budget: %d bytes", len(got))
+	}
 	expectNothing(t, c, string(bytes.Repeat([]byte("x"), 65))) // one byte over MaxDatagram
 	if got := roundTrip(t, c, string(bytes.Repeat([]byte("y"), 64))); len(got) != 64 {
 		t.Errorf("a datagram of exactly MaxDatagram: reply of %d bytes", len(got))
