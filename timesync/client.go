@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
@@ -338,21 +339,25 @@ func responseOf(p *Packet, t1, t4 time.Time) (*Response, error) {
 }
 
 // FormatRequestSize returns the size of the datagram [Client.Format]
-// sends for format: the format, a NUL byte, and padding, so that the
-// server has room for the reply, which may never be larger than the
-// request. It is 0 for a format that cannot be sent: one of 48 bytes or
-// more that the server would take as an NTP request (see the package
-// documentation).
+// sends for format: the format, a NUL byte, and as much padding as the
+// longest reply the format can have needs, since the server sends at most
+// three times the bytes of the request. It counts years of 4 digits and
+// zone abbreviations of up to 16 bytes, and is at most DefaultMaxDatagram
+// (the reply to a format that needs more may be an error). It is 0 for a
+// format that cannot be sent: one of 48 bytes or more that the server
+// would take as an NTP request (see the package documentation).
 func FormatRequestSize(format string) int {
-	size := min(len(format)+1+max(64, 8*len(format)), 1024)
-	size = max(size, len(format)+1)
+	size := len(format) + 1
+	if cs, err := parseFormat(format); err == nil {
+		size = max(size, min((maxLen(cs)+2)/3, DefaultMaxDatagram))
+	}
 	hdr := []byte(format + "\x00")
 	if isNTPRequestHeader(append(hdr, make([]byte, PacketSize)...)) {
 		// It would be taken for NTP at 48 bytes or more.
 		if len(format)+1 >= PacketSize {
 			return 0
 		}
-		size = PacketSize - 1
+		size = min(size, PacketSize-1)
 	}
 	return size
 }
@@ -362,7 +367,9 @@ func FormatRequestSize(format string) int {
 // package cannot parse, or one with no conversion at all (which the
 // server does not answer), gives a [*FormatError] without a request; an
 // error reply gives a [*ServerError]. The request is sent up to three
-// times when no reply comes. The reply is made safe to print.
+// times when no reply comes. The reply is made safe to print: it keeps
+// the newlines of %n and the tabs of %t, and nothing else that
+// [textsafe] would remove.
 func (c *Client) Format(ctx context.Context, addr, format string) (string, error) {
 	if _, err := parseFormat(format); err != nil {
 		return "", err
@@ -381,7 +388,7 @@ func (c *Client) Format(ctx context.Context, addr, format string) (string, error
 	var reply string
 	const attempts = 3
 	err := c.exchange(ctx, addr, func(conn net.Conn, _ *dgramConn) error {
-		buf := make([]byte, size+1)
+		buf := make([]byte, admit.Budget(size)+1)
 		for range attempts {
 			conn.SetDeadline(time.Now().Add(c.timeout()))
 			if err := ctx.Err(); err != nil {
@@ -401,10 +408,20 @@ func (c *Client) Format(ctx context.Context, addr, format string) (string, error
 			if n > 0 && buf[0] == errorByte {
 				return &ServerError{Reason: textsafe.Clean(string(buf[1:n]))}
 			}
-			reply = textsafe.Clean(string(buf[:n]))
+			reply = cleanLines(string(buf[:n]))
 			return nil
 		}
 		return &TimeoutError{Attempts: attempts, Timeout: c.timeout()}
 	})
 	return reply, err
+}
+
+// cleanLines makes text safe to print as [textsafe.Clean] does, but keeps
+// its newlines.
+func cleanLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = textsafe.Clean(l)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -169,17 +170,41 @@ func TestQueryDialHook(t *testing.T) {
 	}
 }
 
+// TestFormatRequestSize checks that the request leaves room for the
+// longest reply within the server's budget of three times the request,
+// and keeps to 47 bytes what the server would take for NTP at 48.
 func TestFormatRequestSize(t *testing.T) {
 	for _, tc := range []struct {
 		format string
 		want   int
 	}{
-		{"%T", 67}, {"", 65}, {"#%T", 47}, {"c", 47}, {"#" + string(make([]byte, 46)), 0},
-		{string(make([]byte, 200)), 1024}, {string(make([]byte, 2000)), 2001},
+		{"%T", 3}, {"", 1}, {"%c", 8}, {"%Y-%m-%d %H:%M:%S", 18}, {"%Z", 6}, {"%A %B", 7},
+		{strings.Repeat("%c", 10), 80}, {"#%T", 4}, {"c", 2}, {"#" + strings.Repeat("%c", 10), 47},
+		{"#" + string(make([]byte, 46)), 0},
+		{string(make([]byte, 200)), 201}, {strings.Repeat("%Z", 1000), DefaultMaxDatagram},
 	} {
-		if got := FormatRequestSize(tc.format); got != tc.want {
-			t.Errorf("FormatRequestSize(%d bytes starting %q) = %d, want %d", len(tc.format), tc.format[:min(1, len(tc.format))], got, tc.want)
+		got := FormatRequestSize(tc.format)
+		if got != tc.want {
+			t.Errorf("FormatRequestSize(%d bytes starting %q) = %d, want %d", len(tc.format), tc.format[:min(4, len(tc.format))], got, tc.want)
 		}
+		if cs, err := parseFormat(tc.format); err == nil && got != 0 && got < DefaultMaxDatagram && got != PacketSize-1 && admit.Budget(got) < maxLen(cs) {
+			t.Errorf("FormatRequestSize(%q) = %d: no room for %d bytes", tc.format, got, maxLen(cs))
+		}
+	}
+}
+
+// TestFormatKeepsNewlines: a reply's newlines (%n) and tabs (%t) reach
+// the caller; every other control character and escape sequence, which
+// only a zone name could bring, does not.
+func TestFormatKeepsNewlines(t *testing.T) {
+	defer leaktest.Check(t)()
+	loc := time.FixedZone("X\x1b[2J\aY", 3600)
+	srv := &Server{Location: loc, Now: func() time.Time { return time.Date(2026, 3, 7, 14, 5, 9, 0, loc) }}
+	addr := startServer(t, srv)
+	var cl Client
+	got, err := cl.Format(context.Background(), addr, "%H%n%M%t%S %Z")
+	if want := "14\n05\t09 XY"; err != nil || got != want {
+		t.Errorf("Format = %q, %v; want %q", got, err, want)
 	}
 }
 
