@@ -207,7 +207,7 @@
 // # Limits and defaults
 //
 // Every limit of a zero [Server] is safe for a public address: each
-// source (an IPv4 address, an IPv6 /64) may send 2 datagrams a second
+// source (an IPv4 address, an IPv6 /64) may send 8 datagrams a second
 // with bursts of 16 ([Server.PacketsPerSecond], [Server.PacketBurst]);
 // an NTP request past that gets at most one Kiss-o'-Death every two
 // seconds, and a format request nothing. The table of sources is bounded
@@ -228,12 +228,16 @@
 // # Client
 //
 // [Client.Query] sends several requests ([Client.Samples]), each with a
-// random transmit timestamp; it drops replies whose origin does not match,
-// that are too short, or that come from another address, validates the
-// rest as strict clients do (mode 4, stratum 1 to 15, leap indicator not
-// 3, timestamps present and in order, root distance under 1.5 s), reports
-// a Kiss-o'-Death as a [*KissOfDeathError], and returns the sample with
-// the least round-trip delay. With T1 the client's transmit time, T2 the
+// random transmit timestamp, at most one every [Client.Interval]: by
+// default the rate a default Server allows each source, so that a default
+// Client never meets a default Server's Kiss-o'-Death, however many
+// samples it takes. It drops replies whose origin does not match, that
+// are too short, or that come from another address, validates the rest
+// as strict clients do (mode 4, stratum 1 to 15, leap indicator not 3,
+// timestamps present and in order, root distance under 1.5 s), stops at a
+// Kiss-o'-Death with a [*KissOfDeathError] (keeping the samples it has
+// for a "RATE"), and returns the sample with the least round-trip delay.
+// With T1 the client's transmit time, T2 the
 // server's receive time, T3 its transmit time and T4 the client's
 // receive time (read by the kernel where it can):
 //

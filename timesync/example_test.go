@@ -69,19 +69,25 @@ func ExampleClient_Format() {
 	// timesync: bad format at byte 0: unknown conversion %Q
 }
 
-// A client that queries too often gets a Kiss-o'-Death.
+// A client that queries too often gets a Kiss-o'-Death. This server
+// allows two requests and the client wants eight: the query stops at the
+// "RATE" and returns the two samples it has with the error.
 func ExampleKissOfDeathError() {
 	addr, stop := serve(&timesync.Server{PacketsPerSecond: 0.01, PacketBurst: 2})
 	defer stop()
 
 	c := timesync.Client{Samples: 8}
-	_, err := c.Query(context.Background(), addr)
+	r, err := c.Query(context.Background(), addr)
 	var kod *timesync.KissOfDeathError
 	if errors.As(err, &kod) {
 		fmt.Println("kiss code", kod.Code)
 	}
+	if r != nil {
+		fmt.Println("kept", r.Samples, "samples")
+	}
 	// Output:
 	// kiss code RATE
+	// kept 2 samples
 }
 
 // Strftime formats a time with the conversions of the format service.
