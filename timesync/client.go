@@ -361,8 +361,9 @@ func responseOf(p *Packet, t1, t4 time.Time) (*Response, error) {
 // sends for format: the format, a NUL byte, and as much padding as the
 // longest reply the format can have needs, since the server sends at most
 // three times the bytes of the request. It counts years of 4 digits and
-// zone abbreviations of up to 16 bytes, and is at most DefaultMaxDatagram
-// (the reply to a format that needs more may be an error). It is 0 for a
+// zone abbreviations of up to 16 bytes, and pads to DefaultMaxDatagram
+// bytes at most (the reply to a format that needs more may be an error,
+// and so may one to a request starting like NTP, kept to 47 bytes). It is 0 for a
 // format that cannot be sent: one of 48 bytes or more that the server
 // would take as an NTP request (see the package documentation).
 func FormatRequestSize(format string) int {
