@@ -31,7 +31,7 @@ const (
 	DefaultPrecision        = -20 // about a microsecond
 	DefaultMaxFormat        = 256
 	DefaultMaxDatagram      = 2048
-	DefaultPacketsPerSecond = 2
+	DefaultPacketsPerSecond = 8
 	DefaultPacketBurst      = 16
 	DefaultMaxSources       = ratelimit.DefaultMaxSources
 	DefaultShutdownTimeout  = track.DefaultShutdownTimeout

@@ -364,7 +364,7 @@ func TestNeverLarger(t *testing.T) {
 	srv.init()
 	from := dgram.AddrOf(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000})
 	r := rand.New(rand.NewPCG(1, 2))
-	alphabet := []byte("%YmdHMSybBaAjpIZzsFTDeuwNf123#Kc[S \x00\x15\x23\xe3")
+	alphabet := []byte("%YmdHMSybBaAjpIZzsFTDeuwNf123#Kc[S \x00\x15\x23\xe3CgGhklnPrRtUVWxX")
 	for range 20000 {
 		req := make([]byte, r.IntN(80)+1)
 		for i := range req {
@@ -382,6 +382,7 @@ func FuzzServerAnswer(f *testing.F) {
 	f.Add(ntpRequest(4, 1))
 	f.Add([]byte("%Y-%m-%d %H:%M:%S\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte("%Q"))
+	f.Add([]byte("%c%n%t%G%V"))
 	f.Add([]byte("#\x00"))
 	f.Add(append([]byte{0xe3}, make([]byte, 51)...))
 	srv := &Server{PacketsPerSecond: -1, Now: func() time.Time { return eraBoundary }}
