@@ -44,8 +44,7 @@ func TestInteropPythonTutorialClient(t *testing.T) {
 	}{
 		{"tutorial", "%Y-%m-%d %H:%M:%S", 0, regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`), time.DateTime},
 		{"date", "%Y-%m-%d", 0, regexp.MustCompile(`^\d{4}-\d\d-\d\d$`), time.DateOnly},
-		{"bare %c", "%c", 0, regexp.MustCompile(`^\x15reply$`), ""},
-		{"padded %c", "%c", 6, regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d \d\d:\d\d:\d\d \d{4}$`), time.ANSIC},
+		{"bare %c", "%c", 0, regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d \d\d:\d\d:\d\d \d{4}$`), time.ANSIC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

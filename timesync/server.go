@@ -416,7 +416,7 @@ func (s *Server) answerFormat(out, req []byte, from dgram.Addr, rx time.Time) []
 	out = appendConvs(out, cs, rx.In(s.set.loc))
 	if len(out) > budget {
 		s.gate.Counters.Drop(admit.Amplification)
-		return s.errorReply(out[:0], budget, fmt.Sprintf("reply too large: %d bytes, at most 3x the request's %d", len(out), len(req)))
+		return s.errorReply(out[:0], budget, fmt.Sprintf("reply too large: %d bytes, at most %d for a %d-byte request", len(out), budget, len(req)))
 	}
 	s.stats.format.Add(1)
 	return out
