@@ -3,11 +3,7 @@ package udpcolor
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -110,14 +106,6 @@ type Server struct {
 	lastSweep time.Time
 }
 
-// member is an address that has proven itself and joined.
-type member struct {
-	name string
-	addr netip.AddrPort
-	c    *conn
-	seen time.Time
-}
-
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		if _, err := rand.Read(s.key[:]); err != nil {
@@ -169,14 +157,6 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 	if s.Logger != nil {
 		s.Logger.Log(context.Background(), level, msg, args...)
 	}
-}
-
-// Members returns the number of members.
-func (s *Server) Members() int {
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.members)
 }
 
 // Stats counts what a [Server] has done. All fields are totals since the
@@ -448,30 +428,6 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, 
 	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name})
 }
 
-// admissible returns the error code that refuses name to from, or "".
-func (s *Server) admissible(from netip.AddrPort, name string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lockedAdmissible(from, name)
-}
-
-func (s *Server) lockedAdmissible(from netip.AddrPort, name string) string {
-	if o := s.members[strings.ToLower(name)]; o != nil && o.addr != from {
-		return CodeNameTaken
-	}
-	if s.byAddr[from] == nil && len(s.members) >= s.maxMembers() {
-		return CodeFull
-	}
-	return ""
-}
-
-func (s *Server) lockedRemove(m *member) {
-	delete(s.members, strings.ToLower(m.name))
-	if s.byAddr[m.addr] == m {
-		delete(s.byAddr, m.addr)
-	}
-}
-
 // relay sends text from m to every other member.
 func (s *Server) relay(m *member, text string, targets []*member) []*member {
 	text = textsafe.Clean(text)
@@ -504,37 +460,6 @@ func (s *Server) relay(m *member, text string, targets []*member) []*member {
 	return targets
 }
 
-// maybeSweep sweeps when a quarter of the member timeout has passed since
-// the last sweep, so that expiry does not depend on the ticker alone.
-func (s *Server) maybeSweep(now time.Time) {
-	s.mu.Lock()
-	due := now.Sub(s.lastSweep) >= s.memberTimeout()/4
-	s.mu.Unlock()
-	if due {
-		s.sweep(now)
-	}
-}
-
-// sweep drops the members silent for longer than the member timeout.
-func (s *Server) sweep(now time.Time) {
-	timeout := s.memberTimeout()
-	var gone []*member
-	s.mu.Lock()
-	s.lastSweep = now
-	for _, m := range s.members {
-		if now.Sub(m.seen) > timeout {
-			gone = append(gone, m)
-			s.lockedRemove(m)
-		}
-	}
-	s.mu.Unlock()
-	s.stats.expired.Add(int64(len(gone)))
-	for _, m := range gone {
-		s.event(m.name, "expired")
-		s.send(m.c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeExpired})
-	}
-}
-
 // event records a join, leave or expiry.
 func (s *Server) event(name, what string) {
 	s.log(slog.LevelInfo, "udpcolor: member "+what, "name", name)
@@ -565,43 +490,6 @@ func (s *Server) send(c *conn, to netip.AddrPort, p Packet) error {
 		return err
 	}
 	return c.write(out, to)
-}
-
-// cookie returns the cookie for name at from issued at now: base64url
-// (no padding) of the issue time in seconds (4 bytes, big-endian) and the
-// first 16 bytes of HMAC-SHA256 under the server's key over that time,
-// the address (16 bytes), the port (2 bytes) and the name.
-func (s *Server) cookie(now time.Time, from netip.AddrPort, name string) string {
-	var b [20]byte
-	binary.BigEndian.PutUint32(b[:4], uint32(now.Unix()))
-	copy(b[4:], s.mac(b[:4], from, name))
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func (s *Server) mac(t []byte, from netip.AddrPort, name string) []byte {
-	h := hmac.New(sha256.New, s.key[:])
-	h.Write(t)
-	a := from.Addr().As16()
-	h.Write(a[:])
-	var port [2]byte
-	binary.BigEndian.PutUint16(port[:], from.Port())
-	h.Write(port[:])
-	io.WriteString(h, name)
-	return h.Sum(nil)[:16]
-}
-
-// validCookie reports whether cookie was issued by this server to from
-// for name, no longer than the cookie lifetime ago.
-func (s *Server) validCookie(now time.Time, from netip.AddrPort, name, cookie string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(b) != 20 {
-		return false
-	}
-	age := now.Unix() - int64(binary.BigEndian.Uint32(b[:4]))
-	if age < -1 || time.Duration(age)*time.Second > s.cookieLifetime() {
-		return false
-	}
-	return hmac.Equal(b[4:], s.mac(b[:4], from, name))
 }
 
 // Shutdown stops reading, says "bye NAME shutdown" to every member, and
