@@ -244,7 +244,7 @@ func TestClientKeepAlive(t *testing.T) {
 
 func TestClientManyMembers(t *testing.T) {
 	defer leaktest.Check(t)()
-	addr, _ := startUDP(t, &Server{Rate: -1})
+	addr, _ := startUDP(t, &Server{Rate: -1, MaxMembersPerAddr: -1})
 	ctx := context.Background()
 	var cl Client
 	const n = 20

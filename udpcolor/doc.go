@@ -41,7 +41,7 @@
 //	welcome NAME              admitted
 //	relay NAME : TEXT         what member NAME said ("name : text", as in the tutorial)
 //	bye NAME REASON           membership over: left, expired or shutdown
-//	error CODE [DETAIL]       bad-request, name-taken, full, bad-cookie or not-member
+//	error CODE [DETAIL]       bad-request, name-taken, full, address-full, bad-cookie or not-member
 //
 // The server answers nothing but the four client verbs. A datagram of a
 // kind that only servers send, and any other datagram that does not start
@@ -108,8 +108,11 @@
 // from source port 0 or below 1024 are dropped: those ports belong to
 // services that answer anything, and a spoofed datagram must not start a
 // loop between two servers. The member table holds at most
-// [DefaultMaxMembers] members ([Server.MaxMembers]); the rate limiter's
-// own table is bounded too. One member's message costs the server one
+// [DefaultMaxMembers] members ([Server.MaxMembers]), and at most
+// [DefaultMaxMembersPerAddr] (4) of them may share one source IP address
+// (IPv6: one /64), all ports together ([Server.MaxMembersPerAddr]): one
+// host with a thousand ports cannot fill the room, and its extra joins
+// get "error address-full". The rate limiter's own table is bounded too. One member's message costs the server one
 // datagram per other member; members are proven addresses that asked for
 // them, and the per-source rate bounds how fast any one member can do it.
 //

@@ -1,9 +1,12 @@
 package udpcolor
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/ratelimit"
 )
 
 // member is an address that has proven itself and joined.
@@ -22,27 +25,54 @@ func (s *Server) Members() int {
 	return len(s.members)
 }
 
-// admissible returns the error code that refuses name to from, or "".
-func (s *Server) admissible(from netip.AddrPort, name string) string {
+// refusal is why a join is refused: an error code and its detail.
+type refusal struct{ code, detail string }
+
+// admissible returns why name is refused to from, or a zero refusal.
+func (s *Server) admissible(from netip.AddrPort, name string) refusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lockedAdmissible(from, name)
 }
 
-func (s *Server) lockedAdmissible(from netip.AddrPort, name string) string {
+// lockedAdmissible is admissible with s.mu held. An address that is
+// already a member may always rejoin (under a new name, giving up the
+// old one): it does not take a second place.
+func (s *Server) lockedAdmissible(from netip.AddrPort, name string) refusal {
 	if o := s.members[strings.ToLower(name)]; o != nil && o.addr != from {
-		return CodeNameTaken
+		return refusal{CodeNameTaken, name}
 	}
-	if s.byAddr[from] == nil && len(s.members) >= s.maxMembers() {
-		return CodeFull
+	if s.byAddr[from] != nil {
+		return refusal{}
 	}
-	return ""
+	if limit := s.maxMembersPerAddr(); limit > 0 && s.perAddr[ratelimit.KeyIP(from.Addr())] >= limit {
+		return refusal{CodeAddrFull, fmt.Sprintf("at most %d members per address", limit)}
+	}
+	if len(s.members) >= s.maxMembers() {
+		return refusal{CodeFull, name}
+	}
+	return refusal{}
 }
 
+// lockedAdd puts m in the member table, which must have room for it.
+func (s *Server) lockedAdd(m *member) {
+	s.members[strings.ToLower(m.name)] = m
+	s.byAddr[m.addr] = m
+	s.perAddr[ratelimit.KeyIP(m.addr.Addr())]++
+}
+
+// lockedRemove takes m out of the member table.
 func (s *Server) lockedRemove(m *member) {
+	if s.members[strings.ToLower(m.name)] != m {
+		return
+	}
 	delete(s.members, strings.ToLower(m.name))
 	if s.byAddr[m.addr] == m {
 		delete(s.byAddr, m.addr)
+	}
+	k := ratelimit.KeyIP(m.addr.Addr())
+	if s.perAddr[k]--; s.perAddr[k] <= 0 {
+		delete(s.perAddr, k)
 	}
 }
 

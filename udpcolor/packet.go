@@ -72,11 +72,12 @@ const (
 
 // Codes carried by an error datagram.
 const (
-	CodeBadRequest = "bad-request" // the datagram does not parse
-	CodeNameTaken  = "name-taken"  // another address holds the name
-	CodeFull       = "full"        // the member table is full
-	CodeBadCookie  = "bad-cookie"  // the cookie is forged, expired or for another address or name
-	CodeNotMember  = "not-member"  // msg from an address that has not joined (or has expired)
+	CodeBadRequest = "bad-request"  // the datagram does not parse
+	CodeNameTaken  = "name-taken"   // another address holds the name
+	CodeFull       = "full"         // the member table is full
+	CodeAddrFull   = "address-full" // the source address has as many members as the server allows one address
+	CodeBadCookie  = "bad-cookie"   // the cookie is forged, expired or for another address or name
+	CodeNotMember  = "not-member"   // msg from an address that has not joined (or has expired)
 )
 
 // Packet is one datagram of the protocol, parsed. Which fields are set

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,11 +22,12 @@ import (
 
 // Defaults used where a [Server] field is zero.
 const (
-	DefaultMaxMembers     = 1024
-	DefaultMemberTimeout  = 60 * time.Second
-	DefaultCookieLifetime = 30 * time.Second
-	DefaultRate           = 50  // datagrams per second per source IP
-	DefaultBurst          = 100 // datagrams
+	DefaultMaxMembers        = 1024
+	DefaultMaxMembersPerAddr = 4
+	DefaultMemberTimeout     = 60 * time.Second
+	DefaultCookieLifetime    = 30 * time.Second
+	DefaultRate              = 50  // datagrams per second per source IP
+	DefaultBurst             = 100 // datagrams
 )
 
 // ErrServerClosed is returned by [Server.ServePacket] after [Server.Shutdown]
@@ -50,6 +50,17 @@ type Server struct {
 	// MaxMembers bounds the member table; joins beyond it get the error
 	// "full". Zero or negative means DefaultMaxMembers.
 	MaxMembers int
+
+	// MaxMembersPerAddr bounds the members that share one source IP
+	// address (an IPv6 source by its /64), all ports together, so that
+	// one host cannot fill the member table by joining from many ports;
+	// further joins from that address get the error "address-full". An
+	// address that is already a member may still rejoin under another
+	// name. Zero means DefaultMaxMembersPerAddr; a negative value turns
+	// the limit off (MaxMembers still applies), for tests and benchmarks
+	// whose members all run on one host. Members behind one NAT share
+	// its address: raise it for such a network.
+	MaxMembersPerAddr int
 
 	// MemberTimeout is how long a member may stay silent (no msg and no
 	// ping) before it is dropped with "bye NAME expired"; members are
@@ -103,6 +114,7 @@ type Server struct {
 	mu        sync.Mutex
 	members   map[string]*member // by lower-case name
 	byAddr    map[netip.AddrPort]*member
+	perAddr   map[netip.Addr]int // members per ratelimit.KeyIP of their address
 	lastSweep time.Time
 }
 
@@ -129,6 +141,7 @@ func (s *Server) init() {
 		}
 		s.members = make(map[string]*member)
 		s.byAddr = make(map[netip.AddrPort]*member)
+		s.perAddr = make(map[netip.Addr]int)
 	})
 }
 
@@ -137,6 +150,13 @@ func (s *Server) maxMembers() int {
 		return s.MaxMembers
 	}
 	return DefaultMaxMembers
+}
+
+func (s *Server) maxMembersPerAddr() int {
+	if s.MaxMembersPerAddr == 0 {
+		return DefaultMaxMembersPerAddr
+	}
+	return s.MaxMembersPerAddr
 }
 
 func (s *Server) memberTimeout() time.Duration {
@@ -168,6 +188,7 @@ type Stats struct {
 	Expired          int64 // members dropped by MemberTimeout
 	Cookies          int64 // cookies sent
 	BadCookies       int64 // echoed cookies refused (forged, expired, other address or name)
+	RefusedAddrFull  int64 // join datagrams refused because their address has MaxMembersPerAddr members
 	Messages         int64 // msg datagrams relayed
 	Relayed          int64 // relay datagrams sent (one per other member per message)
 	DroppedRate      int64 // datagrams past their source's rate
@@ -178,6 +199,7 @@ type Stats struct {
 
 type stats struct {
 	joined, left, expired, cookies, badCookies, messages, relayed atomic.Int64
+	addrFull                                                      atomic.Int64
 	rate, oversize, malformed, port                               atomic.Int64
 }
 
@@ -190,6 +212,7 @@ func (s *Server) Stats() Stats {
 		Expired:          s.stats.expired.Load(),
 		Cookies:          s.stats.cookies.Load(),
 		BadCookies:       s.stats.badCookies.Load(),
+		RefusedAddrFull:  s.stats.addrFull.Load(),
 		Messages:         s.stats.messages.Load(),
 		Relayed:          s.stats.relayed.Load(),
 		DroppedRate:      s.stats.rate.Load(),
@@ -388,8 +411,8 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, 
 		s.send(c, from, Packet{Kind: KindWelcome, Name: m.name})
 		return
 	}
-	if code := s.admissible(from, p.Name); code != "" {
-		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: code, Text: p.Name})
+	if r := s.admissible(from, p.Name); r.code != "" {
+		s.refuse(c, from, n, m != nil, r)
 		return
 	}
 	if p.Cookie == "" {
@@ -403,20 +426,18 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, 
 		return
 	}
 	s.mu.Lock()
-	code := s.lockedAdmissible(from, p.Name)
+	r := s.lockedAdmissible(from, p.Name)
 	var old *member
-	if code == "" {
+	if r.code == "" {
 		old = s.byAddr[from]
 		if old != nil {
 			s.lockedRemove(old)
 		}
-		nm := &member{name: p.Name, addr: from, c: c, seen: now}
-		s.members[strings.ToLower(p.Name)] = nm
-		s.byAddr[from] = nm
+		s.lockedAdd(&member{name: p.Name, addr: from, c: c, seen: now})
 	}
 	s.mu.Unlock()
-	if code != "" {
-		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: code, Text: p.Name})
+	if r.code != "" {
+		s.refuse(c, from, n, m != nil, r)
 		return
 	}
 	if old != nil {
@@ -466,6 +487,14 @@ func (s *Server) event(name, what string) {
 	if s.render != nil {
 		s.render.Event(name, what)
 	}
+}
+
+// refuse answers a join of n bytes with the error datagram of r.
+func (s *Server) refuse(c *conn, from netip.AddrPort, n int, proven bool, r refusal) {
+	if r.code == CodeAddrFull {
+		s.stats.addrFull.Add(1)
+	}
+	s.reply(c, from, n, proven, Packet{Kind: KindError, Code: r.code, Text: r.detail})
 }
 
 // reply sends p to an address that sent a datagram of reqLen bytes. To

@@ -198,6 +198,9 @@ func (h *harness) join(from netip.AddrPort, name string) {
 	h.expect(h.drain(), datagram{[]byte("welcome " + name), from})
 }
 
+// leave sends a leave from the member at from.
+func (h *harness) leave(from netip.AddrPort) { h.send(from, "leave") }
+
 // expect checks that got holds exactly want, in any order.
 func (h *harness) expect(got []datagram, want ...datagram) {
 	h.t.Helper()
