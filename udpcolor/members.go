@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/ratelimit"
+	"golang.org/x/time/rate"
 )
 
 // member is an address that has proven itself and joined.
@@ -14,7 +15,12 @@ type member struct {
 	name string
 	addr netip.AddrPort
 	c    *conn
-	seen time.Time
+	key  Key           // sent in the welcome; signs the member's datagrams
+	lim  *rate.Limiter // the member's own rate; nil when Rate is negative
+
+	// Guarded by Server.mu:
+	seen   time.Time    // the last datagram that proved to be the member's
+	window replayWindow // the counters seen
 }
 
 // Members returns the number of members.

@@ -39,10 +39,14 @@ var ErrServerClosed = errors.New("udpcolor: server closed")
 // call to ServePacket and do not change them afterwards.
 //
 // The server keeps no state for an address until that address has echoed
-// a cookie, never sends an address that has not joined more bytes than it
-// received from it, and limits every source IP address to a rate of
-// datagrams, so that it can be used neither to fill its own memory nor to
-// flood a third party with spoofed joins.
+// a cookie, never answers a datagram that does not prove its source with
+// more bytes than it received, takes a member's msg, ping and leave only
+// with a valid MAC under the key it sent that member, and limits every
+// source IP address to a rate of datagrams and a share of the member
+// table, so that it can be used neither to fill its own memory nor to
+// flood a third party with spoofed joins, and nobody can speak or leave
+// in a member's name without having received its welcome. The package
+// documentation describes the threat model.
 //
 // A Server must not be copied after first use, nor reused after
 // [Server.Shutdown] or [Server.Close].
@@ -74,13 +78,15 @@ type Server struct {
 
 	// Rate is the sustained number of datagrams per second accepted from
 	// one source IP address (an IPv6 source by its /64), all ports
-	// together; datagrams beyond it are dropped unread. Zero means
-	// DefaultRate; a negative value turns the limit off, which is only
-	// for trusted networks and benchmarks.
+	// together; datagrams beyond it are dropped unread. Each member has
+	// an allowance of the same rate of its own, which its signed msg,
+	// ping and leave use instead, once their MAC has been checked. Zero
+	// means DefaultRate; a negative value turns both limits off, which is
+	// only for trusted networks and benchmarks.
 	Rate float64
 
-	// Burst is the number of datagrams a source may send at once before
-	// Rate applies. Zero or negative means DefaultBurst.
+	// Burst is the number of datagrams a source, or a member, may send at
+	// once before Rate applies. Zero or negative means DefaultBurst.
 	Burst int
 
 	// Transcript, if not nil, receives every relayed message as
@@ -106,8 +112,12 @@ type Server struct {
 	initOnce sync.Once
 	key      [32]byte
 	lim      *ratelimit.Limiter
-	render   *Renderer
-	now      func() time.Time // test hook; time.Now by default
+	// memberRate and memberBurst are each member's own limit (the same
+	// as a source address's); memberRate is 0 when Rate is negative.
+	memberRate  rate.Limit
+	memberBurst int
+	render      *Renderer
+	now         func() time.Time // test hook; time.Now by default
 
 	stats stats
 
@@ -135,6 +145,7 @@ func (s *Server) init() {
 		}
 		if r > 0 {
 			s.lim = ratelimit.New(ratelimit.Config{Rate: rate.Limit(r), Burst: burst})
+			s.memberRate, s.memberBurst = rate.Limit(r), burst
 		}
 		if s.Transcript != nil {
 			s.render = NewRenderer(s.Transcript, s.Palette, s.Color)
@@ -195,11 +206,13 @@ type Stats struct {
 	DroppedOversize  int64 // datagrams larger than MaxDatagram (or cut by the read)
 	DroppedMalformed int64 // datagrams that do not parse
 	DroppedPort      int64 // datagrams from source port 0 or below 1024
+	BadMACs          int64 // msg, ping and leave datagrams from a member's address whose MAC is wrong
+	Replays          int64 // member datagrams with a valid MAC and a counter already seen, or too old
 }
 
 type stats struct {
 	joined, left, expired, cookies, badCookies, messages, relayed atomic.Int64
-	addrFull                                                      atomic.Int64
+	addrFull, badMACs, replays                                    atomic.Int64
 	rate, oversize, malformed, port                               atomic.Int64
 }
 
@@ -219,6 +232,8 @@ func (s *Server) Stats() Stats {
 		DroppedOversize:  s.stats.oversize.Load(),
 		DroppedMalformed: s.stats.malformed.Load(),
 		DroppedPort:      s.stats.port.Load(),
+		BadMACs:          s.stats.badMACs.Load(),
+		Replays:          s.stats.replays.Load(),
 	}
 }
 
@@ -335,61 +350,50 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 		s.log(slog.LevelDebug, "udpcolor: dropped datagram from a service port", "from", from)
 		return scratch
 	}
-	if s.lim != nil && !s.lim.AllowN(now, ratelimit.KeyIP(from.Addr()), 1) {
-		s.stats.rate.Add(1)
-		s.log(slog.LevelDebug, "udpcolor: dropped datagram over its source's rate", "from", from)
-		return scratch
-	}
 	if len(b) > MaxDatagram {
 		s.stats.oversize.Add(1)
 		s.log(slog.LevelDebug, "udpcolor: dropped oversize datagram", "from", from)
 		return scratch
 	}
-	s.mu.Lock()
-	m := s.byAddr[from]
-	if m != nil {
-		m.seen = now
-	}
-	s.mu.Unlock()
 	s.maybeSweep(now)
+	// A member's own datagrams are checked against its key before the
+	// rate of its address, and count against the member's own rate:
+	// datagrams spoofed from its address must not use up its allowance.
+	if m := s.memberAt(from); m != nil && signedVerb(b) {
+		if scratch, done := s.fromMember(c, m, b, now, scratch); done {
+			return scratch
+		}
+	}
+	if s.lim != nil && !s.lim.AllowN(now, ratelimit.KeyIP(from.Addr()), 1) {
+		s.stats.rate.Add(1)
+		s.log(slog.LevelDebug, "udpcolor: dropped datagram over its source's rate", "from", from)
+		return scratch
+	}
+	// From here on nothing proves that the datagram comes from its
+	// source address, even if a member holds that address: an answer
+	// is never larger than the datagram.
 	p, err := Parse(b)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log(slog.LevelDebug, "udpcolor: dropped malformed datagram", "from", from, "err", err)
-		// A stranger hears about it only if it used a client's verb: an
-		// error sent in answer to anything else could be the start of a
-		// loop with another service that answers garbage.
-		if m != nil || clientVerb(b) {
-			s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest})
+		switch {
+		case otherVersionJoin(b):
+			s.reply(c, from, len(b), Packet{Kind: KindError, Code: CodeVersion, Text: "this server speaks " + joinVerb})
+		case clientVerb(b) || s.memberAt(from) != nil:
+			// A stranger hears about it only if it used a client's verb:
+			// an error sent in answer to anything else could be the start
+			// of a loop with another service that answers garbage.
+			s.reply(c, from, len(b), Packet{Kind: KindError, Code: CodeBadRequest})
 		}
 		return scratch
 	}
 	switch p.Kind {
 	case KindJoin:
-		s.join(c, from, len(b), m, p, now)
+		s.join(c, from, len(b), p, now)
 	case KindMsg:
-		if m == nil {
-			s.reply(c, from, len(b), false, Packet{Kind: KindError, Code: CodeNotMember})
-			return scratch
-		}
-		return s.relay(m, p.Text, scratch)
-	case KindPing:
-		// m.seen is updated above; nothing else to do.
-	case KindLeave:
-		if m == nil {
-			return scratch
-		}
-		s.mu.Lock()
-		gone := s.byAddr[from] == m
-		if gone {
-			s.lockedRemove(m)
-		}
-		s.mu.Unlock()
-		if gone {
-			s.stats.left.Add(1)
-			s.event(m.name, "left")
-			s.send(c, from, Packet{Kind: KindBye, Name: m.name, Text: ByeLeft})
-		}
+		s.reply(c, from, len(b), Packet{Kind: KindError, Code: CodeNotMember})
+	case KindPing, KindLeave:
+		// Not from a member: nothing to keep alive or end.
 	default:
 		// A kind only servers send (cookie, welcome, relay, bye, error) is
 		// dropped without a word: answering an error with an error would
@@ -400,44 +404,52 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 	return scratch
 }
 
-// join handles a join datagram of n bytes; m is the member at from, if any.
-func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, now time.Time) {
-	if n < MinJoin && m == nil {
+// join handles a join datagram of n bytes from an address.
+func (s *Server) join(c *conn, from netip.AddrPort, n int, p Packet, now time.Time) {
+	if n < MinJoin {
 		s.log(slog.LevelDebug, "udpcolor: dropped unpadded join", "from", from, "size", n)
 		return
 	}
-	if m != nil && m.name == p.Name {
-		// A retry whose welcome was lost.
-		s.send(c, from, Packet{Kind: KindWelcome, Name: m.name})
-		return
-	}
 	if r := s.admissible(from, p.Name); r.code != "" {
-		s.refuse(c, from, n, m != nil, r)
+		s.refuse(c, from, n, r)
 		return
 	}
 	if p.Cookie == "" {
 		s.stats.cookies.Add(1)
-		s.reply(c, from, n, m != nil, Packet{Kind: KindCookie, Name: p.Name, Cookie: s.cookie(now, from, p.Name)})
+		s.reply(c, from, n, Packet{Kind: KindCookie, Name: p.Name, Cookie: s.cookie(now, from, p.Name)})
 		return
 	}
 	if !s.validCookie(now, from, p.Name, p.Cookie) {
 		s.stats.badCookies.Add(1)
-		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: CodeBadCookie})
+		s.reply(c, from, n, Packet{Kind: KindError, Code: CodeBadCookie})
 		return
 	}
+	// The address has proven itself: from here on the answer may be
+	// larger than the join.
 	s.mu.Lock()
+	if m := s.byAddr[from]; m != nil && m.name == p.Name {
+		// A retry whose welcome was lost, or a client that lost its
+		// state: the same key again, and its counters start over.
+		m.window = replayWindow{}
+		m.seen = now
+		key := m.key
+		s.mu.Unlock()
+		s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: key})
+		return
+	}
 	r := s.lockedAdmissible(from, p.Name)
-	var old *member
+	var old, nm *member
 	if r.code == "" {
 		old = s.byAddr[from]
 		if old != nil {
 			s.lockedRemove(old)
 		}
-		s.lockedAdd(&member{name: p.Name, addr: from, c: c, seen: now})
+		nm = s.newMember(p.Name, from, c, now)
+		s.lockedAdd(nm)
 	}
 	s.mu.Unlock()
 	if r.code != "" {
-		s.refuse(c, from, n, m != nil, r)
+		s.refuse(c, from, n, r)
 		return
 	}
 	if old != nil {
@@ -446,7 +458,7 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, 
 	}
 	s.stats.joined.Add(1)
 	s.event(p.Name, "joined")
-	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name})
+	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: nm.key})
 }
 
 // relay sends text from m to every other member.
@@ -490,22 +502,23 @@ func (s *Server) event(name, what string) {
 }
 
 // refuse answers a join of n bytes with the error datagram of r.
-func (s *Server) refuse(c *conn, from netip.AddrPort, n int, proven bool, r refusal) {
+func (s *Server) refuse(c *conn, from netip.AddrPort, n int, r refusal) {
 	if r.code == CodeAddrFull {
 		s.stats.addrFull.Add(1)
 	}
-	s.reply(c, from, n, proven, Packet{Kind: KindError, Code: r.code, Text: r.detail})
+	s.reply(c, from, n, Packet{Kind: KindError, Code: r.code, Text: r.detail})
 }
 
-// reply sends p to an address that sent a datagram of reqLen bytes. To
-// an address that has not proven itself (not a member) it sends nothing
-// larger than reqLen, so the server never amplifies a spoofed datagram.
-func (s *Server) reply(c *conn, to netip.AddrPort, reqLen int, proven bool, p Packet) {
+// reply answers a datagram of reqLen bytes that nothing proves to come
+// from its source address with p, unless p is larger: the server never
+// amplifies a spoofed datagram. (The project's rule allows three times
+// the request; this server's answers to strangers all fit in one.)
+func (s *Server) reply(c *conn, to netip.AddrPort, reqLen int, p Packet) {
 	out, err := p.Append(nil)
 	if err != nil {
 		return
 	}
-	if !proven && len(out) > reqLen {
+	if len(out) > reqLen {
 		s.log(slog.LevelDebug, "udpcolor: reply larger than request not sent", "to", to, "kind", p.Kind)
 		return
 	}
@@ -569,12 +582,18 @@ func (c *conn) write(b []byte, to netip.AddrPort) error {
 }
 
 // clientVerb reports whether b starts with a verb that clients send
-// (join, msg, ping, leave), followed by a space or nothing.
+// (join/2, msg, ping, leave), followed by a space or nothing.
 func clientVerb(b []byte) bool {
 	verb, _, _ := bytes.Cut(b, []byte{' '})
 	switch string(verb) {
-	case "join", "msg", "ping", "leave":
+	case joinVerb, "msg", "ping", "leave":
 		return true
 	}
 	return false
+}
+
+// signedVerb reports whether b starts with the verb of a datagram that
+// members sign (msg, ping, leave) and a space.
+func signedVerb(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("msg ")) || bytes.HasPrefix(b, []byte("ping ")) || bytes.HasPrefix(b, []byte("leave "))
 }
