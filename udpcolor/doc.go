@@ -91,9 +91,11 @@
 // second join is admitted if the name is still free and the member table
 // has room; the server draws a random [Key] for the new member and
 // answers "welcome NAME KEY". A client that echoes a valid cookie for the
-// name it already holds (its welcome was lost, or it lost its state) gets
-// the same welcome again, and its counters start over; one that joins
-// under another name gives up the first and gets a new key.
+// name it already holds at that address (its welcome was lost) gets the
+// same welcome again, with the same key, and the counters go on; one
+// that joins under another name gives up the first and gets a new key.
+// A client that has lost its key joins again from a new port, as
+// [Client.Join] does with every call: the old membership expires.
 //
 // Because a spoofed source address cannot echo the cookie, joins that are
 // never completed cost the server nothing but a reply, and that reply is

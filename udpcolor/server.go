@@ -428,9 +428,11 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, p Packet, now time.Ti
 	// larger than the join.
 	s.mu.Lock()
 	if m := s.byAddr[from]; m != nil && m.name == p.Name {
-		// A retry whose welcome was lost, or a client that lost its
-		// state: the same key again, and its counters start over.
-		m.window = replayWindow{}
+		// A retry whose welcome was lost: the same key again, and the
+		// counters go on. (Resetting them would let a datagram captured
+		// since be replayed; a new key would break a client that takes
+		// the first of two welcomes, and a client that lost its key
+		// joins from a new socket.)
 		m.seen = now
 		key := m.key
 		s.mu.Unlock()

@@ -414,7 +414,7 @@ func TestServerRejoin(t *testing.T) {
 	h.say(alice, "one")
 	h.expect(h.drain(), dg(bob, "relay alice : one"))
 	// A retry whose welcome was lost gets the same welcome again, but
-	// only with a valid cookie, and its counters start over.
+	// only with a valid cookie, and the counters go on.
 	h.sendPacket(alice, Packet{Kind: KindJoin, Name: "alice", Cookie: "whatever"})
 	h.expect(h.drain(), dg(alice, "error bad-cookie"))
 	h.sendPacket(alice, Packet{Kind: KindJoin, Name: "alice", Cookie: cookie})
@@ -422,6 +422,8 @@ func TestServerRejoin(t *testing.T) {
 	if h.keys[alice].key != key {
 		t.Error("a retried join got a new key")
 	}
+	h.keys[alice].seq = 0 // the counter of "one" again: seen already
+	h.say(alice, "replayed")
 	h.say(alice, "two")
 	h.expect(h.drain(), dg(bob, "relay alice : two"))
 	// Joining under a new name gives up the old one.
