@@ -36,7 +36,7 @@ func (s *Server) mac(t []byte, from netip.AddrPort, name string) []byte {
 // validCookie reports whether cookie was issued by this server to from
 // for name, no longer than the cookie lifetime ago.
 func (s *Server) validCookie(now time.Time, from netip.AddrPort, name, cookie string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
+	b, err := b64.DecodeString(cookie)
 	if err != nil || len(b) != 20 {
 		return false
 	}

@@ -81,7 +81,7 @@
 //
 // A join without a cookie gets a cookie (or an error) and nothing else:
 // the server stores nothing. The cookie is 27 characters of base64url
-// (RFC 4648, no padding) over 20 bytes: the time of issue in seconds
+// (as MAC and KEY are) over 20 bytes: the time of issue in seconds
 // since 1970 (4 bytes, big-endian) and the first 16 bytes of HMAC-SHA256,
 // under a random key that each Server draws when it starts, over that
 // time, the client's IP address (16 bytes, IPv4 in its IPv6-mapped form),

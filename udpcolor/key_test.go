@@ -161,3 +161,6 @@ func BenchmarkKeyVerify(b *testing.B) {
 		}
 	}
 }
+
+// FuzzValidCookie checks the cookie decoder: no string is a valid cookie
+// but the one the server issued, for its address, name and time.
