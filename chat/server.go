@@ -209,7 +209,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		l.Close()
 		return errors.New("chat: invalid DefaultRoom " + s.DefaultRoom)
 	}
-	scope, err := s.group.Begin(ctx, l, nil)
+	scope, err := s.group.Begin(ctx, l, nil, 0)
 	if err != nil {
 		return ErrServerClosed
 	}

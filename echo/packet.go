@@ -36,7 +36,7 @@ type PacketHandler func(reply, req []byte, from net.Addr) []byte
 // ErrServerClosed and the context's cause when ctx is cancelled.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	scope, err := s.group.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
+	scope, err := s.group.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) }, 0)
 	if err != nil {
 		return ErrServerClosed
 	}

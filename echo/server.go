@@ -190,7 +190,7 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 // accepted has ended.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.init()
-	scope, err := s.group.Begin(ctx, l, nil)
+	scope, err := s.group.Begin(ctx, l, nil, 0)
 	if err != nil {
 		return ErrServerClosed
 	}

@@ -247,7 +247,7 @@ func (s *Server) Stats() Stats {
 // one member table.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	sc, err := s.g.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
+	sc, err := s.g.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) }, 0)
 	if err != nil {
 		return ErrServerClosed
 	}
