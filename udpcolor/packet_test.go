@@ -2,6 +2,7 @@ package udpcolor
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -247,4 +248,10 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", p, q)
 		}
 	})
+}
+
+func TestJoinVerbCarriesVersion(t *testing.T) {
+	if want := "join/" + strconv.Itoa(Version); joinVerb != want || KindJoin.String() != want {
+		t.Errorf("join verb %q (Kind %q), want %q", joinVerb, KindJoin, want)
+	}
 }
