@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/dgram"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -240,7 +241,7 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					break // next attempt
 				}
-				if isRefused(err) {
+				if dgram.IsRefused(err) {
 					lastErr = err
 					t := time.NewTimer(time.Until(deadline))
 					select {
@@ -408,7 +409,7 @@ func (c *Conn) readLoop() {
 	for {
 		n, err := c.nc.Read(buf)
 		if err != nil {
-			if isRefused(err) {
+			if dgram.IsRefused(err) {
 				continue // an ICMP error for an earlier datagram
 			}
 			c.end(err)

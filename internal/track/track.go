@@ -79,6 +79,15 @@ func (g *Group) Done() <-chan struct{} {
 	return g.done
 }
 
+// Graceful reports whether a graceful shutdown (Shutdown, or a cancelled
+// Serve context) has begun and Close has not: the time for a server to
+// say goodbye to its peers.
+func (g *Group) Graceful() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state == shuttingDown
+}
+
 // ShuttingDown reports whether Shutdown or Close has begun.
 func (g *Group) ShuttingDown() bool {
 	g.mu.Lock()
