@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/sockkit/sockkit/internal/opt"
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -44,6 +44,8 @@ type session struct {
 	interval     time.Duration // least time between writes; 0: automatic, < 0: none
 	idleTimeout  time.Duration
 	lim          *rate.Limiter // nil: no flood control
+	registerBy   time.Time     // when a client without a nickname is disconnected; zero: never
+	release      func()        // gives the connection's admission slot back; called once
 
 	nick    atomic.Pointer[string] // "" until the client picks one
 	room    string                 // the current room; session goroutine only
@@ -70,17 +72,21 @@ func newSession(s *Server, c net.Conn) *session {
 	ss := &session{
 		srv:          s,
 		c:            c,
-		maxLine:      opt.Or(s.MaxLineBytes, DefaultMaxLineBytes),
-		maxQueue:     opt.Or(s.MaxQueueBytes, DefaultMaxQueueBytes),
-		writeTimeout: opt.Or(s.WriteTimeout, DefaultWriteTimeout),
+		maxLine:      s.set.maxLine,
+		maxQueue:     s.set.maxQueue,
+		writeTimeout: s.set.writeTimeout,
 		interval:     s.WriteInterval,
-		idleTimeout:  opt.Or(s.IdleTimeout, DefaultIdleTimeout),
+		idleTimeout:  s.set.idleTimeout,
+		release:      func() {},
 		wake:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		kickCh:       make(chan struct{}),
 	}
-	if r := opt.Or(s.LineRate, DefaultLineRate); r > 0 {
-		ss.lim = rate.NewLimiter(rate.Limit(r), max(1, opt.Or(s.LineBurst, DefaultLineBurst)))
+	if r := s.set.lineRate; r > 0 {
+		ss.lim = rate.NewLimiter(rate.Limit(r), s.set.lineBurst)
+	}
+	if s.set.registerTimeout > 0 {
+		ss.registerBy = time.Now().Add(s.set.registerTimeout)
 	}
 	empty := ""
 	ss.nick.Store(&empty)
@@ -211,7 +217,9 @@ func (ss *session) writeLoop() {
 			if ss.writeTimeout > 0 {
 				ss.c.SetWriteDeadline(time.Now().Add(ss.writeTimeout))
 			}
-			_, err = ss.c.Write(buf)
+			var n int
+			n, err = ss.c.Write(buf)
+			ss.srv.gate.Counters.Bytes(0, n)
 			last = time.Now()
 		}
 
@@ -244,7 +252,7 @@ func (ss *session) writeInterval() time.Duration {
 	if ss.interval != 0 {
 		return ss.interval
 	}
-	iv := time.Duration(ss.srv.conns.Load()) * AutoWriteIntervalPerConn
+	iv := time.Duration(ss.srv.gate.Counters.Open()) * AutoWriteIntervalPerConn
 	return min(max(iv, MinAutoWriteInterval), MaxAutoWriteInterval)
 }
 
@@ -263,11 +271,11 @@ func (ss *session) readLoop() *reason {
 	lr := newLineReader(ss.c, ss.maxLine)
 	var deadlineSet time.Time
 	for {
-		if ss.idleTimeout > 0 {
+		if ss.idleTimeout > 0 || !ss.registerBy.IsZero() {
 			// Moving the deadline costs a little; doing it at most once a
 			// second makes the idle timeout up to a second shorter.
 			if now := time.Now(); now.Sub(deadlineSet) >= time.Second {
-				ss.c.SetReadDeadline(now.Add(ss.idleTimeout))
+				ss.c.SetReadDeadline(ss.readDeadline(now))
 				deadlineSet = now
 			}
 		}
@@ -277,11 +285,14 @@ func (ss *session) readLoop() *reason {
 		line, err := lr.next()
 		switch {
 		case err == errLineTooLong:
+			ss.srv.gate.Counters.Drop(admit.Oversize)
 			ss.sendError(CodeTooLong, "line longer than %d bytes; dropped", ss.maxLine)
 			continue
 		case err == nil:
 		case ss.kicked.Load():
 			return ss.reason()
+		case errors.Is(err, os.ErrDeadlineExceeded) && ss.unregistered(time.Now()):
+			return &reason{ByeTimeout, "no nickname within " + ss.srv.set.registerTimeout.String(), "registration timeout"}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return &reason{ByeIdle, "nothing received for " + ss.idleTimeout.String(), "idle"}
 		case err == io.EOF:
@@ -300,10 +311,33 @@ func (ss *session) readLoop() *reason {
 				}
 			}
 		}
+		registered := ss.Nick() != ""
 		if r := ss.handle(line); r != nil {
 			return r
 		}
+		if !registered && ss.Nick() != "" {
+			deadlineSet = time.Time{} // the registration deadline no longer applies
+		}
 	}
+}
+
+// readDeadline returns the read deadline at now: the idle timeout, or
+// the registration deadline of a client without a nickname if sooner.
+func (ss *session) readDeadline(now time.Time) time.Time {
+	var d time.Time
+	if ss.idleTimeout > 0 {
+		d = now.Add(ss.idleTimeout)
+	}
+	if !ss.registerBy.IsZero() && ss.Nick() == "" && (d.IsZero() || ss.registerBy.Before(d)) {
+		d = ss.registerBy
+	}
+	return d
+}
+
+// unregistered reports whether the client has no nickname past its
+// registration deadline.
+func (ss *session) unregistered(now time.Time) bool {
+	return !ss.registerBy.IsZero() && ss.Nick() == "" && !now.Before(ss.registerBy)
 }
 
 // finish leaves the room, says goodbye and closes the connection.
@@ -320,7 +354,13 @@ func (ss *session) finish(r *reason) {
 	ss.mu.Unlock()
 	// The place is free once the client has its last line: the linger
 	// below only waits for the client to go.
-	ss.srv.conns.Add(-1)
+	ss.release()
+	switch why.code {
+	case ByeIdle, ByeTimeout:
+		ss.srv.gate.Counters.Drop(admit.Idle)
+	case ByeSlow:
+		ss.srv.gate.Counters.Drop(admit.Slow)
+	}
 	if !dead {
 		// Let the client read the last line: closing with unread input
 		// would send a reset, which can destroy it in the client's
@@ -339,9 +379,11 @@ func (ss *session) finish(r *reason) {
 // handle acts on one line and returns a reason when the session must end.
 func (ss *session) handle(raw []byte) *reason {
 	if !utf8.Valid(raw) {
+		ss.srv.gate.Counters.Drop(admit.Malformed)
 		ss.sendError(CodeBadUTF8, "line is not valid UTF-8; dropped")
 		return nil
 	}
+	ss.srv.gate.Counters.Request(len(raw), 0)
 	text := textsafe.Clean(string(raw))
 	dirty := len(text) != len(raw) // control characters were removed
 	in := parseInput(text)
