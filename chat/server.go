@@ -132,6 +132,10 @@ type Server struct {
 	// [LocalHub] of this server's own.
 	Hub Hub
 
+	// IRC configures the IRC dialect: server name, password, message of
+	// the day and pings. The zero value works; see [IRCOptions].
+	IRC IRCOptions
+
 	// Logger, if not nil, receives a line for each session that starts
 	// or ends (info), and for rejected connections and failures (warn).
 	Logger *slog.Logger
@@ -203,11 +207,22 @@ func (s *Server) init() {
 // and every connection accepted on it, and the error wraps both
 // ErrServerClosed and the context's cause. Serve returns only when every
 // session it started has ended.
+//
+// Clients on l may speak the plain dialect or IRC: the first line tells
+// (see the package documentation). [Server.ServeIRC] serves IRC alone.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return s.serve(ctx, l, dialectSniff)
+}
+
+func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 	s.init()
 	if !ValidRoom(s.room) {
 		l.Close()
 		return errors.New("chat: invalid DefaultRoom " + s.DefaultRoom)
+	}
+	if _, err := s.IRC.resolve(); err != nil {
+		l.Close()
+		return err
 	}
 	scope, err := s.group.Begin(ctx, l, nil)
 	if err != nil {
@@ -226,7 +241,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			s.conns.Add(-1)
 			s.log(slog.LevelWarn, "chat: connection limit reached; closing", "remote", c.RemoteAddr(), "limit", maxConns)
 			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			c.Write(Event{Kind: KindBye, Code: ByeFull, Text: "too many connections, try again later"}.appendLine(nil, true))
+			c.Write(fullLine(d))
 			c.Close()
 			continue
 		}
@@ -236,6 +251,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			}
 		}
 		ss := newSession(s, c)
+		ss.dialect = d
 		remove, ok := scope.AddConn(c, ss.shutdown)
 		if !ok {
 			s.conns.Add(-1)

@@ -730,6 +730,9 @@ func FuzzServer(f *testing.F) {
 	}()
 
 	f.Fuzz(func(t *testing.T, in string) {
+		if first, _, _ := strings.Cut(in, "\n"); ircFirstLine([]byte(first)) {
+			return // IRC, which FuzzIRCSession covers
+		}
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
