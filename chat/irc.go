@@ -65,11 +65,11 @@ type IRCOptions struct {
 	// means never.
 	PingInterval time.Duration
 
-	// RegisterTimeout bounds the time from a client's first IRC line to
-	// the end of its registration (NICK, USER and, if it started
-	// capability negotiation, CAP END); a client that takes longer is
-	// disconnected. Zero means DefaultIRCRegisterTimeout; it must not be
-	// negative.
+	// RegisterTimeout bounds the time from connecting (on a port shared
+	// with the plain dialect, from the client's first line) to the end of
+	// registration (NICK, USER and, if the client started capability
+	// negotiation, CAP END); a client that takes longer is disconnected.
+	// Zero means DefaultIRCRegisterTimeout; it must not be negative.
 	RegisterTimeout time.Duration
 }
 

@@ -143,21 +143,31 @@ func waitFor(t *testing.T, what string, read func() string, want string) {
 	}
 }
 
-func TestIRCWithII(t *testing.T) {
-	ii, err := exec.LookPath("ii")
-	if err != nil {
-		t.Skip("ii not installed (Debian package ii)")
+// room skips the test unless the programs it needs are installed (each
+// named with its Debian package), and starts a server with ncuser on nc
+// and gopher on a Conn in its lobby.
+func room(t *testing.T, needs map[string]string) (plain, irc string, nc *ncUser, gopher *goUser) {
+	t.Helper()
+	for bin, pkg := range needs {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s not installed (Debian package %s)", bin, pkg)
+		}
 	}
-	defer leaktest.Check(t)()
+	leaktest.Check(t)
 	plain, irc, stop := startBoth(t, &Server{})
-	defer stop()
-	nc := startNC(t, plain, "ncuser")
-	gopher := dialGo(t, plain, "gopher")
+	t.Cleanup(stop)
+	nc = startNC(t, plain, "ncuser")
+	gopher = dialGo(t, plain, "gopher")
 	nc.until("JOIN lobby gopher")
+	return plain, irc, nc, gopher
+}
+
+func TestIRCWithII(t *testing.T) {
+	_, irc, nc, gopher := room(t, map[string]string{"ii": "ii"})
 
 	dir := t.TempDir()
 	host, port, _ := net.SplitHostPort(irc)
-	cmd := exec.Command(ii, "-s", host, "-p", port, "-n", "iiuser", "-f", "ii user", "-i", dir)
+	cmd := exec.Command("ii", "-s", host, "-p", port, "-n", "iiuser", "-f", "ii user", "-i", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -224,17 +234,7 @@ func TestIRCWithII(t *testing.T) {
 }
 
 func TestIRCWithIrssi(t *testing.T) {
-	for _, bin := range []string{"irssi", "tmux"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed (Debian package %s)", bin, bin)
-		}
-	}
-	defer leaktest.Check(t)()
-	plain, _, stop := startBoth(t, &Server{})
-	defer stop()
-	nc := startNC(t, plain, "ncuser")
-	gopher := dialGo(t, plain, "gopher")
-	nc.until("JOIN lobby gopher")
+	plain, _, nc, gopher := room(t, map[string]string{"irssi": "irssi", "tmux": "tmux"})
 
 	// irssi in a tmux of its own (-L: its own server socket), with its
 	// own home, and without its client-side flood delay, so that what

@@ -46,37 +46,19 @@ func startBoth(t *testing.T, s *Server) (plain, irc string, stop func()) {
 	}
 }
 
-// ircLine returns the next IRC line without its "\r\n", and checks that
-// it had one and keeps to IRC's limit.
-func (r *raw) ircLine() string {
-	r.t.Helper()
-	l := r.line()
-	if !strings.HasSuffix(l, "\r") || len(l)+1 > ircMaxLine {
-		r.t.Fatalf("bad IRC line (%d bytes): %q", len(l)+1, l)
-	}
-	return strings.TrimSuffix(l, "\r")
+// dialIRC connects to addr as a client that speaks IRC.
+func dialIRC(t *testing.T, addr string) *raw {
+	t.Helper()
+	r := dialRaw(t, addr)
+	r.irc = true
+	return r
 }
 
+// ircExpect reads lines and checks that they are want, in order.
 func (r *raw) ircExpect(want ...string) {
 	r.t.Helper()
 	for _, w := range want {
-		if got := r.ircLine(); got != w {
-			r.t.Fatalf("got IRC line %q, want %q", got, w)
-		}
-	}
-}
-
-// ircUntil reads IRC lines until one equals want, and returns those
-// before it.
-func (r *raw) ircUntil(want string) []string {
-	r.t.Helper()
-	var seen []string
-	for {
-		l := r.ircLine()
-		if l == want {
-			return seen
-		}
-		seen = append(seen, l)
+		r.expect(w)
 	}
 }
 
@@ -85,7 +67,7 @@ func (r *raw) ircUntil(want string) []string {
 func (r *raw) sync() []string {
 	r.t.Helper()
 	r.send("PING sync\r\n")
-	return r.ircUntil(":sockkit PONG sockkit :sync")
+	return r.until(":sockkit PONG sockkit :sync")
 }
 
 // ircPieces reads lines that start with prefix until the rest of them
@@ -94,7 +76,7 @@ func (r *raw) ircPieces(prefix string, n int) string {
 	r.t.Helper()
 	var got strings.Builder
 	for got.Len() < n {
-		l := r.ircLine()
+		l := r.line()
 		body, ok := strings.CutPrefix(l, prefix)
 		if !ok {
 			r.t.Fatalf("got %q, want a line starting %q", l, prefix)
@@ -125,10 +107,10 @@ func welcome(nick string) []string {
 // the end of the names of #lobby.
 func ircLogin(t *testing.T, addr, nick string) *raw {
 	t.Helper()
-	r := dialRaw(t, addr)
+	r := dialIRC(t, addr)
 	r.send("NICK " + nick + "\r\nUSER " + nick + " 0 * :Real " + nick + "\r\n")
 	r.ircExpect(welcome(nick)...)
-	r.ircUntil(num("366", nick, "#lobby :End of /NAMES list"))
+	r.until(num("366", nick, "#lobby :End of /NAMES list"))
 	return r
 }
 
@@ -139,7 +121,7 @@ func TestIRCRegistration(t *testing.T) {
 	bob := login(t, plain, "bob")
 
 	t.Run("capability negotiation", func(t *testing.T) {
-		r := dialRaw(t, irc)
+		r := dialIRC(t, irc)
 		r.send("CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice A\r\n")
 		r.ircExpect(":sockkit CAP * LS :")
 		// No welcome before CAP END: the next line answers the REQ.
@@ -157,7 +139,7 @@ func TestIRCRegistration(t *testing.T) {
 	})
 
 	t.Run("USER before NICK", func(t *testing.T) {
-		r := dialRaw(t, irc)
+		r := dialIRC(t, irc)
 		r.send("USER x 0 * :X\r\nNICK carol\r\n")
 		r.ircExpect(welcome("carol")...)
 		bob.expect("JOIN lobby carol")
@@ -166,7 +148,7 @@ func TestIRCRegistration(t *testing.T) {
 	})
 
 	t.Run("errors before registering", func(t *testing.T) {
-		r := dialRaw(t, irc)
+		r := dialIRC(t, irc)
 		for _, tt := range []struct{ send, want string }{
 			{"JOIN #lobby", num("451", "*", ":You have not registered")},
 			{"PRIVMSG bob :hi", num("451", "*", ":You have not registered")},
@@ -220,7 +202,7 @@ func TestIRCRegistration(t *testing.T) {
 	})
 
 	t.Run("QUIT before registering", func(t *testing.T) {
-		r := dialRaw(t, irc)
+		r := dialIRC(t, irc)
 		r.send("NICK erin\r\nQUIT :changed my mind\r\n")
 		r.ircExpect("ERROR :Closing link: goodbye")
 		r.expectEOF()
@@ -244,12 +226,12 @@ func TestIRCPassword(t *testing.T) {
 		{"none", "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := dialRaw(t, irc)
+			r := dialIRC(t, irc)
 			r.send(tt.send + "NICK pat\r\nUSER pat 0 * :Pat\r\n")
 			if tt.ok {
 				r.ircExpect(welcome("pat")...)
 				r.send("QUIT\r\n")
-				r.ircUntil("ERROR :Closing link: goodbye")
+				r.until("ERROR :Closing link: goodbye")
 			} else {
 				r.ircExpect(num("464", "pat", ":Password incorrect"), "ERROR :Closing link: password incorrect")
 			}
@@ -264,11 +246,11 @@ func TestIRCOptions(t *testing.T) {
 		Name: "irc.example", MOTD: []string{"first line", "second\nthird \x1b[31mred"},
 	}})
 	defer stop()
-	r := dialRaw(t, irc)
+	r := dialIRC(t, irc)
 	r.send("NICK al\r\nUSER al 0 * :Al\r\n")
 	n := func(code, rest string) string { return ":irc.example " + code + " al " + rest }
 	r.ircExpect(n("001", ":Welcome to the irc.example IRC network, al!al@irc.example"))
-	r.ircUntil(n("005", "CHANTYPES=# CHANLIMIT=#:1 NICKLEN=16 CHANNELLEN=25 CASEMAPPING=ascii UTF8ONLY "+
+	r.until(n("005", "CHANTYPES=# CHANLIMIT=#:1 NICKLEN=16 CHANNELLEN=25 CASEMAPPING=ascii UTF8ONLY "+
 		"NETWORK=irc.example PREFIX= CHANMODES=,,,nt TARGMAX=PRIVMSG:1,NOTICE:1 SAFELIST :are supported by this server"))
 	motd := []string{
 		n("375", ":- irc.example Message of the day - "),
@@ -456,12 +438,12 @@ func TestIRCCommands(t *testing.T) {
 		alice.ircExpect(":carol!carol@sockkit PRIVMSG alicia :still here?")
 		alice.send("JOIN #lobby\r\n")
 		alice.ircExpect(":alicia!alicia@sockkit JOIN #lobby")
-		alice.ircUntil(num("366", "alicia", "#lobby :End of /NAMES list"))
+		alice.until(num("366", "alicia", "#lobby :End of /NAMES list"))
 		carol.expect("JOIN lobby alicia")
 		alice.send("JOIN 0\r\n")
 		alice.ircExpect(":alicia!alicia@sockkit PART #lobby")
 		carol.expect("PART lobby alicia")
-		bob.ircUntil(":alicia!alicia@sockkit PART #lobby")
+		bob.until(":alicia!alicia@sockkit PART #lobby")
 	})
 }
 
@@ -502,6 +484,7 @@ func TestIRCCrossDialect(t *testing.T) {
 	if l := d.line(); !strings.HasPrefix(l, "HELLO ") {
 		t.Fatalf("first line %q", l)
 	}
+	d.irc = true
 	d.send("CAP LS 302\r\nNICK dave\r\nUSER dave 0 * :Dave\r\nCAP END\r\n")
 	d.ircExpect(":sockkit CAP * LS :")
 	d.ircExpect(welcome("dave")...)
@@ -579,7 +562,7 @@ func TestIRCCrossDialect(t *testing.T) {
 
 	// Rooms, both ways: an IRC JOIN is a move for nc users, and back.
 	alice.send("JOIN #go\r\n")
-	alice.ircUntil(num("366", "Alicia", "#go :End of /NAMES list"))
+	alice.until(num("366", "Alicia", "#go :End of /NAMES list"))
 	bob.expect("PART lobby Alicia")
 	next(Event{Kind: KindPart, Room: "lobby", Nick: "Alicia"})
 	d.ircExpect(":Alicia!Alicia@sockkit PART #lobby")
@@ -659,7 +642,7 @@ func TestIRCBadInput(t *testing.T) {
 	alice.c.Close()
 	bob.expect("QUIT lobby alice connection lost")
 	// And before registering.
-	r := dialRaw(t, irc)
+	r := dialIRC(t, irc)
 	r.send("NICK half\r\nUSER h 0 *")
 	r.c.Close()
 	bob.send("/who\n")
@@ -678,12 +661,12 @@ func TestIRCTimeouts(t *testing.T) {
 			{"chatty but never done", "NICK slow\r\nPING a\r\nPING b\r\n", ":sockkit PONG sockkit :a"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				r := dialRaw(t, irc)
+				r := dialIRC(t, irc)
 				r.send(tt.send)
 				if tt.first != "" {
 					r.ircExpect(tt.first)
 				}
-				r.ircUntil("ERROR :Closing link: registration timed out")
+				r.until("ERROR :Closing link: registration timed out")
 				r.expectEOF()
 			})
 		}
@@ -698,7 +681,7 @@ func TestIRCTimeouts(t *testing.T) {
 		// least one PING more than would have been her end unanswered.
 		pings, quit := 0, false
 		for pings < 2 || !quit {
-			switch l := carol.ircLine(); l {
+			switch l := carol.line(); l {
 			case "PING :sockkit":
 				pings++
 				carol.send("PONG :sockkit\r\n")
@@ -707,12 +690,12 @@ func TestIRCTimeouts(t *testing.T) {
 			}
 		}
 		// alice did not answer, so she went.
-		alice.ircUntil("PING :sockkit")
+		alice.until("PING :sockkit")
 		alice.ircExpect("ERROR :Closing link: ping timeout")
 		alice.expectEOF()
 		bob.until("QUIT lobby alice ping timeout")
 		carol.send("QUIT\r\n")
-		carol.ircUntil("ERROR :Closing link: goodbye")
+		carol.until("ERROR :Closing link: goodbye")
 	})
 }
 
@@ -722,7 +705,7 @@ func TestIRCFloodControl(t *testing.T) {
 	// messages go through, the third waits.
 	plain, irc, stop := startBoth(t, &Server{LineRate: 0.001, LineBurst: 4})
 	bob := login(t, plain, "bob")
-	alice := dialRaw(t, irc)
+	alice := dialIRC(t, irc)
 	alice.send("NICK alice\r\nUSER a 0 * :A\r\nPRIVMSG #lobby :one\r\nPRIVMSG #lobby :two\r\nPRIVMSG #lobby :three\r\n")
 	bob.expect("JOIN lobby alice")
 	bob.expect("MSG lobby alice one")
@@ -733,7 +716,7 @@ func TestIRCFloodControl(t *testing.T) {
 			t.Errorf("the flood got through: %q", l)
 		}
 	}
-	alice.ircUntil("ERROR :Closing link: server shutting down")
+	alice.until("ERROR :Closing link: server shutting down")
 	alice.expectEOF()
 }
 
@@ -742,10 +725,10 @@ func TestIRCLimitsAndShutdown(t *testing.T) {
 	srv := &Server{MaxConns: 2}
 	_, irc, stop := startBoth(t, srv)
 	alice := ircLogin(t, irc, "alice")
-	idle := dialRaw(t, irc)
+	idle := dialIRC(t, irc)
 	idle.send("NICK idle\r\n")
 	alice.sync()
-	full := dialRaw(t, irc)
+	full := dialIRC(t, irc)
 	full.ircExpect("ERROR :Closing link: too many connections, try again later")
 	full.expectEOF()
 	stop()
