@@ -224,7 +224,7 @@ func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 		l.Close()
 		return err
 	}
-	scope, err := s.group.Begin(ctx, l, nil)
+	scope, err := s.group.Begin(ctx, l, nil, 0)
 	if err != nil {
 		return ErrServerClosed
 	}
