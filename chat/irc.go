@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
-	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -82,26 +81,22 @@ type ircConfig struct {
 	register time.Duration
 }
 
-// resolve checks o and fills in its defaults.
-func (o *IRCOptions) resolve() (ircConfig, error) {
+// resolve checks o and fills in its defaults, recording what is out of
+// range in r.
+func (o *IRCOptions) resolve(r *opt.Resolver) ircConfig {
 	c := ircConfig{
 		name:     opt.Or(o.Name, DefaultIRCName),
 		password: o.Password,
-		ping:     opt.Or(o.PingInterval, DefaultIRCPingInterval),
-		register: opt.Or(o.RegisterTimeout, DefaultIRCRegisterTimeout),
+		ping:     opt.Unlimited(r, "IRC.PingInterval", o.PingInterval, DefaultIRCPingInterval),
+		register: opt.Default(r, "IRC.RegisterTimeout", o.RegisterTimeout, DefaultIRCRegisterTimeout),
 	}
-	if !validServerName(c.name) {
-		return c, errors.New("chat: invalid IRC.Name " + strconv.Quote(o.Name) + ": want 1-63 letters, digits, '.', '-' or '_'")
-	}
-	if c.register < 0 {
-		return c, errors.New("chat: IRC.RegisterTimeout must not be negative")
-	}
+	r.Check(validServerName(c.name), "IRC.Name", o.Name, "must be 1-63 letters, digits, '.', '-' or '_'")
 	for _, l := range o.MOTD {
 		for _, part := range strings.Split(l, "\n") {
 			c.motd = append(c.motd, ircText(strings.ToValidUTF8(part, "\uFFFD")))
 		}
 	}
-	return c, nil
+	return c
 }
 
 func validServerName(s string) bool {
@@ -159,7 +154,7 @@ type ircState struct {
 
 // startIRC makes the session an IRC one.
 func (ss *session) startIRC() {
-	cfg, _ := ss.srv.IRC.resolve() // Serve has checked it
+	cfg := ss.srv.IRC.resolve(opt.New("chat")) // Serve has checked it
 	st := &ircState{cfg: cfg, lastLine: time.Now()}
 	if cfg.register > 0 {
 		st.regDeadline = st.lastLine.Add(cfg.register)

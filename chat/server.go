@@ -220,7 +220,9 @@ func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 		l.Close()
 		return errors.New("chat: invalid DefaultRoom " + s.DefaultRoom)
 	}
-	if _, err := s.IRC.resolve(); err != nil {
+	r := opt.New("chat")
+	s.IRC.resolve(r)
+	if err := r.Err(); err != nil {
 		l.Close()
 		return err
 	}
