@@ -814,3 +814,17 @@ func FuzzIRCSession(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkIRCTranslate measures what an IRC member costs a room beyond
+// a plain one: turning each published line into IRC as it is queued.
+func BenchmarkIRCTranslate(b *testing.B) {
+	st := &ircState{cfg: ircConfig{name: DefaultIRCName}}
+	st.registered.Store(true)
+	line := []byte("MSG lobby alice hello everyone, how are you all doing today?\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(st.translate(line, "bob")) == 0 {
+			b.Fatal("nothing")
+		}
+	}
+}
