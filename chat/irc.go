@@ -99,17 +99,11 @@ func (o *IRCOptions) resolve(r *opt.Resolver) ircConfig {
 	return c
 }
 
+// validServerName reports whether s may be IRCOptions.Name: 1 to 63
+// ASCII letters, digits, '.', '-' or '_'.
 func validServerName(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '.' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+	return len(s) > 0 && len(s) <= 63 && strings.Trim(s, chars) == ""
 }
 
 // mask returns the prefix that stands for nick: "nick!nick@name".
