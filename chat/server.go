@@ -161,6 +161,10 @@ type Server struct {
 	// left are closed. Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 
+	// IRC configures the IRC dialect: server name, password, message of
+	// the day and pings. The zero value works; see [IRCOptions].
+	IRC IRCOptions
+
 	// Logger, if not nil, receives a line for each session that starts
 	// or ends (info), and for rejected connections and failures (warn).
 	Logger *slog.Logger
@@ -235,6 +239,7 @@ type settings struct {
 	shutdownTimeout               time.Duration
 	lineRate                      float64
 	lineBurst                     int
+	irc                           ircConfig
 }
 
 func (s *Server) log(level slog.Level, msg string, args ...any) {
@@ -263,6 +268,7 @@ func (s *Server) init() {
 			lineRate:        opt.Unlimited(r, "LineRate", s.LineRate, DefaultLineRate),
 			lineBurst:       opt.Default(r, "LineBurst", s.LineBurst, DefaultLineBurst),
 		}
+		s.set.irc = s.IRC.resolve(r)
 		s.hub = s.Hub
 		if s.hub == nil {
 			s.hub = new(LocalHub)
@@ -284,7 +290,14 @@ func (s *Server) init() {
 // cancelling of ctx, which starts the same graceful shutdown as Shutdown
 // (every client gets "BYE shutdown"), bounded by ShutdownTimeout. Serve
 // returns only when every session it started has ended.
+//
+// Clients on l may speak the plain dialect or IRC: the first line tells
+// (see the package documentation). [Server.ServeIRC] serves IRC alone.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return s.serve(ctx, l, dialectSniff)
+}
+
+func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 	s.init()
 	if s.setErr != nil {
 		l.Close()
@@ -302,12 +315,13 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		if err != nil {
 			return scope.Finish(err, ErrServerClosed)
 		}
-		s.start(scope, c)
+		s.start(scope, c, d)
 	}
 }
 
-// start admits the connection c, accepted in scope, and runs its session.
-func (s *Server) start(scope *track.Scope, c net.Conn) {
+// start admits the connection c, accepted in scope, and runs its session
+// in dialect d.
+func (s *Server) start(scope *track.Scope, c net.Conn, d dialect) {
 	release, why := s.gate.Conn(c.RemoteAddr())
 	if why != admit.OK {
 		text := "too many connections, try again later"
@@ -316,7 +330,7 @@ func (s *Server) start(scope *track.Scope, c net.Conn) {
 		}
 		s.log(slog.LevelWarn, "chat: connection refused: "+why.String(), "remote", c.RemoteAddr())
 		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		c.Write(Event{Kind: KindBye, Code: ByeFull, Text: text}.appendLine(nil, true))
+		c.Write(fullLine(d, text))
 		c.Close()
 		return
 	}
@@ -327,6 +341,7 @@ func (s *Server) start(scope *track.Scope, c net.Conn) {
 	}
 	ss := newSession(s, c)
 	ss.release = release
+	ss.dialect = d
 	remove, ok := scope.AddConn(c, ss.shutdown)
 	if !ok {
 		release()

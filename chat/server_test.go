@@ -46,9 +46,10 @@ func start(t *testing.T, s *Server) (addr string, stop func()) {
 // raw is a client that speaks the protocol by hand, as a person with nc
 // would.
 type raw struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
+	t   *testing.T
+	c   net.Conn
+	r   *bufio.Reader
+	irc bool // lines end with "\r\n" and fit in 512 bytes
 }
 
 func dialRaw(t *testing.T, addr string) *raw {
@@ -75,6 +76,12 @@ func (r *raw) line() string {
 	s, err := r.r.ReadString('\n')
 	if err != nil {
 		r.t.Fatalf("reading a line: %v (have %q)", err, s)
+	}
+	if r.irc {
+		if !strings.HasSuffix(s, "\r\n") || len(s) > ircMaxLine {
+			r.t.Fatalf("bad IRC line (%d bytes): %q", len(s), s)
+		}
+		s = strings.TrimSuffix(s, "\r\n")
 	}
 	return strings.TrimSuffix(s, "\n")
 }
@@ -730,6 +737,9 @@ func FuzzServer(f *testing.F) {
 	}()
 
 	f.Fuzz(func(t *testing.T, in string) {
+		if first, _, _ := strings.Cut(in, "\n"); ircFirstLine([]byte(first)) {
+			return // IRC, which FuzzIRCSession covers
+		}
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
