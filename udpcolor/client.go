@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"net"
 	"os"
 	"sync"
@@ -135,16 +136,18 @@ func (cl *Client) Join(ctx context.Context, addr, name string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Unix(1, 0)) })
+	done := clientio.Bind(ctx, nc)
 	key, err := cl.handshake(ctx, nc, name)
-	if !stop() && err == nil {
-		err = ctx.Err()
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
 	}
-	if err != nil {
+	if err = done(err); err != nil {
 		nc.Close()
+		if clientio.Interrupted(err) {
+			err = fmt.Errorf("udpcolor: joining: %w", err)
+		}
 		return nil, err
 	}
-	nc.SetReadDeadline(time.Time{})
 	buf := cl.Buffer
 	if buf <= 0 {
 		buf = DefaultBuffer
