@@ -1,7 +1,7 @@
 // Package sockkit is a set of classic socket protocols for Go, each in a
 // package of its own, written to be imported by programs and read by
-// people learning network programming. This package holds no code; it
-// introduces the others, and holds the vocabulary they share: [Counters],
+// people learning network programming. This package holds no server of
+// its own; it introduces the others, and holds the vocabulary they share: [Counters],
 // the core of every server's Stats, and [TimeoutError].
 //
 // Every package has the same shape: a Server whose zero value is a working
