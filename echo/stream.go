@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/text/transform"
 
 	"github.com/sockkit/sockkit/internal/opt"
+	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
@@ -25,7 +27,7 @@ const maxPending = 1024
 var errEOF = io.EOF
 
 // linger is how long a connection keeps its goroutine after its last
-// read before it is parked (see parker): long enough that a connection
+// read before it is parked (see stream_park.go): long enough that a connection
 // in steady use never pays for the hand-off, short enough that the
 // goroutines of idle connections do not pile up.
 var linger = 100 * time.Millisecond // a variable only so that tests can shorten it
@@ -46,10 +48,8 @@ type streamConn struct {
 	draining   atomic.Bool   // graceful shutdown has begun
 
 	scope   *track.Scope
-	cleanup func() // unregisters the connection; called once, after Close
-	p       *parker
-	parkID  int32
-	inEpoll bool
+	cleanup func()     // unregisters the connection; called once, after Close
+	pc      *park.Conn // parks the connection while it idles; nil if it cannot be
 }
 
 func (s *Server) newStreamConn(c net.Conn) *streamConn {
@@ -58,6 +58,9 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 		c:     c,
 		idle:  opt.Or(s.IdleTimeout, DefaultIdleTimeout),
 		write: opt.Or(s.WriteTimeout, DefaultWriteTimeout),
+		// A new connection parks before it reads: its idle timeout
+		// counts from now.
+		lastActive: time.Now(),
 	}
 	sc.wait = sc.idle
 	sc.rearm = sc.idle / 8
@@ -68,19 +71,6 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 	return sc
 }
 
-// useParker lets sc be parked by p when it idles.
-func (sc *streamConn) useParker(p *parker) {
-	if p == nil || sc.raw == nil {
-		return
-	}
-	sc.p = p
-	sc.wait = linger
-	if sc.idle > 0 {
-		sc.wait = min(linger, sc.idle)
-	}
-	sc.rearm = sc.wait / 2
-}
-
 // run serves the connection in the calling goroutine until it ends, or
 // parks.
 func (sc *streamConn) run() {
@@ -89,7 +79,7 @@ func (sc *streamConn) run() {
 	}
 }
 
-// resume gives a connection taken from the parker a goroutine again.
+// resume gives a connection back from the poller its goroutine again.
 func (sc *streamConn) resume() {
 	sc.armedAt = time.Time{}
 	if !sc.scope.Go(sc.run) {
@@ -108,7 +98,8 @@ func (sc *streamConn) end() {
 func (sc *streamConn) shutdown() {
 	sc.draining.Store(true)
 	sc.c.SetReadDeadline(time.Unix(1, 0))
-	if sc.p != nil && sc.p.unpark(sc) {
+	if sc.pc != nil && sc.pc.Unpark() {
+		sc.s.parked.Add(-1)
 		sc.resume()
 	}
 }
@@ -171,7 +162,7 @@ func (sc *streamConn) serve() (parked bool) {
 		}
 		sc.release(buf)
 		if err != nil {
-			if sc.p != nil && sc.tryPark(err) {
+			if sc.pc != nil && sc.tryPark(err) {
 				return true
 			}
 			if sc.armedAt.IsZero() {
@@ -195,7 +186,7 @@ func (sc *streamConn) tryPark(err error) bool {
 		return false // idle timeout
 	}
 	sc.armedAt = time.Time{}
-	return sc.p.park(sc)
+	return sc.park()
 }
 
 // echo sends p back, through the transformer if there is one.
@@ -302,6 +293,7 @@ type rawConn interface {
 	// how much was written, and an error only for a failure other than
 	// a full socket buffer.
 	tryWrite(p []byte) (int, error)
-	// control runs f with the connection's file descriptor.
-	control(f func(fd uintptr)) error
+	// SyscallConn returns the connection's own raw conn, which the
+	// poller that parks it uses.
+	syscall.Conn
 }
