@@ -13,16 +13,6 @@ import (
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // connGoroutines counts goroutines serving connections.
 func connGoroutines() int {
 	buf := make([]byte, 1<<20)

@@ -229,7 +229,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		// A new connection waits for its first bytes parked, with no
 		// goroutine: connections that are opened and left idle cost the
 		// least that way.
-		if sc.pc != nil && sc.park() {
+		if sc.parking.Registered() && sc.park() {
 			continue
 		}
 		if !scope.Go(sc.run) {

@@ -15,12 +15,19 @@ import (
 // system but Linux) the poller is nil and connections wait in their
 // goroutines.
 
+// noParking makes every Serve call serve as where parking is unsupported;
+// a variable only so that tests can cover that path on Linux.
+var noParking = false
+
 // newPoller returns the poller for the connections of one Serve call,
 // its Run started in scope, or nil where connections cannot be parked.
 // Because Run is one of the scope's goroutines, a graceful shutdown still
 // lets the scope start goroutines for the connections that Close hands
 // back.
 func newPoller(scope *track.Scope) *park.Poller {
+	if noParking {
+		return nil
+	}
 	p, err := park.New()
 	if err != nil {
 		return nil
@@ -38,11 +45,9 @@ func (sc *streamConn) useParker(p *park.Poller) {
 	if sc.raw == nil {
 		return
 	}
-	pc, err := p.Register(sc.raw, sc.wake)
-	if err != nil {
+	if p.Register(&sc.parking, sc.raw, sc) != nil {
 		return
 	}
-	sc.pc = pc
 	sc.wait = linger
 	if sc.idle > 0 {
 		sc.wait = min(linger, sc.idle)
@@ -57,24 +62,24 @@ func (sc *streamConn) useParker(p *park.Poller) {
 func (sc *streamConn) park() bool {
 	var deadline time.Time
 	if sc.idle > 0 {
-		deadline = sc.lastActive.Add(sc.idle)
+		deadline = start.Add(sc.lastActive + sc.idle)
 	}
 	sc.s.parked.Add(1)
-	if sc.pc.Park(deadline) != nil {
+	if sc.parking.Park(deadline) != nil {
 		sc.s.parked.Add(-1)
 		return false
 	}
 	// shutdown sets draining, then unparks; a connection that parked
 	// after that looks at draining, so either finds the other.
-	if sc.draining.Load() && sc.pc.Unpark() {
+	if sc.draining.Load() && sc.parking.Unpark() {
 		sc.s.parked.Add(-1)
 		return false
 	}
 	return true
 }
 
-// wake is the poller's callback for a parked connection.
-func (sc *streamConn) wake(ev park.Event) {
+// Wake implements [park.Waker]: the poller hands a parked connection back.
+func (sc *streamConn) Wake(ev park.Event) {
 	sc.s.parked.Add(-1)
 	switch ev {
 	case park.Expired:

@@ -5,7 +5,7 @@
 // whatever buffers it holds; on a server with thousands of mostly idle
 // connections that is most of its memory. A connection handed to a
 // [Poller] instead waits in a readiness set of the Poller's own (an epoll
-// set on Linux), and the caller's wake function is told when it becomes
+// set on Linux), and the caller's [Waker] is told when it becomes
 // readable (data, the peer's FIN, or an error), when its deadline passes,
 // or when the Poller closes. The caller then gives the connection a
 // goroutine again, typically with the goroutine starter it uses for every
@@ -18,34 +18,40 @@
 //	go p.Run()               // or scope.Go(p.Run); Run returns after Close
 //	defer p.Close()          // wakes every parked connection with Closed
 //
-//	pc, err := p.Register(tcpConn, wake) // once per connection
+//	type session struct {
+//		park park.Conn // embedded: no allocation of its own
+//		...
+//	}
+//	func (s *session) Wake(e park.Event) { ... } // s is a park.Waker
+//
+//	err := p.Register(&s.park, tcpConn, s) // once per connection
 //	...
 //	// The connection's goroutine has nothing in flight: release it.
-//	if pc.Park(deadline) == nil {
-//		return // wake will run when there is something to do
+//	if s.park.Park(deadline) == nil {
+//		return // Wake will run when there is something to do
 //	}
-//	// Parking was refused (the Poller is closing): keep reading here.
+//	// Not parked (unregistered, or the Poller is closing): keep reading.
 //
 // Register fails for a connection whose SyscallConn fails, and a nil
 // *Poller (what a caller keeps when New failed) refuses every Register,
-// so that one code path serves every platform: a connection that cannot
-// be parked keeps its goroutine. A connection with no descriptor at all
-// (a *tls.Conn, either end of net.Pipe) has no SyscallConn method and is
-// never passed to Register. Nor may a connection be parked while its
-// owner holds input it has read but not handled (a bufio.Reader's
-// buffer, a TLS record): readiness of the descriptor says nothing about
-// it.
+// leaving the Conn unregistered, which Park refuses: one code path serves
+// every platform, and a connection that cannot be parked keeps its
+// goroutine. A connection with no descriptor at all (a *tls.Conn, either
+// end of net.Pipe) has no SyscallConn method and is never passed to
+// Register. Nor may a connection be parked while its owner holds input it
+// has read but not handled (a bufio.Reader's buffer, a TLS record):
+// readiness of the descriptor says nothing about it.
 //
 // # Ownership
 //
-// Each successful [Conn.Park] ends in exactly one of two ways: the wake
-// function runs once, with the [Event] that ended the wait, or
+// Each successful [Conn.Park] ends in exactly one of two ways: the
+// [Waker]'s Wake runs once, with the [Event] that ended the wait, or
 // [Conn.Unpark] returns true. Whichever comes first owns the connection
-// again; the other finds nothing to do. wake may run before Park has
-// returned to its caller, so a caller must not touch state that wake
+// again; the other finds nothing to do. Wake may run before Park has
+// returned to its caller, so a caller must not touch state that Wake
 // also touches after a successful Park. A server that wants to reach a
 // parked connection (to write to it, or to shut it down) calls Unpark:
-// if it returns true the connection is the server's; if false, wake has
+// if it returns true the connection is the server's; if false, Wake has
 // been or is being called, and the connection is on its way back anyway.
 //
 // A flag that must stop a connection from parking (a graceful shutdown
@@ -55,21 +61,21 @@
 // parked, or the connection sees the flag.
 //
 // Closing a parked connection's descriptor does not wake it: the kernel
-// drops a closed descriptor from the set without an event. Its wake
+// drops a closed descriptor from the set without an event. Its Wake
 // still runs, with [Expired] at its deadline or [Closed] when the Poller
 // closes, unless Unpark takes it first.
 //
 // # Goroutines and locks
 //
 // A Poller has no goroutine of its own: the caller runs [Poller.Run] in
-// one, and [Poller.Close] makes it return and waits for it. wake is
+// one, and [Poller.Close] makes it return and waits for it. Wake is
 // called from the goroutine running Run, or from the goroutine calling
 // Close (with [Closed]); it must not block, nor call Close, since Run
 // handles the connections one after the other. When Close returns, every
-// wake it or Run started has returned, Run has returned (or, if it was
+// Wake it or Run started has returned, Run has returned (or, if it was
 // never started, will return at once), and no connection is parked.
 //
-// A Poller has one lock, and wake is never called with it held: wake
+// A Poller has one lock, and Wake is never called with it held: Wake
 // may call Park and Unpark, and a caller may call Park, Unpark and
 // Register while holding locks of its own (those are taken before the
 // Poller's, never after).
@@ -84,7 +90,7 @@ import (
 	"time"
 )
 
-// Event says why a parked connection's wake function was called.
+// Event says why a parked connection's [Waker] is woken.
 type Event uint8
 
 const (
@@ -118,8 +124,13 @@ var (
 	// [errors.ErrUnsupported].
 	ErrUnsupported = fmt.Errorf("park: parking not supported: %w", errors.ErrUnsupported)
 
-	// ErrClosed is returned by [Conn.Park] once the Poller is closing.
+	// ErrClosed is returned by [Conn.Park] and [Poller.Register] once
+	// the Poller is closing.
 	ErrClosed = errors.New("park: poller closed")
+
+	// ErrUnregistered is returned by [Conn.Park] for a Conn that
+	// [Poller.Register] has not set up (because it failed, say).
+	ErrUnregistered = errors.New("park: connection not registered")
 
 	// ErrParked is returned by [Conn.Park] for a connection that is
 	// parked already.
@@ -151,7 +162,7 @@ type Poller struct {
 	slots   []*Conn // parked connections, by the low 32 bits of their token
 	free    []uint32
 	seq     uint32  // the high 32 bits of the next token; never 0
-	timers  []*Conn // min-heap by deadline of the parked connections that have one
+	timers  []timer // the deadlines of parked connections; see timers.go
 	armed   bool    // f has a read deadline, at armedAt
 	armedAt int64
 }
@@ -161,17 +172,32 @@ type wakeup struct {
 	ev Event
 }
 
-// Conn is one connection's registration with a [Poller]; see
-// [Poller.Register]. Its methods may be called from any goroutine.
+// A Waker is told, once per successful [Conn.Park], that the wait has
+// ended, unless [Conn.Unpark] takes the connection back first. Wake must
+// not block: it typically starts a goroutine for the connection.
+type Waker interface {
+	Wake(Event)
+}
+
+// WakeFunc adapts a function to a [Waker].
+type WakeFunc func(Event)
+
+// Wake calls f(e).
+func (f WakeFunc) Wake(e Event) { f(e) }
+
+// Conn is one connection's registration with a [Poller]. The zero value
+// is unregistered; [Poller.Register] sets it up. Embed it in the
+// connection's own state (it then costs no allocation) and do not copy
+// it after Register. Its methods may be called from any goroutine once
+// Register has returned.
 type Conn struct {
-	p    *Poller
-	rc   syscall.RawConn
-	wake func(Event)
+	p  *Poller // nil: unregistered
+	rc syscall.RawConn
+	w  Waker
 
 	// Guarded by p.mu.
 	token      uint64 // 0: not parked
-	deadline   int64  // since p.base; valid when hidx >= 0
-	hidx       int    // index in p.timers, or -1
+	hidx       int32  // index of its deadline in p.timers, or -1
 	registered bool   // the descriptor is in p's set
 }
 
@@ -206,40 +232,53 @@ func New() (*Poller, error) {
 	return p, nil
 }
 
-// Register prepares c to be parked by p; wake is the function called
-// when a parked wait ends (see [Event]). It registers nothing with the
-// system yet and may be called once per connection, when it is accepted.
-// It returns an error wrapping [ErrUnsupported] if p is nil or c gives no
-// descriptor, and [ErrClosed] once p is closing.
-func (p *Poller) Register(c syscall.Conn, wake func(Event)) (*Conn, error) {
+// Register sets pc up so that c can be parked with p; w is told when a
+// parked wait ends (see [Event]). It registers nothing with the system
+// yet, and is called once per connection, typically when it is accepted,
+// before pc is shared with other goroutines. It returns an error
+// wrapping [ErrUnsupported], leaving pc unregistered, if p is nil or c
+// gives no descriptor; [ErrClosed] once p is closing; and an error if pc
+// is registered already.
+func (p *Poller) Register(pc *Conn, c syscall.Conn, w Waker) error {
 	if p == nil {
-		return nil, ErrUnsupported
+		return ErrUnsupported
 	}
-	if wake == nil {
-		return nil, errors.New("park: Register with a nil wake function")
+	switch {
+	case w == nil:
+		return errors.New("park: Register with a nil Waker")
+	case pc.p != nil:
+		return errors.New("park: Conn registered twice")
 	}
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
+		return fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	return &Conn{p: p, rc: rc, wake: wake, hidx: -1}, nil
+	*pc = Conn{p: p, rc: rc, w: w, hidx: -1}
+	return nil
 }
+
+// Registered reports whether [Poller.Register] has set pc up.
+func (pc *Conn) Registered() bool { return pc.p != nil }
 
 // Park hands the connection to its Poller until it becomes readable,
 // deadline passes (a zero deadline never does), the Poller closes, or
-// [Conn.Unpark] takes it back; wake runs once for the first three. Park
-// returns [ErrClosed] once the Poller is closing, [ErrParked] if the
+// [Conn.Unpark] takes it back; the Waker is woken once for the first
+// three. Park returns [ErrUnregistered] for a Conn that is not
+// registered, [ErrClosed] once the Poller is closing, [ErrParked] if the
 // connection is parked already, or the system's error (the connection is
 // closed, say); the caller then still owns the connection. On success the
-// caller must leave the connection alone: wake may already be running.
+// caller must leave the connection alone: Wake may already be running.
 func (c *Conn) Park(deadline time.Time) error {
 	p := c.p
+	if p == nil {
+		return ErrUnregistered
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -270,25 +309,28 @@ func (c *Conn) Park(deadline time.Time) error {
 	c.token = token
 	p.slots[slot] = c
 	if !deadline.IsZero() {
-		c.deadline = int64(deadline.Sub(p.base))
-		p.lockedPushTimer(c)
-		if !p.armed || c.deadline < p.armedAt {
-			p.lockedArm(c.deadline)
+		at := int64(deadline.Sub(p.base))
+		p.lockedPushTimer(timer{at, c})
+		if !p.armed || at < p.armedAt {
+			p.lockedArm(at)
 		}
 	}
 	return nil
 }
 
 // Unpark takes the connection back if it is parked, and reports whether
-// it was: true means wake will not be called for this Park and the
-// caller owns the connection; false means it was not parked, or its wake
-// has been or is being called.
+// it was: true means the Waker will not be woken for this Park and the
+// caller owns the connection; false means it was not parked (or not
+// registered), or its Wake has been or is being called.
 //
 // The descriptor stays in the Poller's set, disarmed only when its next
 // event is reported (and ignored): one spurious wake-up of Run, where
 // removing it at once would cost a system call on every Unpark.
 func (c *Conn) Unpark() bool {
 	p := c.p
+	if p == nil {
+		return false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c.token == 0 {
@@ -308,8 +350,8 @@ func (p *Poller) Len() int {
 	return len(p.slots) - len(p.free)
 }
 
-// Run waits for the events of parked connections and calls their wake
-// functions, until [Poller.Close] is called or the system fails (then it
+// Run waits for the events of parked connections and wakes their
+// Wakers, until [Poller.Close] is called or the system fails (then it
 // wakes every parked connection with [Closed], as Close does). Call it
 // once, in a goroutine; a second call, or a call after Close, returns at
 // once.
@@ -366,8 +408,8 @@ func (p *Poller) deliver(expired bool) {
 	}
 	if expired || len(p.timers) > 0 {
 		now := int64(time.Since(p.base))
-		for len(p.timers) > 0 && p.timers[0].deadline <= now {
-			c := p.timers[0]
+		for len(p.timers) > 0 && p.timers[0].at <= now {
+			c := p.timers[0].c
 			p.lockedRemove(c)
 			woken = append(woken, wakeup{c, Expired})
 		}
@@ -376,7 +418,7 @@ func (p *Poller) deliver(expired bool) {
 	case len(p.timers) > 0:
 		// After an expiry the set's deadline has passed: move it even
 		// if it was set to the next deadline already.
-		if next := p.timers[0].deadline; expired || !p.armed || next != p.armedAt {
+		if next := p.timers[0].at; expired || !p.armed || next != p.armedAt {
 			p.lockedArm(next)
 		}
 	case p.armed:
@@ -385,7 +427,7 @@ func (p *Poller) deliver(expired bool) {
 	}
 	p.mu.Unlock()
 	for i := range woken {
-		woken[i].c.wake(woken[i].ev)
+		woken[i].c.w.Wake(woken[i].ev)
 		woken[i] = wakeup{}
 	}
 	p.woken = woken
@@ -395,7 +437,7 @@ func (p *Poller) deliver(expired bool) {
 // goroutine, makes Run return, and waits for it (and for the wakes Run
 // is calling). It always returns nil, and is idempotent: every call
 // returns only once the Poller is closed. It must not be called from a
-// wake function.
+// Wake method.
 func (p *Poller) Close() error {
 	if p == nil {
 		return nil
@@ -431,7 +473,7 @@ func (p *Poller) shut() {
 	// goroutine starter that counts it (track.Scope.Go during a graceful
 	// shutdown) still starts goroutines for these connections.
 	for _, c := range left {
-		c.wake(Closed)
+		c.w.Wake(Closed)
 	}
 	p.f.Close()
 }
@@ -454,7 +496,7 @@ func (p *Poller) lockedRemove(c *Conn) {
 	p.free = append(p.free, slot)
 	c.token = 0
 	if c.hidx >= 0 {
-		p.lockedRemoveTimer(c.hidx)
+		p.lockedRemoveTimer(int(c.hidx))
 	}
 }
 

@@ -94,8 +94,8 @@ func drain(t testing.TB, c syscall.Conn) (eof bool) {
 
 func mustRegister(t *testing.T, p *Poller, c syscall.Conn, wake func(Event)) *Conn {
 	t.Helper()
-	pc, err := p.Register(c, wake)
-	if err != nil {
+	pc := new(Conn)
+	if err := p.Register(pc, c, WakeFunc(wake)); err != nil {
 		t.Fatal(err)
 	}
 	return pc
@@ -152,19 +152,23 @@ type echoServer struct {
 	wg sync.WaitGroup
 }
 
+// echoConn embeds its Conn and is its own Waker, as a server's
+// connection state would be.
 type echoConn struct {
 	es *echoServer
 	s  *net.TCPConn
-	pc *Conn
+	pc Conn
 }
 
 func (es *echoServer) add(t *testing.T, s *net.TCPConn) {
 	ec := &echoConn{es: es, s: s}
-	ec.pc = mustRegister(t, es.p, s, ec.wake)
-	mustPark(t, ec.pc, time.Time{})
+	if err := es.p.Register(&ec.pc, s, ec); err != nil {
+		t.Fatal(err)
+	}
+	mustPark(t, &ec.pc, time.Time{})
 }
 
-func (ec *echoConn) wake(e Event) {
+func (ec *echoConn) Wake(e Event) {
 	if e == Readable {
 		ec.es.wg.Go(ec.es.serve(ec))
 	}
@@ -414,7 +418,7 @@ func TestCloseHandsEveryConnectionBack(t *testing.T) {
 		t.Fatalf("Park after Close = %v, want ErrClosed", err)
 	}
 	_, s := tcpPair(t)
-	if _, err := p.Register(s, func(Event) {}); !errors.Is(err, ErrClosed) {
+	if err := p.Register(new(Conn), s, WakeFunc(func(Event) {})); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Register after Close = %v, want ErrClosed", err)
 	}
 	if pcs[0].Unpark() {

@@ -2,6 +2,7 @@ package park
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"syscall"
@@ -33,9 +34,19 @@ func TestEventString(t *testing.T) {
 func TestNilPollerParksNothing(t *testing.T) {
 	var p *Poller
 	_, s := tcpPair(t)
-	pc, err := p.Register(s, func(Event) { t.Error("wake called") })
-	if pc != nil || !errors.Is(err, ErrUnsupported) || !errors.Is(err, errors.ErrUnsupported) {
-		t.Fatalf("Register on a nil Poller = %v, %v; want ErrUnsupported", pc, err)
+	var pc Conn
+	err := p.Register(&pc, s, WakeFunc(func(Event) { t.Error("woken") }))
+	if !errors.Is(err, ErrUnsupported) || !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("Register on a nil Poller = %v; want ErrUnsupported", err)
+	}
+	if pc.Registered() {
+		t.Fatal("Registered() = true after a failed Register")
+	}
+	if err := pc.Park(time.Time{}); !errors.Is(err, ErrUnregistered) {
+		t.Fatalf("Park of an unregistered Conn = %v, want ErrUnregistered", err)
+	}
+	if pc.Unpark() {
+		t.Fatal("Unpark of an unregistered Conn = true")
 	}
 	p.Run()
 	if n := p.Len(); n != 0 {
@@ -68,21 +79,31 @@ func (noFD) SyscallConn() (syscall.RawConn, error) { return nil, syscall.EINVAL 
 
 func TestRegisterRefuses(t *testing.T) {
 	p := newPoller(t)
-	wake := func(Event) {}
+	wake := WakeFunc(func(Event) {})
 	_, s := tcpPair(t)
+	var registered Conn
+	if err := p.Register(&registered, s, wake); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
+		pc   *Conn
 		c    syscall.Conn
-		wake func(Event)
+		w    Waker
 		want error
 	}{
-		{"no descriptor", noFD{}, wake, ErrUnsupported},
-		{"nil wake", s, nil, nil},
+		{"no descriptor", new(Conn), noFD{}, wake, ErrUnsupported},
+		{"nil Waker", new(Conn), s, nil, nil},
+		{"twice", &registered, s, wake, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pc, err := p.Register(tc.c, tc.wake)
-			if pc != nil || err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
-				t.Fatalf("Register = %v, %v; want an error (%v)", pc, err, tc.want)
+			was := tc.pc.Registered()
+			err := p.Register(tc.pc, tc.c, tc.w)
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
+				t.Fatalf("Register = %v; want an error (%v)", err, tc.want)
+			}
+			if tc.pc.Registered() != was {
+				t.Fatalf("Registered() = %v after a failed Register, was %v", !was, was)
 			}
 		})
 	}
@@ -145,5 +166,49 @@ func runReturned(t *testing.T, ran chan struct{}) {
 	case <-ran:
 	case <-time.After(10 * time.Second):
 		t.Error("Run still running 10 s after Close returned")
+	}
+}
+
+// TestTimerHeap pushes and removes deadlines at random and checks the
+// heap after every step, then that they leave it in order.
+func TestTimerHeap(t *testing.T) {
+	var p Poller
+	r := rand.New(rand.NewPCG(1, 2))
+	var in []*Conn
+	check := func(step int) {
+		t.Helper()
+		for i, tm := range p.timers {
+			if int(tm.c.hidx) != i {
+				t.Fatalf("step %d: timer %d has hidx %d", step, i, tm.c.hidx)
+			}
+			if i > 0 && p.timers[(i-1)/2].at > tm.at {
+				t.Fatalf("step %d: timer %d is earlier than its parent", step, i)
+			}
+		}
+	}
+	for step := range 2000 {
+		if len(in) > 0 && r.IntN(3) == 0 {
+			k := r.IntN(len(in))
+			p.lockedRemoveTimer(int(in[k].hidx))
+			if in[k].hidx != -1 {
+				t.Fatalf("step %d: a removed timer keeps hidx %d", step, in[k].hidx)
+			}
+			in = append(in[:k], in[k+1:]...)
+		} else {
+			c := &Conn{}
+			p.lockedPushTimer(timer{r.Int64N(100), c}) // many equal deadlines
+			in = append(in, c)
+		}
+		check(step)
+	}
+	last := int64(-1)
+	for len(p.timers) > 0 {
+		at := p.timers[0].at
+		if at < last {
+			t.Fatalf("deadline %d after %d", at, last)
+		}
+		last = at
+		p.lockedRemoveTimer(0)
+		check(-1)
 	}
 }
