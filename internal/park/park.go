@@ -147,6 +147,7 @@ type Poller struct {
 	set    int             // f's descriptor
 	base   time.Time       // deadlines are kept as monotonic time since base
 	waitFn func(fd uintptr) bool
+	armFn  func(fd uintptr)
 	done   chan struct{} // closed when Run returns
 	once   sync.Once     // shut
 
@@ -165,6 +166,12 @@ type Poller struct {
 	timers  []timer // the deadlines of parked connections; see timers.go
 	armed   bool    // f has a read deadline, at armedAt
 	armedAt int64
+
+	// The arguments and result of armFn, so that Park allocates no
+	// closure; Park holds mu around the call.
+	armToken      uint64
+	armRegistered bool
+	armErr        error
 }
 
 type wakeup struct {
@@ -229,6 +236,7 @@ func New() (*Poller, error) {
 		seq:    1,
 	}
 	p.waitFn = p.collect
+	p.armFn = p.arm
 	return p, nil
 }
 
@@ -294,13 +302,12 @@ func (c *Conn) Park(deadline time.Time) error {
 	}
 	// The descriptor is armed while p.mu is held, so that Run, which
 	// takes p.mu to look the token up, cannot miss the connection.
-	var armErr error
-	err := c.rc.Control(func(fd uintptr) {
-		armErr = arm(p.set, int(fd), token, c.registered)
-	})
+	p.armToken, p.armRegistered, p.armErr = token, c.registered, nil
+	err := c.rc.Control(p.armFn)
 	if err == nil {
-		err = armErr
+		err = p.armErr
 	}
+	p.armErr = nil
 	if err != nil {
 		p.free = append(p.free, slot)
 		return err
@@ -380,6 +387,11 @@ func (p *Poller) Run() {
 		}
 		p.deliver(expired)
 	}
+}
+
+// arm is Park's callback for the connection's descriptor; p.mu is held.
+func (p *Poller) arm(fd uintptr) {
+	p.armErr = armFD(p.set, int(fd), p.armToken, p.armRegistered)
 }
 
 // collect is the runtime poller's callback on the set's descriptor: it

@@ -32,9 +32,9 @@ func openSet() (int, error) {
 	return fd, nil
 }
 
-// arm asks the set to report fd once, as token, when it becomes
+// armFD asks the set to report fd once, as token, when it becomes
 // readable; registered says whether fd is in the set already.
-func arm(set, fd int, token uint64, registered bool) error {
+func armFD(set, fd int, token uint64, registered bool) error {
 	ev := unix.EpollEvent{Events: armEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
 	if registered {
 		err := unix.EpollCtl(set, unix.EPOLL_CTL_MOD, fd, &ev)

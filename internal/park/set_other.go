@@ -10,7 +10,7 @@ type event struct{}
 
 func openSet() (int, error) { return -1, ErrUnsupported }
 
-func arm(set, fd int, token uint64, registered bool) error { return ErrUnsupported }
+func armFD(set, fd int, token uint64, registered bool) error { return ErrUnsupported }
 
 func wait(set int, evs []event) (int, error) { return 0, ErrUnsupported }
 
