@@ -101,6 +101,22 @@ func mustRegister(t *testing.T, p *Poller, c syscall.Conn, wake func(Event)) *Co
 	return pc
 }
 
+// watch registers c with p, its wakes going to a new recorder.
+func watch(t *testing.T, p *Poller, c syscall.Conn) (*Conn, recorder) {
+	t.Helper()
+	r := newRecorder()
+	return mustRegister(t, p, c, r.wake), r
+}
+
+// parked registers and parks c with no deadline, its wakes going to the
+// returned recorder.
+func parked(t *testing.T, p *Poller, c syscall.Conn) recorder {
+	t.Helper()
+	pc, r := watch(t, p, c)
+	mustPark(t, pc, time.Time{})
+	return r
+}
+
 func mustPark(t *testing.T, pc *Conn, deadline time.Time) {
 	t.Helper()
 	if err := pc.Park(deadline); err != nil {
@@ -282,8 +298,7 @@ func TestUnpark(t *testing.T) {
 	defer leaktest.Check(t)()
 	p := newPoller(t)
 	c, s := tcpPair(t)
-	r := newRecorder()
-	pc := mustRegister(t, p, s, r.wake)
+	pc, r := watch(t, p, s)
 	if pc.Unpark() {
 		t.Fatal("Unpark = true before Park")
 	}
@@ -301,8 +316,7 @@ func TestUnpark(t *testing.T) {
 	// ignore it. Parked again, the connection is readable at once.
 	c.Write([]byte("x"))
 	other, otherS := tcpPair(t)
-	ro := newRecorder()
-	mustPark(t, mustRegister(t, p, otherS, ro.wake), time.Time{})
+	ro := parked(t, p, otherS)
 	other.Write([]byte("y"))
 	ro.next(t, "the other connection's wake")
 	r.none(t, "unparked connection")
@@ -321,16 +335,13 @@ func TestStaleEventWakesNobody(t *testing.T) {
 	defer leaktest.Check(t)()
 	p := newPoller(t)
 	a, as := tcpPair(t)
-	ra := newRecorder()
-	pa := mustRegister(t, p, as, ra.wake)
+	pa, ra := watch(t, p, as)
 	mustPark(t, pa, time.Time{})
 	pa.Unpark()
 	_, bs := tcpPair(t)
-	rb := newRecorder()
-	mustPark(t, mustRegister(t, p, bs, rb.wake), time.Time{}) // in a's slot
+	rb := parked(t, p, bs) // in a's slot
 	c, cs := tcpPair(t)
-	rc := newRecorder()
-	mustPark(t, mustRegister(t, p, cs, rc.wake), time.Time{})
+	rc := parked(t, p, cs)
 	a.Write([]byte("x"))
 	c.Write([]byte("x")) // reported with or after a's event
 	rc.next(t, "the wake of the connection written to last")
@@ -373,13 +384,11 @@ func TestClosedWhileParked(t *testing.T) {
 	defer leaktest.Check(t)()
 	p := newPoller(t)
 	_, a := tcpPair(t)
-	ra := newRecorder()
-	pa := mustRegister(t, p, a, ra.wake)
+	pa, ra := watch(t, p, a)
 	mustPark(t, pa, time.Time{})
 	a.Close()
 	b, bs := tcpPair(t)
-	rb := newRecorder()
-	mustPark(t, mustRegister(t, p, bs, rb.wake), time.Time{})
+	rb := parked(t, p, bs)
 	b.Write([]byte("x"))
 	if e := rb.next(t, "the new connection's wake"); e != Readable {
 		t.Fatalf("new connection woken with %v", e)
@@ -437,8 +446,7 @@ func TestCloseWithoutRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, s := tcpPair(t)
-	r := newRecorder()
-	mustPark(t, mustRegister(t, p, s, r.wake), time.Time{})
+	r := parked(t, p, s)
 	p.Close() // must not wait for a Run that never started
 	if e := r.next(t, "the wake"); e != Closed {
 		t.Fatalf("woken with %v", e)
@@ -452,11 +460,7 @@ func TestConcurrentClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ran := make(chan struct{})
-	go func() {
-		p.Run()
-		close(ran)
-	}()
+	ran := goRun(p)
 	waitFor(t, "Run to start", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -498,11 +502,7 @@ func raceRound(t *testing.T, runFor time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ran := make(chan struct{})
-	go func() {
-		p.Run()
-		close(ran)
-	}()
+	ran := goRun(p)
 	var (
 		wg       sync.WaitGroup // connection goroutines
 		closed   atomic.Bool    // Close has returned

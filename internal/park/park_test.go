@@ -120,11 +120,7 @@ func newPoller(t *testing.T) *Poller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ran := make(chan struct{})
-	go func() {
-		p.Run()
-		close(ran)
-	}()
+	ran := goRun(p)
 	t.Cleanup(func() {
 		p.Close()
 		runReturned(t, ran)
@@ -155,6 +151,17 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 		s.Close()
 	})
 	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// goRun runs p.Run in a goroutine and returns a channel closed when Run
+// has returned.
+func goRun(p *Poller) chan struct{} {
+	ran := make(chan struct{})
+	go func() {
+		p.Run()
+		close(ran)
+	}()
+	return ran
 }
 
 // runReturned fails t unless ran, which the goroutine that called Run
