@@ -52,7 +52,7 @@ func TestClientManyRoundTripsOneConnection(t *testing.T) {
 			t.Fatalf("%d bytes: reply differs at %d", size, firstDiff(msg, got))
 		}
 	}
-	if got := s.Stats().Accepted; got != 1 {
+	if got := s.Stats().ConnsTotal; got != 1 {
 		t.Fatalf("server accepted %d connections for one Conn", got)
 	}
 }

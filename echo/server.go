@@ -9,17 +9,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/text/transform"
-	"golang.org/x/time/rate"
-
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/track"
+	"golang.org/x/text/transform"
 )
 
 // ErrServerClosed is returned by [Server.Serve] and [Server.ServePacket]
-// after [Server.Shutdown] or [Server.Close], and (wrapping the context's
-// cause) when their context is cancelled.
+// after [Server.Shutdown] or [Server.Close], or once their context is
+// cancelled (which starts a graceful shutdown).
 var ErrServerClosed = errors.New("echo: server closed")
 
 // Defaults for the zero fields of [Server].
@@ -32,17 +32,23 @@ const (
 	DefaultPacketsPerSecond = 100
 	DefaultPacketBurst      = 200
 	DefaultMaxSources       = ratelimit.DefaultMaxSources
+	DefaultShutdownTimeout  = track.DefaultShutdownTimeout
 
 	// MaxDatagramLimit is the largest UDP payload over IPv4.
 	MaxDatagramLimit = 65507
 
-	// ReplySlack is how many bytes a datagram reply may exceed its
-	// request by. Replies larger than that are dropped, so the server
-	// cannot amplify traffic towards a spoofed source: with the 28 bytes
-	// of IPv4 and UDP headers, a reply is at most (29+16)/29 ≈ 1.55 times
-	// its request on the wire, and the per-source rate limit bounds how
-	// many there are.
-	ReplySlack = 16
+	// MaxBufferSize bounds BufferSize.
+	MaxBufferSize = 16 << 20
+
+	// AmplificationFactor bounds every datagram reply: at most this many
+	// times the bytes of its request, counted on the wire with 28 bytes
+	// of IPv4 and UDP headers (the anti-amplification limit of QUIC, RFC
+	// 9000 section 8.1, which every sockkit server applies to sources
+	// that have not proven their address; see the package doc). Larger
+	// replies are dropped, so the server cannot amplify traffic towards a
+	// spoofed source, and the per-source rate limit bounds how many there
+	// are.
+	AmplificationFactor = admit.Factor
 )
 
 // Server is an echo server (RFC 862) for TCP and UDP. Every byte that
@@ -69,6 +75,12 @@ type Server struct {
 	// accepted. Zero means DefaultMaxConns; negative means no limit.
 	MaxConns int
 
+	// MaxConnsPerSource bounds the TCP connections open at once from one
+	// IP address (one /64 for IPv6), so that one host cannot take every
+	// slot. Zero means a twentieth of MaxConns, at least 8 (500 for the
+	// default MaxConns); negative means no limit.
+	MaxConnsPerSource int
+
 	// IdleTimeout closes a TCP connection that sends nothing for this
 	// long. Zero means DefaultIdleTimeout; negative means none.
 	IdleTimeout time.Duration
@@ -81,7 +93,7 @@ type Server struct {
 
 	// BufferSize is the size of the buffer a TCP connection borrows
 	// while data flows; an idle connection holds none. Zero means
-	// DefaultBufferSize.
+	// DefaultBufferSize; at most MaxBufferSize.
 	BufferSize int
 
 	// MaxDatagram is the largest datagram answered. Larger datagrams,
@@ -109,6 +121,11 @@ type Server struct {
 	// dropped.
 	AllowLowPorts bool
 
+	// ShutdownTimeout bounds the graceful shutdown that cancelling the
+	// context given to Serve or ServePacket starts; when it runs out, the
+	// connections left are closed. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+
 	// Logger, if not nil, receives one line per rejected connection,
 	// dropped datagram and failed connection, at debug or warn level.
 	Logger *slog.Logger
@@ -116,46 +133,37 @@ type Server struct {
 	group    track.Group
 	parked   atomic.Int64
 	initOnce sync.Once
+	set      settings // resolved once, by init
+	setErr   error
 	bufs     sync.Pool // *[]byte of BufferSize, lent to TCP connections
-	limiter  *ratelimit.Limiter
-	conns    atomic.Int64
-	stats    stats
+	gate     *admit.Gate
+	bytes    atomic.Int64 // bytes sent back over TCP
 }
 
-// Stats counts what a [Server] has done. All fields are totals since the
-// server started, except Conns.
+// settings are the resolved fields of a Server.
+type settings struct {
+	maxDatagram     int
+	shutdownTimeout time.Duration
+}
+
+// Stats counts what a [Server] has done since it started. In the shared
+// [sockkit.Counters], Conns and ConnsTotal count TCP connections (open
+// now, and accepted), Requests the datagrams answered, BytesOut the bytes
+// sent back over TCP and UDP and BytesIn those received over UDP;
+// Dropped.Full and Dropped.SourceFull count TCP connections closed at once
+// for MaxConns and MaxConnsPerSource, and Dropped.Oversize, Rate, Port and
+// Amplification the datagrams not answered and why.
 type Stats struct {
-	Conns           int64 // TCP connections open now
-	Parked          int64 // of which idle, waiting with no goroutine (Linux)
-	Accepted        int64 // TCP connections accepted
-	Rejected        int64 // TCP connections closed at once for MaxConns
-	BytesEchoed     int64 // bytes sent back over TCP
-	Datagrams       int64 // datagrams answered
-	DroppedOversize int64 // datagrams larger than MaxDatagram
-	DroppedRate     int64 // datagrams past a source's rate limit
-	DroppedPort     int64 // datagrams from port 0 or, by default, below 1024
-	DroppedReply    int64 // datagrams whose reply was empty or too large
-}
-
-type stats struct {
-	accepted, rejected, bytes              atomic.Int64
-	datagrams, oversize, rate, port, reply atomic.Int64
+	sockkit.Counters
+	Parked int64 // TCP connections idle now, waiting with no goroutine (Linux)
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	return Stats{
-		Conns:           s.conns.Load(),
-		Parked:          s.parked.Load(),
-		Accepted:        s.stats.accepted.Load(),
-		Rejected:        s.stats.rejected.Load(),
-		BytesEchoed:     s.stats.bytes.Load(),
-		Datagrams:       s.stats.datagrams.Load(),
-		DroppedOversize: s.stats.oversize.Load(),
-		DroppedRate:     s.stats.rate.Load(),
-		DroppedPort:     s.stats.port.Load(),
-		DroppedReply:    s.stats.reply.Load(),
-	}
+	s.init()
+	st := Stats{Counters: s.gate.Counters.Load(), Parked: s.parked.Load()}
+	st.BytesOut += s.bytes.Load()
+	return st
 }
 
 // Shutdown stops the server gracefully: it closes every listener, stops
@@ -183,18 +191,21 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 
 // Serve accepts TCP connections on l and echoes each one until the peer
 // closes it, it idles out, or the server stops. It always returns a
-// non-nil error and closes l. After [Server.Shutdown] or [Server.Close]
-// the error is [ErrServerClosed]; cancelling ctx closes l and every
-// connection accepted on it, and the error wraps both ErrServerClosed
-// and the context's cause. Serve returns only when every connection it
+// non-nil error and closes l: a setting out of range, or
+// [ErrServerClosed] after [Server.Shutdown], [Server.Close], or the
+// cancelling of ctx, which starts the same graceful shutdown as Shutdown,
+// bounded by ShutdownTimeout. Serve returns only when every connection it
 // accepted has ended.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.init()
-	scope, err := s.group.Begin(ctx, l, nil)
+	if s.setErr != nil {
+		l.Close()
+		return s.setErr
+	}
+	scope, err := s.group.Begin(ctx, l, nil, s.set.shutdownTimeout)
 	if err != nil {
 		return ErrServerClosed
 	}
-	maxConns := int64(opt.Or(s.MaxConns, DefaultMaxConns))
 	p := newPoller(scope)
 	onRetry := func(err error, delay time.Duration) {
 		s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", delay)
@@ -205,25 +216,23 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			p.Close()
 			return scope.Finish(err, ErrServerClosed)
 		}
-		if n := s.conns.Add(1); maxConns > 0 && n > maxConns {
-			s.conns.Add(-1)
-			s.stats.rejected.Add(1)
-			s.log(slog.LevelWarn, "echo: connection limit reached; closing", "remote", c.RemoteAddr(), "limit", maxConns)
+		release, why := s.gate.Conn(c.RemoteAddr())
+		if why != admit.OK {
+			s.log(slog.LevelWarn, "echo: connection refused: "+why.String(), "remote", c.RemoteAddr())
 			c.Close()
 			continue
 		}
-		s.stats.accepted.Add(1)
 		sc := s.newStreamConn(c)
 		remove, ok := scope.AddConn(c, sc.shutdown)
 		if !ok {
-			s.conns.Add(-1)
+			release()
 			c.Close()
 			continue
 		}
 		sc.scope = scope
 		sc.cleanup = func() {
 			remove()
-			s.conns.Add(-1)
+			release()
 		}
 		sc.useParker(p)
 		// A new connection waits for its first bytes parked, with no
@@ -238,21 +247,33 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 }
 
-// init sets up what the fields configure, once.
+// init resolves the settings and sets up what they configure, once; a bad
+// setting is reported by Serve and ServePacket.
 func (s *Server) init() {
 	s.initOnce.Do(func() {
-		size := opt.Or(s.BufferSize, DefaultBufferSize)
+		r := opt.New("echo")
+		maxConns := opt.Unlimited(r, "MaxConns", s.MaxConns, DefaultMaxConns)
+		perSource := opt.Unlimited(r, "MaxConnsPerSource", s.MaxConnsPerSource, admit.DefaultPerSource(maxConns))
+		opt.Unlimited(r, "IdleTimeout", s.IdleTimeout, DefaultIdleTimeout)
+		opt.Unlimited(r, "WriteTimeout", s.WriteTimeout, DefaultWriteTimeout)
+		size := opt.AtMost(r, "BufferSize", s.BufferSize, DefaultBufferSize, MaxBufferSize)
+		s.set = settings{
+			maxDatagram:     opt.AtMost(r, "MaxDatagram", s.MaxDatagram, DefaultMaxDatagram, MaxDatagramLimit),
+			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
+		}
+		pps := opt.Unlimited(r, "PacketsPerSecond", s.PacketsPerSecond, DefaultPacketsPerSecond)
+		s.gate = admit.New(admit.Config{
+			MaxConns:      maxConns,
+			MaxPerSource:  perSource,
+			AllowLowPorts: s.AllowLowPorts,
+			Rate:          pps,
+			Burst:         opt.Default(r, "PacketBurst", s.PacketBurst, DefaultPacketBurst),
+			MaxSources:    opt.Default(r, "MaxSources", s.MaxSources, DefaultMaxSources),
+		})
 		s.bufs.New = func() any {
 			b := make([]byte, size)
 			return &b
 		}
-		pps := opt.Or(s.PacketsPerSecond, DefaultPacketsPerSecond)
-		if pps > 0 {
-			s.limiter = ratelimit.New(ratelimit.Config{
-				Rate:       rate.Limit(pps),
-				Burst:      opt.Or(s.PacketBurst, DefaultPacketBurst),
-				MaxSources: opt.Or(s.MaxSources, DefaultMaxSources),
-			})
-		}
+		s.setErr = r.Err()
 	})
 }

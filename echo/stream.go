@@ -281,7 +281,7 @@ func (sc *streamConn) writeAll(p []byte) error {
 	}
 	if sc.raw != nil {
 		n, err := sc.raw.tryWrite(p)
-		sc.s.stats.bytes.Add(int64(n))
+		sc.s.bytes.Add(int64(n))
 		if err != nil || n == len(p) {
 			return err
 		}
@@ -291,7 +291,7 @@ func (sc *streamConn) writeAll(p []byte) error {
 		sc.c.SetWriteDeadline(time.Now().Add(sc.write))
 	}
 	n, err := sc.c.Write(p)
-	sc.s.stats.bytes.Add(int64(n))
+	sc.s.bytes.Add(int64(n))
 	return err
 }
 

@@ -32,7 +32,7 @@ const MaxNameLen = 64
 // trimmed; control characters, escape sequences and bidirectional
 // controls are removed. Names that are empty, longer than MaxNameLen
 // bytes or not valid UTF-8 get no reply. The reply is 8 bytes longer than
-// the name, within [ReplySlack].
+// the name, well within the [AmplificationFactor] rule.
 func Hello(reply, req []byte, _ net.Addr) []byte {
 	name := bytes.TrimSpace(req)
 	if len(name) == 0 || len(name) > MaxNameLen || !utf8.Valid(name) {

@@ -139,7 +139,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if s.Logger != nil {
 		hs.ErrorLog = slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)
 	}
-	sc, err := s.group.Begin(ctx, l, nil)
+	sc, err := s.group.Begin(ctx, l, nil, 0)
 	if err != nil {
 		return ErrServerClosed
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
@@ -19,6 +22,15 @@ const (
 	DefaultSamples = 4
 	DefaultTimeout = time.Second
 	DefaultVersion = 4
+
+	// DefaultInterval is the pace of the requests of [Client.Query]: the
+	// time a default [Server] takes to give a source back the allowance of
+	// one datagram (1/DefaultPacketsPerSecond). A default Client therefore
+	// stays within a default Server's limit however many samples it takes.
+	// Only the first request of a query draws on the server's burst
+	// (DefaultPacketBurst), so that as many queries can follow one another
+	// without a pause.
+	DefaultInterval = time.Second / DefaultPacketsPerSecond
 )
 
 // maxDistance is the largest root distance (root delay/2 + root
@@ -36,7 +48,8 @@ var ErrUnsynchronized = errors.New("timesync: server clock not synchronized")
 // KissOfDeathError is returned by [Client.Query] when the server answers
 // with a Kiss-o'-Death packet: stratum 0 and a kiss code such as "RATE"
 // (slow down), "DENY" or "RSTR" (access denied). A client must stop
-// querying that server, or at least slow down, when it gets one.
+// querying that server, or at least slow down, when it gets one. With
+// "RATE", Query also returns the samples it took before it.
 type KissOfDeathError struct {
 	Code string // the kiss code, printable ASCII
 }
@@ -58,18 +71,9 @@ type ReplyError struct {
 func (e *ReplyError) Error() string { return "timesync: invalid NTP reply: " + e.Reason }
 
 // TimeoutError is returned when no usable reply came back after every
-// attempt.
-type TimeoutError struct {
-	Attempts int
-	Timeout  time.Duration // per attempt
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("timesync: no reply after %d attempts of %v", e.Attempts, e.Timeout)
-}
-
-// Unwrap returns [os.ErrDeadlineExceeded].
-func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
+// attempt; it is the one [sockkit.TimeoutError] of every package, with Op
+// "timesync: query" or "timesync: format".
+type TimeoutError = sockkit.TimeoutError
 
 // ServerError is an error reply of the format service, returned by
 // [Client.Format].
@@ -91,9 +95,12 @@ type Client struct {
 	// DefaultSamples.
 	Samples int
 
-	// Interval is the pause between two requests. The default, zero,
-	// sends each request as soon as the previous one is answered: right
-	// for a server of your own. Public servers expect 2 seconds or more.
+	// Interval is the least time between the starts of two requests of
+	// [Client.Query]. Zero means DefaultInterval, the pace a default
+	// [Server] allows each source for ever. Negative means no pause: each
+	// request goes out as soon as the previous one is answered, for a
+	// server of your own whose rate limit is off. Public servers expect 2
+	// seconds or more.
 	Interval time.Duration
 
 	// Timeout is how long one request waits for its reply. Zero means
@@ -163,15 +170,13 @@ func (c *Client) exchange(ctx context.Context, addr string, f func(conn net.Conn
 		return fmt.Errorf("timesync: %w", err)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	done := clientio.Bind(ctx, conn)
 	var dc *dgramConn
 	if pc, ok := conn.(net.PacketConn); ok {
 		dc = newDgramConn(pc, c.Now)
 	}
-	err = f(conn, dc)
-	if ctx.Err() != nil {
-		return fmt.Errorf("timesync: %w", context.Cause(ctx))
+	if err = done(f(conn, dc)); clientio.Interrupted(err) {
+		return fmt.Errorf("timesync: %w", err)
 	}
 	return err
 }
@@ -193,9 +198,14 @@ func readReply(conn net.Conn, dc *dgramConn, buf []byte, now func() time.Time) (
 // the one with the smallest round-trip delay, the sample least disturbed
 // by queueing (the clock filter of RFC 5905).
 //
-// A Kiss-o'-Death reply ends the query at once with a
-// [*KissOfDeathError]. A server that says it is not synchronised gives
-// [ErrUnsynchronized]; other unusable replies a [*ReplyError]; no reply
+// The requests are paced, at most one every [Client.Interval]. A
+// Kiss-o'-Death reply ends the query at once with a [*KissOfDeathError].
+// When it is a "RATE" (slow down) and earlier requests had valid replies,
+// Query returns both the best of those samples (Response.Samples says
+// how many) and the error, so that the caller has the measurement and
+// knows it must query that server less often. A server that says it is
+// not synchronised gives [ErrUnsynchronized]; other unusable replies a
+// [*ReplyError]; no reply
 // at all a [*TimeoutError]. Replies that do not match a request (wrong
 // origin timestamp, from elsewhere, too short) are ignored. ctx bounds
 // the whole query.
@@ -207,21 +217,18 @@ func (c *Client) Query(ctx context.Context, addr string) (*Response, error) {
 	var best *Response
 	var lastErr error
 	samples := opt.Or(c.Samples, DefaultSamples)
+	interval := opt.Or(c.Interval, DefaultInterval)
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(strings.Trim(addr, "[]"), "123")
 	}
 	err := c.exchange(ctx, addr, func(conn net.Conn, dc *dgramConn) error {
 		buf := make([]byte, DefaultMaxDatagram)
-		for i := range samples {
-			if i > 0 && c.Interval > 0 {
-				t := time.NewTimer(c.Interval)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return ctx.Err()
-				case <-t.C:
-				}
+		var next time.Time // when the next request may go out
+		for range samples {
+			if err := sleepUntil(ctx, next); err != nil {
+				return err
 			}
+			next = time.Now().Add(interval)
 			r, err := c.sample(ctx, conn, dc, buf, now)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -249,11 +256,15 @@ func (c *Client) Query(ctx context.Context, addr string) (*Response, error) {
 		return nil
 	})
 	if err != nil {
+		var kod *KissOfDeathError
+		if best != nil && errors.As(err, &kod) && kod.Code == "RATE" {
+			return best, err
+		}
 		return nil, err
 	}
 	if best == nil {
 		if lastErr == nil {
-			lastErr = &TimeoutError{Attempts: samples, Timeout: c.timeout()}
+			lastErr = &TimeoutError{Op: "timesync: query", Attempts: samples, Timeout: c.timeout()}
 		}
 		return nil, lastErr
 	}
@@ -281,7 +292,7 @@ func (c *Client) sample(ctx context.Context, conn net.Conn, dc *dgramConn, buf [
 		n, t4, err := readReply(conn, dc, buf, now)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return nil, &TimeoutError{Attempts: 1, Timeout: c.timeout()}
+				return nil, &TimeoutError{Op: "timesync: query", Attempts: 1, Timeout: c.timeout()}
 			}
 			return nil, fmt.Errorf("timesync: %w", err) // such as port unreachable
 		}
@@ -338,21 +349,26 @@ func responseOf(p *Packet, t1, t4 time.Time) (*Response, error) {
 }
 
 // FormatRequestSize returns the size of the datagram [Client.Format]
-// sends for format: the format, a NUL byte, and padding, so that the
-// server has room for the reply, which may never be larger than the
-// request. It is 0 for a format that cannot be sent: one of 48 bytes or
-// more that the server would take as an NTP request (see the package
-// documentation).
+// sends for format: the format, a NUL byte, and as much padding as the
+// longest reply the format can have needs, since the server sends at most
+// three times the bytes of the request. It counts years of 4 digits and
+// zone abbreviations of up to 16 bytes, and pads to DefaultMaxDatagram
+// bytes at most (the reply to a format that needs more may be an error,
+// and so may one to a request starting like NTP, kept to 47 bytes). It is 0 for a
+// format that cannot be sent: one of 48 bytes or more that the server
+// would take as an NTP request (see the package documentation).
 func FormatRequestSize(format string) int {
-	size := min(len(format)+1+max(64, 8*len(format)), 1024)
-	size = max(size, len(format)+1)
+	size := len(format) + 1
+	if cs, err := parseFormat(format); err == nil {
+		size = max(size, min((maxLen(cs)+2)/3, DefaultMaxDatagram))
+	}
 	hdr := []byte(format + "\x00")
 	if isNTPRequestHeader(append(hdr, make([]byte, PacketSize)...)) {
 		// It would be taken for NTP at 48 bytes or more.
 		if len(format)+1 >= PacketSize {
 			return 0
 		}
-		size = PacketSize - 1
+		size = min(size, PacketSize-1)
 	}
 	return size
 }
@@ -362,7 +378,9 @@ func FormatRequestSize(format string) int {
 // package cannot parse, or one with no conversion at all (which the
 // server does not answer), gives a [*FormatError] without a request; an
 // error reply gives a [*ServerError]. The request is sent up to three
-// times when no reply comes. The reply is made safe to print.
+// times when no reply comes. The reply is made safe to print: it keeps
+// the newlines of %n and the tabs of %t, and nothing else that
+// [textsafe] would remove.
 func (c *Client) Format(ctx context.Context, addr, format string) (string, error) {
 	if _, err := parseFormat(format); err != nil {
 		return "", err
@@ -381,7 +399,7 @@ func (c *Client) Format(ctx context.Context, addr, format string) (string, error
 	var reply string
 	const attempts = 3
 	err := c.exchange(ctx, addr, func(conn net.Conn, _ *dgramConn) error {
-		buf := make([]byte, size+1)
+		buf := make([]byte, admit.Budget(size)+1)
 		for range attempts {
 			conn.SetDeadline(time.Now().Add(c.timeout()))
 			if err := ctx.Err(); err != nil {
@@ -401,10 +419,36 @@ func (c *Client) Format(ctx context.Context, addr, format string) (string, error
 			if n > 0 && buf[0] == errorByte {
 				return &ServerError{Reason: textsafe.Clean(string(buf[1:n]))}
 			}
-			reply = textsafe.Clean(string(buf[:n]))
+			reply = cleanLines(string(buf[:n]))
 			return nil
 		}
-		return &TimeoutError{Attempts: attempts, Timeout: c.timeout()}
+		return &TimeoutError{Op: "timesync: format", Attempts: attempts, Timeout: c.timeout()}
 	})
 	return reply, err
+}
+
+// cleanLines makes text safe to print as [textsafe.Clean] does, but keeps
+// its newlines.
+func cleanLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = textsafe.Clean(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sleepUntil waits until t, or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
 }

@@ -13,8 +13,11 @@
 // # Protocol
 //
 // Both services use one UDP datagram for a request and one for its reply.
-// No reply is ever larger than its request, so the server cannot be used
-// to amplify traffic towards a forged source address.
+// A UDP source address can be forged, and the server has no proof that
+// it is not, so it follows one anti-amplification rule: no reply is more
+// than three times the size of its request (QUIC's limit, RFC 9000
+// section 8.1). An NTP reply is never larger than its request; a format
+// reply may be up to three times as large.
 //
 // # NTP packets (RFC 5905, section 7.3)
 //
@@ -66,32 +69,47 @@
 // A request is a strftime format as UTF-8 text, optionally followed by a
 // NUL byte (0x00) and padding of any bytes, which the server ignores:
 //
-//	format text (no control characters) [ 0x00 padding... ]
+//	format text (no control characters but tab) [ 0x00 padding... ]
 //
-// The reply is the server's time at the arrival of the request, in that
-// format, as UTF-8 text with no NUL and no terminator. Because no reply
-// may be larger than its request, a client pads its request to leave room
-// for the reply ([Client.Format] sends the format, a NUL and max(64, 8 ×
-// format length) bytes of padding, at most 1024 bytes in all). A request that cannot be
-// answered gets an error reply: the byte 0x15 (ASCII NAK) followed by a
-// short reason in ASCII, cut to the size of the request:
+// The tutorials' client sends the bare format, with no NUL: the 17 bytes
+// "%Y-%m-%d %H:%M:%S". The reply is the server's time at the arrival of
+// the request, in that format, as UTF-8 text with no NUL and no
+// terminator: for that request, the 19 bytes "2026-03-07 14:05:09".
+//
+// A reply may be at most three times the size of the request: 51 bytes
+// for those 17. A client that asks for more pads its request to leave
+// room: [Client.Format] sends the format, a NUL, and padding enough for
+// the longest reply the format can have ([FormatRequestSize]). The bare
+// "%c" (2 bytes, a 24-byte reply) needs 8 bytes, such as "%c" and six
+// NULs. A request that cannot be answered gets an error reply: the byte
+// 0x15 (ASCII NAK) followed by a short reason in ASCII, which says which
+// limit or rule was hit, cut to three times the size of the request:
 //
 //	0x15 "unknown conversion %Q"
 //	0x15 "incomplete conversion %"
 //	0x15 "format too long: 300 bytes, at most 256"
-//	0x15 "reply too large: 19 bytes, request 17"
+//	0x15 "reply too large: 24 bytes, at most 3x the request's 2"
 //
-// A formatted time never starts with 0x15, since formats may not contain
-// control characters and no conversion produces one. Datagrams that are
-// not text (empty before the NUL, invalid UTF-8, control characters other
-// than tab, bidirectional controls) get no reply at all, nor do requests
-// from port 0 or ports below 1024, which belong to services that might
-// answer back and start a loop, nor formats with no '%' in them. A format
-// without a conversion would come back as itself, so a time formatted by
-// one server, sent on to another by a spoofed source address, would be
-// answered with itself forever. Every '%' in a reply comes from a "%%" in
-// its request, so a chain of replies loses at least half its '%' at each
-// step and ends; error replies start with 0x15 and are never answered.
+// The last one reaches the 2-byte "%c" as 0x15 "reply", its first 6
+// bytes. A formatted time never starts with 0x15, since formats may not
+// contain control characters and no conversion produces one.
+//
+// A reply may hold a newline (from %n) and tabs (from %t, or from tabs in
+// the format): the only control characters in it, and the only ones a
+// client should keep ([Client.Format] removes every other one, and any
+// escape sequence from a zone name, before returning the reply).
+//
+// Datagrams that are not text (empty before the NUL, invalid UTF-8,
+// control characters other than tab, bidirectional controls) get no reply
+// at all, nor do requests from port 0 or ports below 1024, which belong
+// to services that might answer back and start a loop, nor formats with
+// no '%' in them. A format without a conversion would come back as
+// itself, so a time formatted by one server, sent on to another by a
+// spoofed source address, would be answered with itself forever. Every
+// '%' in a reply comes from a "%%" in its request, so a chain of replies
+// loses at least half its '%' at each step and ends; a reply holding a
+// newline is not text to a server and is dropped at the next step; error
+// replies start with 0x15 and are never answered.
 //
 // # Telling the services apart
 //
@@ -122,49 +140,80 @@
 //
 // # Format conversions
 //
-// Names are English, as in the C locale. The time is the server's, in
-// [Server.Location] (the local zone by default).
+// The conversions are the locale-independent ones of C's strftime (C99
+// and POSIX, with the GNU extensions %k, %l, %P and %s) and of Python's
+// time.strftime, which calls it; names are English and %c, %r, %x and %X
+// are those of the C locale, so the server and a C or Python program in
+// the same zone format the same time alike. The time is the server's, in
+// [Server.Location] (the local zone by default). The examples are for
+// Saturday 2026-03-07 14:05:09.123456789 in CET:
 //
-//	%Y  year, at least 4 digits                  2026
-//	%y  year in the century, 2 digits            26
-//	%m  month, 01-12                             03
-//	%d  day of the month, 01-31                  07
-//	%e  day of the month, space-padded           " 7"
-//	%H  hour, 00-23                              14
-//	%I  hour, 01-12                              02
-//	%M  minute, 00-59                            05
-//	%S  second, 00-60                            09
-//	%p  AM or PM                                 PM
-//	%b  abbreviated month name                   Mar
-//	%B  full month name                          March
-//	%a  abbreviated weekday name                 Sat
-//	%A  full weekday name                        Saturday
-//	%j  day of the year, 001-366                 066
-//	%u  weekday, 1-7, Monday is 1                6
-//	%w  weekday, 0-6, Sunday is 0                6
-//	%Z  time zone abbreviation                   CET
-//	%z  offset from UTC, +hhmm or -hhmm          +0100
-//	%s  seconds since 1970-01-01 00:00:00 UTC    1772888709
-//	%F  %Y-%m-%d                                 2026-03-07
-//	%T  %H:%M:%S                                 14:05:09
-//	%D  %m/%d/%y                                 03/07/26
-//	%N  nanoseconds, 9 digits                    123456789
-//	%3N fraction of a second, 1-9 digits (%1N to %9N), truncated: %3N is milliseconds
-//	%f  microseconds, 6 digits                   123456
+//	%a  abbreviated weekday name                   Sat
+//	%A  full weekday name                          Saturday
+//	%b  abbreviated month name                     Mar
+//	%h  the same as %b                             Mar
+//	%B  full month name                            March
+//	%c  date and time, "%a %b %e %H:%M:%S %Y"      Sat Mar  7 14:05:09 2026
+//	%C  century, the year divided by 100, 2 digits 20
+//	%d  day of the month, 01-31                    07
+//	%D  %m/%d/%y                                   03/07/26
+//	%e  day of the month, space-padded             " 7"
+//	%F  %Y-%m-%d                                   2026-03-07
+//	%G  year of the ISO 8601 week (see %V)         2026
+//	%g  year of the ISO 8601 week, 2 digits        26
+//	%H  hour, 00-23                                14
+//	%I  hour, 01-12                                02
+//	%j  day of the year, 001-366                   066
+//	%k  hour, 0-23, space-padded                   14
+//	%l  hour, 1-12, space-padded                   " 2"
+//	%m  month, 01-12                               03
+//	%M  minute, 00-59                              05
+//	%n  a newline
+//	%p  AM or PM                                   PM
+//	%P  am or pm                                   pm
+//	%r  %I:%M:%S %p                                02:05:09 PM
+//	%R  %H:%M                                      14:05
+//	%s  seconds since 1970-01-01 00:00:00 UTC      1772888709
+//	%S  second, 00-60                              09
+//	%t  a tab
+//	%T  %H:%M:%S                                   14:05:09
+//	%u  weekday, 1-7, Monday is 1                  6
+//	%U  week of the year, 00-53, weeks from Sunday 09
+//	%V  ISO 8601 week, 01-53                       10
+//	%w  weekday, 0-6, Sunday is 0                  6
+//	%W  week of the year, 00-53, weeks from Monday 09
+//	%x  date, %m/%d/%y                             03/07/26
+//	%X  time, %H:%M:%S                             14:05:09
+//	%y  year in the century, 2 digits              26
+//	%Y  year, at least 4 digits                    2026
+//	%z  offset from UTC, +hhmm or -hhmm            +0100
+//	%Z  time zone abbreviation                     CET
 //	%%  a literal %
 //
-// Any other character after % is an error, and so is a % at the end.
+// Three more are this package's own, for fractions of a second:
+//
+//	%N  nanoseconds, 9 digits                      123456789
+//	%3N fraction of a second, 1-9 digits (%1N to %9N), truncated: %3N is milliseconds
+//	%f  microseconds, 6 digits                     123456
+//
+// In %U and %W, the days of the year before its first Sunday (Monday) are
+// in week 00. An ISO 8601 week (%V) starts on Monday, and week 01 is the
+// one with the year's first Thursday: 2027-01-01, a Friday, is in week 53
+// of ISO year 2026 ("%G-W%V-%u" gives 2026-W53-5).
+//
+// Any other character after % is an error, and so is a % at the end:
+// flags, field widths and the E and O modifiers of C are not supported.
 //
 // # Limits and defaults
 //
 // Every limit of a zero [Server] is safe for a public address: each
-// source (an IPv4 address, an IPv6 /64) may send 2 datagrams a second
+// source (an IPv4 address, an IPv6 /64) may send 8 datagrams a second
 // with bursts of 16 ([Server.PacketsPerSecond], [Server.PacketBurst]);
 // an NTP request past that gets at most one Kiss-o'-Death every two
 // seconds, and a format request nothing. The table of sources is bounded
 // ([Server.MaxSources]). Datagrams over 2048 bytes ([Server.MaxDatagram])
 // and formats over 256 bytes ([Server.MaxFormat]) are refused. No reply is
-// larger than its request, and format requests from ports below 1024 are
+// more than three times as large as its request, and format requests from ports below 1024 are
 // dropped, so the server cannot be turned against a third party or
 // another service. [Server.Stats] counts what was answered and dropped.
 //
@@ -179,12 +228,16 @@
 // # Client
 //
 // [Client.Query] sends several requests ([Client.Samples]), each with a
-// random transmit timestamp; it drops replies whose origin does not match,
-// that are too short, or that come from another address, validates the
-// rest as strict clients do (mode 4, stratum 1 to 15, leap indicator not
-// 3, timestamps present and in order, root distance under 1.5 s), reports
-// a Kiss-o'-Death as a [*KissOfDeathError], and returns the sample with
-// the least round-trip delay. With T1 the client's transmit time, T2 the
+// random transmit timestamp, at most one every [Client.Interval]: by
+// default the rate a default Server allows each source, so that a default
+// Client never meets a default Server's Kiss-o'-Death, however many
+// samples it takes. It drops replies whose origin does not match, that
+// are too short, or that come from another address, validates the rest
+// as strict clients do (mode 4, stratum 1 to 15, leap indicator not 3,
+// timestamps present and in order, root distance under 1.5 s), stops at a
+// Kiss-o'-Death with a [*KissOfDeathError] (keeping the samples it has
+// for a "RATE"), and returns the sample with the least round-trip delay.
+// With T1 the client's transmit time, T2 the
 // server's receive time, T3 its transmit time and T4 the client's
 // receive time (read by the kernel where it can):
 //

@@ -69,31 +69,54 @@ func ExampleClient_Format() {
 	// timesync: bad format at byte 0: unknown conversion %Q
 }
 
-// A client that queries too often gets a Kiss-o'-Death.
+// A client that queries too often gets a Kiss-o'-Death. This server
+// allows two requests and the client wants eight: the query stops at the
+// "RATE" and returns the two samples it has with the error.
 func ExampleKissOfDeathError() {
 	addr, stop := serve(&timesync.Server{PacketsPerSecond: 0.01, PacketBurst: 2})
 	defer stop()
 
 	c := timesync.Client{Samples: 8}
-	_, err := c.Query(context.Background(), addr)
+	r, err := c.Query(context.Background(), addr)
 	var kod *timesync.KissOfDeathError
 	if errors.As(err, &kod) {
 		fmt.Println("kiss code", kod.Code)
 	}
+	if r != nil {
+		fmt.Println("kept", r.Samples, "samples")
+	}
 	// Output:
 	// kiss code RATE
+	// kept 2 samples
 }
 
 // Strftime formats a time with the conversions of the format service.
 func ExampleStrftime() {
 	t := time.Date(2036, 2, 7, 6, 28, 16, 250_000_000, time.UTC)
-	s, err := timesync.Strftime("%A %e %B %Y, %T.%3N %Z (day %j)", t)
-	if err != nil {
-		log.Fatal(err)
+	for _, f := range []string{"%A %e %B %Y, %T.%3N %Z (day %j)", "%c", "%G-W%V-%u %l:%M %P"} {
+		s, err := timesync.Strftime(f, t)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(s)
 	}
-	fmt.Println(s)
 	// Output:
 	// Thursday  7 February 2036, 06:28:16.250 UTC (day 038)
+	// Thu Feb  7 06:28:16 2036
+	// 2036-W06-4  6:28 am
+}
+
+// The format service answers at most three times the bytes of a request,
+// so a client pads its request for a long reply. FormatRequestSize says
+// how much Client.Format sends.
+func ExampleFormatRequestSize() {
+	for _, f := range []string{"%Y-%m-%d %H:%M:%S", "%c", "%A %d %B %Y"} {
+		fmt.Printf("%q: %d bytes\n", f, timesync.FormatRequestSize(f))
+	}
+	// Output:
+	// "%Y-%m-%d %H:%M:%S": 18 bytes
+	// "%c": 8 bytes
+	// "%A %d %B %Y": 12 bytes
 }
 
 // NTP timestamps wrap on 2036-02-07; Time reads them in the era closest to

@@ -85,13 +85,61 @@ func safePrefix(s string, n int) string {
 	return s[:i]
 }
 
+// knownVerb reports whether %c is a conversion. The set is the
+// locale-independent table of C's and Python's strftime (with the GNU
+// extensions %k, %l, %P and %s), with %c, %x and %X as in the C locale,
+// and this package's %N, %1N to %9N and %f.
 func knownVerb(c byte) bool {
-	switch c {
-	case 'Y', 'm', 'd', 'H', 'M', 'S', 'y', 'b', 'B', 'a', 'A', 'j', 'p', 'I',
-		'Z', 'z', 's', 'F', 'T', 'D', 'e', 'u', 'w', 'N', 'f', '%':
-		return true
+	return c < 128 && maxWidth[c] > 0
+}
+
+// maxWidth is the most bytes each conversion produces for a year from 0
+// to 9999, indexed by verb; zero for bytes that are not conversions. %Z
+// is the server's zone abbreviation (at most 6 bytes in the IANA
+// database); 16 leaves room for names of fixed zones. %N is given for
+// its widest form, 9 digits.
+var maxWidth = [128]int{
+	'a': 3, 'A': 9, 'b': 3, 'B': 9, 'c': 24, 'C': 2, 'd': 2, 'D': 8,
+	'e': 2, 'f': 6, 'F': 10, 'g': 2, 'G': 4, 'h': 3, 'H': 2, 'I': 2,
+	'j': 3, 'k': 2, 'l': 2, 'm': 2, 'M': 2, 'n': 1, 'N': 9, 'p': 2,
+	'P': 2, 'r': 11, 'R': 5, 's': 12, 'S': 2, 't': 1, 'T': 8, 'u': 1,
+	'U': 2, 'V': 2, 'w': 1, 'W': 2, 'x': 8, 'X': 8, 'y': 2, 'Y': 4,
+	'z': 5, 'Z': 16, '%': 1,
+}
+
+// maxLen returns the most bytes the parsed format cs can produce, for a
+// year from 0 to 9999 and a zone abbreviation of up to 16 bytes.
+func maxLen(cs []conv) int {
+	n := 0
+	for _, c := range cs {
+		switch c.verb {
+		case 0:
+			n += len(c.text)
+		case 'N':
+			n += c.width
+		default:
+			n += maxWidth[c.verb]
+		}
 	}
-	return false
+	return n
+}
+
+// The conversions that stand for others, parsed once.
+var (
+	convC = mustParse("%a %b %e %H:%M:%S %Y") // %c in the C locale
+	convD = mustParse("%m/%d/%y")             // %D, and %x in the C locale
+	convF = mustParse("%Y-%m-%d")
+	convR = mustParse("%H:%M")
+	convr = mustParse("%I:%M:%S %p") // %r in the C locale
+	convT = mustParse("%H:%M:%S")    // %T, and %X in the C locale
+)
+
+func mustParse(f string) []conv {
+	cs, err := parseFormat(f)
+	if err != nil {
+		panic(err)
+	}
+	return cs
 }
 
 // Strftime formats t (in its own location) with a strftime format; the
@@ -121,35 +169,89 @@ func appendConvs(b []byte, cs []conv, t time.Time) []byte {
 // pad2 appends v (0 to 99) as two digits.
 func pad2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
 
+// space2 appends v (0 to 99) as two characters, a space before one digit.
+func space2(b []byte, v int) []byte {
+	if v < 10 {
+		return append(b, ' ', byte('0'+v))
+	}
+	return pad2(b, v)
+}
+
+// appendYear appends a year as %Y does: at least 4 digits.
+func appendYear(b []byte, y int) []byte {
+	if y >= 0 && y < 1000 {
+		return fmt.Appendf(b, "%04d", y)
+	}
+	return strconv.AppendInt(b, int64(y), 10)
+}
+
+// floorDiv returns a/b rounded down, for b > 0.
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
+// hour12 returns the hour on a 12-hour clock, 1 to 12.
+func hour12(t time.Time) int {
+	if h := t.Hour() % 12; h != 0 {
+		return h
+	}
+	return 12
+}
+
+// weekOfYear returns the week of the year, 0 to 53, of weeks that start
+// on the weekday first (0 Sunday, 1 Monday): days before the year's first
+// such weekday are in week 0.
+func weekOfYear(t time.Time, first time.Weekday) int {
+	yday := t.YearDay() - 1
+	wday := (int(t.Weekday()) - int(first) + 7) % 7 // days since the week began
+	return (yday + 7 - wday) / 7
+}
+
 func appendConv(b []byte, c conv, t time.Time) []byte {
 	switch c.verb {
 	case 0:
 		return append(b, c.text...)
 	case 'Y':
-		y := t.Year()
-		if y >= 0 && y < 1000 {
-			return fmt.Appendf(b, "%04d", y)
-		}
-		return strconv.AppendInt(b, int64(y), 10)
+		return appendYear(b, t.Year())
 	case 'y':
 		return pad2(b, (t.Year()%100+100)%100)
+	case 'C':
+		cent := floorDiv(t.Year(), 100)
+		if cent >= 0 && cent < 100 {
+			return pad2(b, cent)
+		}
+		return strconv.AppendInt(b, int64(cent), 10)
+	case 'G':
+		y, _ := t.ISOWeek()
+		return appendYear(b, y)
+	case 'g':
+		y, _ := t.ISOWeek()
+		return pad2(b, (y%100+100)%100)
+	case 'V':
+		_, w := t.ISOWeek()
+		return pad2(b, w)
+	case 'U':
+		return pad2(b, weekOfYear(t, time.Sunday))
+	case 'W':
+		return pad2(b, weekOfYear(t, time.Monday))
 	case 'm':
 		return pad2(b, int(t.Month()))
 	case 'd':
 		return pad2(b, t.Day())
 	case 'e':
-		if t.Day() < 10 {
-			return append(b, ' ', byte('0'+t.Day()))
-		}
-		return pad2(b, t.Day())
+		return space2(b, t.Day())
 	case 'H':
 		return pad2(b, t.Hour())
+	case 'k':
+		return space2(b, t.Hour())
 	case 'I':
-		h := t.Hour() % 12
-		if h == 0 {
-			h = 12
-		}
-		return pad2(b, h)
+		return pad2(b, hour12(t))
+	case 'l':
+		return space2(b, hour12(t))
 	case 'M':
 		return pad2(b, t.Minute())
 	case 'S':
@@ -159,7 +261,12 @@ func appendConv(b []byte, c conv, t time.Time) []byte {
 			return append(b, "AM"...)
 		}
 		return append(b, "PM"...)
-	case 'b':
+	case 'P':
+		if t.Hour() < 12 {
+			return append(b, "am"...)
+		}
+		return append(b, "pm"...)
+	case 'b', 'h':
 		return append(b, t.Month().String()[:3]...)
 	case 'B':
 		return append(b, t.Month().String()...)
@@ -191,24 +298,22 @@ func appendConv(b []byte, c conv, t time.Time) []byte {
 		return pad2(pad2(b, off/60%100), off%60)
 	case 's':
 		return strconv.AppendInt(b, t.Unix(), 10)
+	case 'c':
+		return appendConvs(b, convC, t)
+	case 'D', 'x':
+		return appendConvs(b, convD, t)
 	case 'F':
-		b = appendConv(b, conv{verb: 'Y'}, t)
-		b = append(b, '-')
-		b = pad2(b, int(t.Month()))
-		b = append(b, '-')
-		return pad2(b, t.Day())
-	case 'T':
-		b = pad2(b, t.Hour())
-		b = append(b, ':')
-		b = pad2(b, t.Minute())
-		b = append(b, ':')
-		return pad2(b, t.Second())
-	case 'D':
-		b = pad2(b, int(t.Month()))
-		b = append(b, '/')
-		b = pad2(b, t.Day())
-		b = append(b, '/')
-		return pad2(b, (t.Year()%100+100)%100)
+		return appendConvs(b, convF, t)
+	case 'R':
+		return appendConvs(b, convR, t)
+	case 'r':
+		return appendConvs(b, convr, t)
+	case 'T', 'X':
+		return appendConvs(b, convT, t)
+	case 'n':
+		return append(b, '\n')
+	case 't':
+		return append(b, '\t')
 	case 'N':
 		ns := t.Nanosecond()
 		for i := 9; i > c.width; i-- {

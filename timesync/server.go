@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/dgram"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -22,8 +21,7 @@ import (
 )
 
 // ErrServerClosed is returned by [Server.ServePacket] after
-// [Server.Shutdown] or [Server.Close], and (wrapping the context's cause)
-// when its context is cancelled.
+// [Server.Shutdown] or [Server.Close], or once its context is cancelled.
 var ErrServerClosed = errors.New("timesync: server closed")
 
 // Defaults for the zero fields of [Server].
@@ -33,9 +31,10 @@ const (
 	DefaultPrecision        = -20 // about a microsecond
 	DefaultMaxFormat        = 256
 	DefaultMaxDatagram      = 2048
-	DefaultPacketsPerSecond = 2
+	DefaultPacketsPerSecond = 8
 	DefaultPacketBurst      = 16
 	DefaultMaxSources       = ratelimit.DefaultMaxSources
+	DefaultShutdownTimeout  = track.DefaultShutdownTimeout
 )
 
 // Kiss-o'-Death replies are limited per source too, so that a flood of
@@ -103,12 +102,12 @@ type Server struct {
 	// [time.Local].
 	Location *time.Location
 
-	// MaxFormat bounds the length in bytes of a format. Longer formats get
-	// an error reply. Zero or negative means DefaultMaxFormat.
+	// MaxFormat bounds the length in bytes of a format, 1 to 65,507. Longer
+	// formats get an error reply. Zero means DefaultMaxFormat.
 	MaxFormat int
 
-	// MaxDatagram is the largest datagram read; larger ones are dropped
-	// whole. Zero or negative means DefaultMaxDatagram.
+	// MaxDatagram is the largest datagram read, 48 (an NTP packet) to
+	// 65,507; larger ones are dropped whole. Zero means DefaultMaxDatagram.
 	MaxDatagram int
 
 	// PacketsPerSecond and PacketBurst limit the datagrams answered per
@@ -125,6 +124,11 @@ type Server struct {
 	// Zero means DefaultMaxSources.
 	MaxSources int
 
+	// ShutdownTimeout bounds the graceful shutdown that cancelling the
+	// context given to ServePacket starts. Zero means
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+
 	// Now, if not nil, is the server's clock, for tests. Nil means the
 	// system clock, read by the kernel as each datagram arrives where the
 	// system allows (SO_TIMESTAMPNS on Linux).
@@ -136,57 +140,87 @@ type Server struct {
 
 	group    track.Group
 	initOnce sync.Once
-	limiter  *ratelimit.Limiter
+	set      settings // resolved once, by init
+	setErr   error
+	gate     *admit.Gate
 	kod      *ratelimit.Limiter
-	refID    [4]byte
 	stats    stats
 }
 
-// Stats counts what a [Server] has done since it started.
+// settings are the resolved fields of a Server.
+type settings struct {
+	services               Services
+	stratum                uint8
+	precision              int8
+	refID                  [4]byte
+	maxFormat, maxDatagram int
+	shutdownTimeout        time.Duration
+	loc                    *time.Location
+}
+
+// Stats counts what a [Server] has done since it started. In the shared
+// [sockkit.Counters], Requests counts the datagrams answered (NTP and
+// format replies, Kiss-o'-Death and error replies included); Conns and
+// ConnsTotal stay zero, since the server keeps no state per source.
+// Dropped.Rate counts requests past their source's rate that got no
+// reply at all, Dropped.Port format requests from port 0 or below 1024
+// (and NTP requests from port 0), Dropped.Malformed datagrams of neither
+// service, and Dropped.Oversize datagrams larger than MaxDatagram.
 type Stats struct {
-	NTPReplies       int64 // NTP server replies sent
-	KissOfDeath      int64 // Kiss-o'-Death RATE replies sent
-	FormatReplies    int64 // formatted times sent
-	FormatErrors     int64 // format service error replies sent
-	DroppedRate      int64 // datagrams past their source's rate, not answered
-	DroppedMalformed int64 // datagrams of neither service, or malformed: dropped
-	DroppedPort      int64 // format requests from port 0 or below 1024
+	sockkit.Counters
+	NTPReplies    int64 // NTP server replies sent
+	KissOfDeath   int64 // Kiss-o'-Death RATE replies sent
+	FormatReplies int64 // formatted times sent
+	FormatErrors  int64 // format service error replies sent
 }
 
 type stats struct {
-	ntp, kod, format, formatErr, rate, malformed, port atomic.Int64
+	ntp, kod, format, formatErr atomic.Int64
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
+	s.init()
 	return Stats{
-		NTPReplies:       s.stats.ntp.Load(),
-		KissOfDeath:      s.stats.kod.Load(),
-		FormatReplies:    s.stats.format.Load(),
-		FormatErrors:     s.stats.formatErr.Load(),
-		DroppedRate:      s.stats.rate.Load(),
-		DroppedMalformed: s.stats.malformed.Load(),
-		DroppedPort:      s.stats.port.Load(),
+		Counters:      s.gate.Counters.Load(),
+		NTPReplies:    s.stats.ntp.Load(),
+		KissOfDeath:   s.stats.kod.Load(),
+		FormatReplies: s.stats.format.Load(),
+		FormatErrors:  s.stats.formatErr.Load(),
 	}
 }
 
+// init resolves the settings, once; a bad one is reported by ServePacket.
 func (s *Server) init() {
 	s.initOnce.Do(func() {
-		pps := opt.Or(s.PacketsPerSecond, DefaultPacketsPerSecond)
+		r := opt.New("timesync")
+		set := settings{
+			services:        opt.Range(r, "Services", s.Services, ServeNTP|ServeFormat, 1, ServeNTP|ServeFormat),
+			stratum:         opt.Range(r, "Stratum", s.Stratum, DefaultStratum, 1, 15),
+			precision:       opt.Range(r, "Precision", s.Precision, DefaultPrecision, -32, 0),
+			maxFormat:       opt.AtMost(r, "MaxFormat", s.MaxFormat, DefaultMaxFormat, 65507),
+			maxDatagram:     opt.Range(r, "MaxDatagram", s.MaxDatagram, DefaultMaxDatagram, 48, 65507),
+			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
+			loc:             s.Location,
+		}
+		if set.loc == nil {
+			set.loc = time.Local
+		}
+		r.Check(s.RootDelay >= 0, "RootDelay", s.RootDelay, "must not be negative")
+		r.Check(s.RootDispersion >= 0, "RootDispersion", s.RootDispersion, "must not be negative")
+		pps := opt.Unlimited(r, "PacketsPerSecond", s.PacketsPerSecond, DefaultPacketsPerSecond)
+		burst := opt.Default(r, "PacketBurst", s.PacketBurst, DefaultPacketBurst)
+		maxSources := opt.Default(r, "MaxSources", s.MaxSources, DefaultMaxSources)
+		s.gate = admit.New(admit.Config{Rate: pps, Burst: burst, MaxSources: maxSources, AllowLowPorts: true})
 		if pps > 0 {
-			maxSources := opt.Or(s.MaxSources, DefaultMaxSources)
-			s.limiter = ratelimit.New(ratelimit.Config{
-				Rate:       rate.Limit(pps),
-				Burst:      opt.Or(s.PacketBurst, DefaultPacketBurst),
-				MaxSources: maxSources,
-			})
 			s.kod = ratelimit.New(ratelimit.Config{Rate: kodPerSecond, Burst: kodBurst, MaxSources: maxSources})
 		}
 		id := s.RefID
 		if id == "" {
 			id = DefaultRefID
 		}
-		copy(s.refID[:], id)
+		copy(set.refID[:], id)
+		s.set, s.setErr = set, r.Err()
 	})
 }
 
@@ -217,102 +251,69 @@ func (s *Server) Close() error { return s.group.Close() }
 // ErrServerClosed and the context's cause when ctx is cancelled.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	scope, err := s.group.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
+	if s.setErr != nil {
+		pc.Close()
+		return s.setErr
+	}
+	scope, err := s.group.Begin(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout)
 	if err != nil {
 		return ErrServerClosed
 	}
-	if s.Stratum > 15 {
-		pc.Close()
-		return scope.Finish(fmt.Errorf("timesync: stratum %d is not 1 to 15", s.Stratum), ErrServerClosed)
-	}
-	dc := newDgramConn(pc, s.Now)
-	maxSize := s.MaxDatagram
-	if maxSize <= 0 {
-		maxSize = DefaultMaxDatagram
-	}
-	if bc := newBatchConn(dc); bc != nil {
-		return scope.Finish(s.serveBatch(ctx, pc, dc, bc, maxSize), ErrServerClosed)
-	}
-	in := make([]byte, maxSize+1) // one byte more, to see datagrams that are too large
-	out := make([]byte, 0, maxSize)
-	for {
-		n, from, rx, truncated, err := dc.read(in)
-		if err != nil {
-			if s.readFailed(ctx, pc, err) {
-				return scope.Finish(err, ErrServerClosed)
-			}
-			continue
-		}
-		if truncated {
-			s.drop(&s.stats.malformed, "datagram too large", from)
-			continue
-		}
-		reply, stamp := s.answer(out[:0], in[:n], from, rx)
-		if len(reply) == 0 {
-			continue
-		}
-		if stamp {
-			putTransmit(reply, TimestampOf(dc.now()))
-		}
-		if err := dc.write(reply, from); err != nil {
-			s.log(slog.LevelDebug, "timesync: reply not sent", "remote", from.String(), "err", err)
-		}
-	}
+	loopErr := dgram.Serve(pc, dgram.Config{
+		MaxDatagram:  s.set.maxDatagram,
+		Counters:     &s.gate.Counters,
+		RxTimestamps: s.Now == nil,
+		Now:          s.Now,
+		Stopping:     scope.Stopping,
+		Stamp:        func(b []byte, now time.Time) { putTransmit(b, TimestampOf(now)) },
+		Logger:       s.Logger,
+		Name:         "timesync",
+	}, s.handle)
+	return scope.Finish(loopErr, ErrServerClosed)
 }
 
-// readFailed reports whether a read error ends ServePacket, and clears
-// what passes: a deadline set by someone else, an ICMP error about an
-// earlier reply, a passing shortage of buffers.
-func (s *Server) readFailed(ctx context.Context, pc net.PacketConn, err error) bool {
-	if s.group.ShuttingDown() || ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-		return true
+// handle answers one datagram.
+func (s *Server) handle(w *dgram.Writer, d *dgram.Datagram) {
+	reply, stamp := s.answer(w.Buffer(), d.Data, d.From, d.RX)
+	switch {
+	case len(reply) == 0:
+		return
+	case stamp:
+		// An NTP reply is exactly as long as its request.
+		w.SendStamped(d.From, reply)
+	case !w.Reply(d, reply):
+		return
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		// Someone else set a deadline on pc; it is not ours to keep.
-		// Shutdown may have set its own meanwhile: look again after
-		// clearing, or its deadline would be lost.
-		pc.SetReadDeadline(time.Time{})
-		return s.group.ShuttingDown() || ctx.Err() != nil
-	}
-	return !errors.Is(err, syscall.ECONNREFUSED) && !track.Temporary(err)
+	s.gate.Counters.Request(len(d.Data), 0)
 }
 
-func (s *Server) drop(counter *atomic.Int64, why string, from peer) {
-	counter.Add(1)
+func (s *Server) drop(why admit.Reason, detail string, from dgram.Addr) {
+	s.gate.Counters.Drop(why)
 	if s.Logger != nil {
-		s.log(slog.LevelDebug, "timesync: datagram dropped: "+why, "remote", from.String())
+		s.log(slog.LevelDebug, "timesync: datagram dropped: "+detail, "remote", from.String())
 	}
 }
 
-// allow takes one datagram from the rate of the source.
-func (s *Server) allow(l *ratelimit.Limiter, from peer, now time.Time) bool {
-	if l == nil {
-		return true
-	}
-	if from.addr != nil {
-		return l.AllowN(now, ratelimit.Key(from.addr), 1)
-	}
-	return l.AllowN(now, ratelimit.KeyIP(from.ap.Addr()), 1)
+// allowKoD takes one Kiss-o'-Death from the rate of the source.
+func (s *Server) allowKoD(from dgram.Addr, now time.Time) bool {
+	return s.kod == nil || s.kod.AllowN(now, from.Key(), 1)
 }
 
 // answer returns the reply to the datagram req, appended to out, or
 // nothing. stamp reports an NTP reply whose transmit timestamp the caller
 // must fill in just before sending it. The rule that tells NTP from the
 // format service is the one of the package documentation.
-func (s *Server) answer(out, req []byte, from peer, rx time.Time) (reply []byte, stamp bool) {
-	services := s.Services
-	if services == 0 {
-		services = ServeNTP | ServeFormat
-	}
+func (s *Server) answer(out, req []byte, from dgram.Addr, rx time.Time) (reply []byte, stamp bool) {
+	services := s.set.services
 	if isNTPRequestHeader(req) {
 		if services&ServeNTP == 0 {
-			s.drop(&s.stats.malformed, "NTP service off", from)
+			s.drop(admit.Malformed, "NTP service off", from)
 			return nil, false
 		}
 		return s.answerNTP(out, req, from, rx)
 	}
 	if services&ServeFormat == 0 {
-		s.drop(&s.stats.malformed, "not an NTP client request", from)
+		s.drop(admit.Malformed, "not an NTP client request", from)
 		return nil, false
 	}
 	return s.answerFormat(out, req, from, rx), false
@@ -321,19 +322,19 @@ func (s *Server) answer(out, req []byte, from peer, rx time.Time) (reply []byte,
 // answerNTP answers an NTP client request, whose first byte has already
 // been checked. The transmit timestamp of a normal reply is left for the
 // caller to fill in (stamp), just before the reply is sent.
-func (s *Server) answerNTP(out, req []byte, from peer, rx time.Time) (reply []byte, stamp bool) {
+func (s *Server) answerNTP(out, req []byte, from dgram.Addr, rx time.Time) (reply []byte, stamp bool) {
 	var q Packet
 	if err := q.UnmarshalBinary(req); err != nil {
-		s.drop(&s.stats.malformed, err.Error(), from)
+		s.drop(admit.Malformed, err.Error(), from)
 		return nil, false
 	}
 	if q.Transmit.IsZero() {
-		s.drop(&s.stats.malformed, "NTP request without transmit timestamp", from)
+		s.drop(admit.Malformed, "NTP request without transmit timestamp", from)
 		return nil, false
 	}
-	if from.port() == 0 {
+	if from.Port() == 0 {
 		// No real client sends from port 0, and Linux refuses to send to it.
-		s.drop(&s.stats.port, "NTP request from port 0", from)
+		s.drop(admit.Port, "NTP request from port 0", from)
 		return nil, false
 	}
 	r := Packet{
@@ -342,9 +343,9 @@ func (s *Server) answerNTP(out, req []byte, from peer, rx time.Time) (reply []by
 		Poll:    q.Poll,
 		Origin:  q.Transmit,
 	}
-	if !s.allow(s.limiter, from, rx) {
-		if !s.allow(s.kod, from, rx) {
-			s.drop(&s.stats.rate, "source over its rate", from)
+	if !s.gate.Take(from.Key(), rx) {
+		if !s.allowKoD(from, rx) {
+			s.drop(admit.Rate, "source over its rate", from)
 			return nil, false
 		}
 		// Kiss-o'-Death (RFC 5905, section 7.4): no time in it, only the
@@ -359,11 +360,11 @@ func (s *Server) answerNTP(out, req []byte, from peer, rx time.Time) (reply []by
 		return out, false
 	}
 	r.Leap = s.Leap
-	r.Stratum = uint8(opt.Or(int(s.Stratum), DefaultStratum))
-	r.Precision = int8(opt.Or(int(s.Precision), DefaultPrecision))
+	r.Stratum = s.set.stratum
+	r.Precision = s.set.precision
 	r.RootDelay = ShortOf(s.RootDelay)
 	r.RootDispersion = ShortOf(s.RootDispersion)
-	r.RefID = s.refID
+	r.RefID = s.set.refID
 	// The reference time: the last whole second, which is never after
 	// the receive time and never stale; the second before at the start of
 	// an era, where the timestamp would be 0, which means "never".
@@ -379,9 +380,9 @@ func (s *Server) answerNTP(out, req []byte, from peer, rx time.Time) (reply []by
 
 // answerFormat answers a request of the format service: a format,
 // optionally followed by a NUL byte and padding.
-func (s *Server) answerFormat(out, req []byte, from peer, rx time.Time) []byte {
-	if p := from.port(); p >= 0 && p < 1024 {
-		s.drop(&s.stats.port, "format request from a service port", from)
+func (s *Server) answerFormat(out, req []byte, from dgram.Addr, rx time.Time) []byte {
+	if p := from.Port(); p >= 0 && p < 1024 {
+		s.drop(admit.Port, "format request from a service port", from)
 		return nil
 	}
 	text := req
@@ -389,7 +390,7 @@ func (s *Server) answerFormat(out, req []byte, from peer, rx time.Time) []byte {
 		text = req[:i]
 	}
 	if len(text) == 0 || textsafe.Check(string(text)) != nil {
-		s.drop(&s.stats.malformed, "neither NTP nor a format", from)
+		s.drop(admit.Malformed, "neither NTP nor a format", from)
 		return nil
 	}
 	if !bytes.ContainsRune(text, '%') {
@@ -397,38 +398,32 @@ func (s *Server) answerFormat(out, req []byte, from peer, rx time.Time) []byte {
 		// itself, such as a time another server formatted: answering it
 		// would let one spoofed datagram set two text services talking to
 		// each other forever.
-		s.drop(&s.stats.malformed, "format without a conversion", from)
+		s.drop(admit.Malformed, "format without a conversion", from)
 		return nil
 	}
-	if !s.allow(s.limiter, from, rx) {
-		s.drop(&s.stats.rate, "source over its rate", from)
+	if !s.gate.Allow(from.Key(), rx) {
+		s.drop(admit.OK, "source over its rate", from) // counted by Allow
 		return nil
 	}
-	max := s.MaxFormat
-	if max <= 0 {
-		max = DefaultMaxFormat
-	}
-	if len(text) > max {
-		return s.errorReply(out, len(req), fmt.Sprintf("format too long: %d bytes, at most %d", len(text), max))
+	budget := admit.Budget(len(req))
+	if len(text) > s.set.maxFormat {
+		return s.errorReply(out, budget, fmt.Sprintf("format too long: %d bytes, at most %d", len(text), s.set.maxFormat))
 	}
 	cs, err := parseFormat(string(text))
 	if err != nil {
-		return s.errorReply(out, len(req), err.(*FormatError).Reason)
+		return s.errorReply(out, budget, err.(*FormatError).Reason)
 	}
-	loc := s.Location
-	if loc == nil {
-		loc = time.Local
-	}
-	out = appendConvs(out, cs, rx.In(loc))
-	if len(out) > len(req) {
-		return s.errorReply(out[:0], len(req), fmt.Sprintf("reply too large: %d bytes, request %d", len(out), len(req)))
+	out = appendConvs(out, cs, rx.In(s.set.loc))
+	if len(out) > budget {
+		s.gate.Counters.Drop(admit.Amplification)
+		return s.errorReply(out[:0], budget, fmt.Sprintf("reply too large: %d bytes, at most %d for a %d-byte request", len(out), budget, len(req)))
 	}
 	s.stats.format.Add(1)
 	return out
 }
 
 // errorReply appends an error reply of the format service, cut to size
-// bytes so that it is never larger than its request.
+// bytes: the anti-amplification budget of its request.
 func (s *Server) errorReply(out []byte, size int, reason string) []byte {
 	out = append(out, errorByte)
 	out = append(out, reason...)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/dgram"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -105,7 +107,7 @@ func TestNTPDrops(t *testing.T) {
 			t.Errorf("%s: answered (reply %x)", name, reply)
 		}
 	}
-	if st := srv.Stats(); st.NTPReplies != int64(n) || st.DroppedMalformed != int64(n) {
+	if st := srv.Stats(); st.NTPReplies != int64(n) || st.Dropped.Malformed+st.Dropped.Oversize != int64(n) {
 		t.Errorf("stats %+v, want %d replies and %d dropped", st, n, n)
 	}
 }
@@ -146,9 +148,9 @@ func TestKissOfDeath(t *testing.T) {
 		c.Write([]byte("%T\x00\x00\x00\x00\x00\x00"))
 	}
 	// Wait until the server has seen all of them (loopback loses none).
-	for deadline := time.Now().Add(10 * time.Second); srv.Stats().DroppedRate < 6; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); srv.Stats().Dropped.Rate < 6; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the server saw %d of 6 datagrams", srv.Stats().DroppedRate)
+			t.Fatalf("the server saw %d of 6 datagrams", srv.Stats().Dropped.Rate)
 		}
 	}
 	if st := srv.Stats(); st.KissOfDeath != 2 || st.NTPReplies != 2 || st.FormatReplies != 0 {
@@ -226,9 +228,10 @@ func TestFormatService(t *testing.T) {
 	for _, tc := range []struct{ name, req, reply string }{
 		{"ok, exact size", "%Y-%m-%d\x00\x00", "2026-03-07"},
 		{"padding after NUL ignored", "%H\x00%Q\xff\x1b", "14"},
-		{"reply too large", "%Y-%m-%d", "\x15reply t"},
+		{"the tutorial's unpadded request", "%Y-%m-%d", "2026-03-07"},
+		{"reply too large", "%c%c%c%c%c%c%c%c", "\x15reply too large: 192 bytes, at most 104 for a 16-byte request"},
 		{"unknown conversion", "%Q" + strings.Repeat("\x00", 30), "\x15unknown conversion %Q"},
-		{"unknown conversion, cut", "%Q", "\x15u"},
+		{"unknown conversion, unpadded", "%Q", "\x15unknown conversion %Q"},
 		{"incomplete", "abc%\x00" + strings.Repeat("\x00", 30), "\x15incomplete conversion %"},
 		{"too long", strings.Repeat("a", 63) + "%%\x00" + strings.Repeat("\x00", 30), "\x15format too long: 65 bytes, at most 64"},
 	} {
@@ -236,8 +239,8 @@ func TestFormatService(t *testing.T) {
 		if string(got) != tc.reply {
 			t.Errorf("%s: reply %q, want %q", tc.name, got, tc.reply)
 		}
-		if len(got) > len(tc.req) {
-			t.Errorf("%s: reply larger than request", tc.name)
+		if len(got) > admit.Budget(len(tc.req)) {
+			t.Errorf("%s: reply more than 3x the request", tc.name)
 		}
 	}
 	// Not text, or text with no conversion (which would come back as
@@ -250,7 +253,7 @@ func TestFormatService(t *testing.T) {
 	if got := roundTrip(t, c, []byte("%H%M")); string(got) != "1405" {
 		t.Errorf("after bad datagrams: %q", got)
 	}
-	if st := srv.Stats(); st.DroppedMalformed != 7 {
+	if st := srv.Stats(); st.Dropped.Malformed != 7 {
 		t.Errorf("stats %+v", st)
 	}
 	// A server error reaches the client as a ServerError.
@@ -271,7 +274,7 @@ func TestServicesOff(t *testing.T) {
 	if got := roundTrip(t, c, []byte("x%%")); string(got) != "x%" {
 		t.Errorf("reply %q", got)
 	}
-	if st := srv.Stats(); st.NTPReplies != 0 || st.DroppedMalformed != 1 {
+	if st := srv.Stats(); st.NTPReplies != 0 || st.Dropped.Malformed != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -299,7 +302,7 @@ func TestLowPorts(t *testing.T) {
 	if got.addr.String() != high.String() || len(got.b) != 2 {
 		t.Errorf("second reply %q to %v", got.b, got.addr)
 	}
-	if st := srv.Stats(); st.DroppedPort != 1 {
+	if st := srv.Stats(); st.Dropped.Port != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	if err := srv.Shutdown(context.Background()); err != nil {
@@ -341,7 +344,7 @@ func TestShutdownAndCancel(t *testing.T) {
 		go func() { done <- srv.ServePacket(ctx, pc) }()
 		cause := errors.New("test over")
 		cancel(cause)
-		if err := <-done; !errors.Is(err, ErrServerClosed) || !errors.Is(err, cause) {
+		if err := <-done; err != ErrServerClosed {
 			t.Fatalf("ServePacket: %v", err)
 		}
 	})
@@ -355,38 +358,40 @@ func TestShutdownAndCancel(t *testing.T) {
 }
 
 // TestNeverLarger sends random datagrams through the server's dispatch:
-// no reply may be larger than its request.
+// no reply may be more than three times its request (the
+// anti-amplification rule), and an NTP reply is as long as its request.
 func TestNeverLarger(t *testing.T) {
 	srv := &Server{PacketsPerSecond: -1, Now: func() time.Time { return eraBoundary }}
 	srv.init()
-	from := peer{addr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
+	from := dgram.AddrOf(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000})
 	r := rand.New(rand.NewPCG(1, 2))
-	alphabet := []byte("%YmdHMSybBaAjpIZzsFTDeuwNf123#Kc[S \x00\x15\x23\xe3")
+	alphabet := []byte("%YmdHMSybBaAjpIZzsFTDeuwNf123#Kc[S \x00\x15\x23\xe3CgGhklnPrRtUVWxX")
 	for range 20000 {
 		req := make([]byte, r.IntN(80)+1)
 		for i := range req {
 			req[i] = alphabet[r.IntN(len(alphabet))]
 		}
-		if reply, _ := srv.answer(nil, req, from, eraBoundary); len(reply) > len(req) {
-			t.Fatalf("request %q: reply %q larger", req, reply)
+		if reply, stamp := srv.answer(nil, req, from, eraBoundary); !stamp && len(reply) > admit.Budget(len(req)) || stamp && len(reply) > len(req) {
+			t.Fatalf("request %q: reply %q more than 3x larger", req, reply)
 		}
 	}
 }
 
 // FuzzServerAnswer feeds arbitrary datagrams to the server's dispatch:
-// it must not panic, and no reply may be larger than its request.
+// it must not panic, and no reply may be more than three times its request.
 func FuzzServerAnswer(f *testing.F) {
 	f.Add(ntpRequest(4, 1))
 	f.Add([]byte("%Y-%m-%d %H:%M:%S\x00\x00\x00\x00\x00\x00"))
 	f.Add([]byte("%Q"))
+	f.Add([]byte("%c%n%t%G%V"))
 	f.Add([]byte("#\x00"))
 	f.Add(append([]byte{0xe3}, make([]byte, 51)...))
 	srv := &Server{PacketsPerSecond: -1, Now: func() time.Time { return eraBoundary }}
 	srv.init()
-	from := peer{addr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
+	from := dgram.AddrOf(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000})
 	f.Fuzz(func(t *testing.T, req []byte) {
-		if reply, _ := srv.answer(nil, req, from, eraBoundary); len(reply) > len(req) {
-			t.Fatalf("request %q: reply %q larger", req, reply)
+		if reply, stamp := srv.answer(nil, req, from, eraBoundary); !stamp && len(reply) > admit.Budget(len(req)) || stamp && len(reply) > len(req) {
+			t.Fatalf("request %q: reply %q more than 3x larger", req, reply)
 		}
 	})
 }
@@ -424,7 +429,7 @@ func TestNTPFromPortZeroDropped(t *testing.T) {
 	srv.init()
 	req := ntpRequest(4, 99)
 	for _, port := range []int{0, 123, 40000} {
-		from := peer{ap: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}
+		from := dgram.AddrPort(netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)))
 		reply, _ := srv.answer(nil, req, from, eraBoundary)
 		if (len(reply) == 0) != (port == 0) {
 			t.Errorf("NTP request from port %d: reply of %d bytes", port, len(reply))

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"net"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/dgram"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -94,6 +96,7 @@ type Message struct {
 // Conn is a member's session. Its methods are safe for concurrent use.
 type Conn struct {
 	name    string
+	key     Key // from the welcome
 	nc      net.Conn
 	msgs    chan Message
 	done    chan struct{} // closed when the session ends
@@ -104,15 +107,23 @@ type Conn struct {
 	err     error
 	dropped int
 	cl      *Client
+
+	wmu  sync.Mutex // orders the counters of the datagrams sent
+	seq  uint64     // the counter of the last datagram sent
+	wbuf []byte
 }
 
 // Join connects to the server at addr (host:port) and joins its group as
 // name: it sends a padded join, echoes the server's cookie and waits for
-// the welcome, retrying each step. ctx bounds the join only; the session
+// the welcome, retrying each step. The welcome's key then signs every
+// datagram the session sends. ctx bounds the join only; the session
 // lasts until [Conn.Leave], [Conn.Close], or the server ends it.
 //
 // A refusal by the server is a [*ServerError] (for instance with code
-// [CodeNameTaken]); no answer at all is [ErrNoAnswer].
+// [CodeNameTaken], or [CodeAddrFull] when the server already has as many
+// members from this host as it allows); no answer at all is
+// [ErrNoAnswer], which is also what a server of another version of the
+// protocol gives.
 func (cl *Client) Join(ctx context.Context, addr, name string) (*Conn, error) {
 	if !ValidName(name) {
 		return nil, fmt.Errorf("udpcolor: invalid name %q: want 1 to %d ASCII letters, digits, '-', '_' or '.', starting with a letter or digit", textsafe.Clean(name), MaxName)
@@ -125,22 +136,25 @@ func (cl *Client) Join(ctx context.Context, addr, name string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Unix(1, 0)) })
-	err = cl.handshake(ctx, nc, name)
-	if !stop() && err == nil {
-		err = ctx.Err()
+	done := clientio.Bind(ctx, nc)
+	key, err := cl.handshake(ctx, nc, name)
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
 	}
-	if err != nil {
+	if err = done(err); err != nil {
 		nc.Close()
+		if clientio.Interrupted(err) {
+			err = fmt.Errorf("udpcolor: joining: %w", err)
+		}
 		return nil, err
 	}
-	nc.SetReadDeadline(time.Time{})
 	buf := cl.Buffer
 	if buf <= 0 {
 		buf = DefaultBuffer
 	}
 	c := &Conn{
 		name: name,
+		key:  key,
 		nc:   nc,
 		msgs: make(chan Message, buf),
 		done: make(chan struct{}),
@@ -177,19 +191,20 @@ func (cl *Client) keepAlive() time.Duration {
 	return cl.KeepAlive
 }
 
-// handshake runs the two steps of a join on nc.
-func (cl *Client) handshake(ctx context.Context, nc net.Conn, name string) error {
+// handshake runs the two steps of a join on nc and returns the member's
+// key from the welcome.
+func (cl *Client) handshake(ctx context.Context, nc net.Conn, name string) (Key, error) {
 	for restarts := 0; ; restarts++ {
 		p, err := cl.exchange(ctx, nc, Packet{Kind: KindJoin, Name: name}, KindCookie, name)
 		if err != nil {
-			return err
+			return Key{}, err
 		}
-		_, err = cl.exchange(ctx, nc, Packet{Kind: KindJoin, Name: name, Cookie: p.Cookie}, KindWelcome, name)
+		p, err = cl.exchange(ctx, nc, Packet{Kind: KindJoin, Name: name, Cookie: p.Cookie}, KindWelcome, name)
 		var se *ServerError
 		if errors.As(err, &se) && se.Code == CodeBadCookie && restarts == 0 {
 			continue // the cookie expired on the way: get a fresh one, once
 		}
-		return err
+		return p.Key, err
 	}
 }
 
@@ -229,7 +244,7 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					break // next attempt
 				}
-				if isRefused(err) {
+				if dgram.IsRefused(err) {
 					lastErr = err
 					t := time.NewTimer(time.Until(deadline))
 					select {
@@ -300,10 +315,27 @@ func (c *Conn) Send(ctx context.Context, text string) error {
 	if err := c.Err(); err != nil {
 		return err
 	}
-	b, err := Packet{Kind: KindMsg, Text: text}.Append(nil)
-	if err != nil {
-		return fmt.Errorf("udpcolor: cannot send: %w", err)
+	if err := c.write(Packet{Kind: KindMsg, Text: text}); err != nil {
+		if errors.Is(err, ErrMalformed) {
+			return fmt.Errorf("udpcolor: cannot send: %w", err)
+		}
+		return err
 	}
+	return nil
+}
+
+// write sends p, a msg, ping or leave, with the next counter and its MAC.
+// The lock keeps the counters in the order of the datagrams on the wire.
+func (c *Conn) write(p Packet) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	p.Seq = c.seq + 1
+	b, err := c.key.Sign(p).Append(c.wbuf[:0])
+	if err != nil {
+		return err
+	}
+	c.wbuf = b
+	c.seq++
 	_, err = c.nc.Write(b)
 	return err
 }
@@ -317,12 +349,13 @@ func (c *Conn) Leave(ctx context.Context) error {
 	if err := c.Err(); err != nil {
 		return err
 	}
-	b, _ := Packet{Kind: KindLeave}.Append(nil)
 	wait := c.cl.retryInterval()
 	err := ErrNoAnswer
 attempts:
 	for range c.cl.attempts() {
-		if _, werr := c.nc.Write(b); werr != nil {
+		// Each attempt has a counter of its own: the server would take a
+		// second datagram with the counter of the first for a replay.
+		if werr := c.write(Packet{Kind: KindLeave}); werr != nil {
 			err = werr
 			break
 		}
@@ -379,7 +412,7 @@ func (c *Conn) readLoop() {
 	for {
 		n, err := c.nc.Read(buf)
 		if err != nil {
-			if isRefused(err) {
+			if dgram.IsRefused(err) {
 				continue // an ICMP error for an earlier datagram
 			}
 			c.end(err)
@@ -427,7 +460,6 @@ func (c *Conn) readLoop() {
 // pingLoop keeps the membership alive until the session ends.
 func (c *Conn) pingLoop(every time.Duration) {
 	defer c.wg.Done()
-	b, _ := Packet{Kind: KindPing}.Append(nil)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -435,7 +467,7 @@ func (c *Conn) pingLoop(every time.Duration) {
 		case <-c.done:
 			return
 		case <-t.C:
-			c.nc.Write(b)
+			c.write(Packet{Kind: KindPing})
 		}
 	}
 }

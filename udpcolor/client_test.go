@@ -244,7 +244,7 @@ func TestClientKeepAlive(t *testing.T) {
 
 func TestClientManyMembers(t *testing.T) {
 	defer leaktest.Check(t)()
-	addr, _ := startUDP(t, &Server{Rate: -1})
+	addr, _ := startUDP(t, &Server{Rate: -1, MaxMembersPerAddr: -1})
 	ctx := context.Background()
 	var cl Client
 	const n = 20
@@ -407,4 +407,37 @@ func TestClientDropsWhenFull(t *testing.T) {
 	if m := recv(t, b); m.Text != "message 0" {
 		t.Errorf("kept %q, want the first message", m.Text)
 	}
+}
+
+// A host gets DefaultMaxMembersPerAddr members and a clear refusal after
+// that; another host (another loopback address) still joins.
+func TestClientAddrFull(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr, _ := startUDP(t, &Server{Rate: -1})
+	ctx := context.Background()
+	var cl Client
+	for i := range DefaultMaxMembersPerAddr {
+		c, err := cl.Join(ctx, addr, fmt.Sprint("host1-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	_, err := cl.Join(ctx, addr, "host1-extra")
+	var se *ServerError
+	if !errors.As(err, &se) || se.Code != CodeAddrFull {
+		t.Fatalf("one join too many: %v, want an address-full ServerError", err)
+	}
+	if want := "udpcolor: refused by server: address-full at most 4 members per address"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	other := Client{Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+		return d.DialContext(ctx, network, a)
+	}}
+	c, err := other.Join(ctx, addr, "host2")
+	if err != nil {
+		t.Fatalf("another host: %v", err)
+	}
+	c.Close()
 }

@@ -8,16 +8,18 @@
 // other members, and it is built so that it cannot be abused: it keeps no
 // state for an address until that address has proven it can receive
 // there, it never sends an unproven address more bytes than it received
-// from it, it limits every source's rate, its member table is bounded,
-// and no peer can put an escape sequence on anyone's terminal.
+// from it, every datagram a member sends after joining carries a MAC
+// under a key only that member received, it limits every source's rate
+// and every host's share of the member table, and no peer can put an
+// escape sequence on anyone's terminal.
 //
 // # Protocol
 //
-// Every datagram is UTF-8 text of at most [MaxDatagram] (1,200) bytes,
-// which fits the smallest IPv6 path MTU without fragmentation. It starts
-// with a lowercase verb; arguments follow, each after one space (0x20).
-// One trailing LF (0x0a) or CR LF is ignored, so tools such as nc can
-// speak the protocol. A datagram that is not valid UTF-8, breaks the
+// This is version 2 of the protocol ([Version]). Every datagram is UTF-8
+// text of at most [MaxDatagram] (1,200) bytes, which fits the smallest
+// IPv6 path MTU without fragmentation. It starts with a lowercase verb;
+// arguments follow, each after one space (0x20). One trailing LF (0x0a)
+// or CR LF is ignored. A datagram that is not valid UTF-8, breaks the
 // grammar below, or is larger than MaxDatagram is dropped; receivers read
 // into a buffer of MaxDatagram+1 bytes, so a datagram cut short by the
 // read is seen as too large and dropped whole, never relayed in part.
@@ -26,44 +28,60 @@
 // and '.', starting with a letter or a digit (see [ValidName]), and are
 // unique per server regardless of case. Message text is 1 to [MaxText]
 // (1,024) bytes of UTF-8 on one line (no CR or LF). A cookie is 1 to 64
-// bytes of letters, digits, '-' and '_'.
+// bytes of letters, digits, '-' and '_'. SEQ is a member's counter: 1 to
+// 20 decimal digits without a leading zero, from 1 to 2^64-1. MAC is 22
+// characters of base64url (RFC 4648 section 5, no padding, the unused
+// low bits of the last character zero) encoding [MACSize] (16) bytes;
+// KEY is 43 such characters encoding [KeySize] (32) bytes.
 //
 // Client to server:
 //
-//	join NAME [COOKIE] SP*    join, then echo the cookie; padded with spaces to >= MinJoin (256) bytes
-//	msg TEXT                  say TEXT to the other members
-//	ping                      keep the membership alive; no answer
-//	leave                     end the membership
+//	join/2 NAME [COOKIE] SP*  join, then echo the cookie; padded with spaces to >= MinJoin (256) bytes
+//	msg SEQ MAC TEXT          say TEXT to the other members
+//	ping SEQ MAC              keep the membership alive; no answer
+//	leave SEQ MAC             end the membership
 //
 // Server to client:
 //
 //	cookie NAME COOKIE        the challenge: echo it in a second join
-//	welcome NAME              admitted
+//	welcome NAME KEY          admitted; KEY signs the member's msg, ping and leave
 //	relay NAME : TEXT         what member NAME said ("name : text", as in the tutorial)
 //	bye NAME REASON           membership over: left, expired or shutdown
-//	error CODE [DETAIL]       bad-request, name-taken, full, bad-cookie or not-member
+//	error CODE [DETAIL]       bad-request, name-taken, full, address-full, bad-cookie, not-member or version
 //
 // The server answers nothing but the four client verbs. A datagram of a
 // kind that only servers send, and any other datagram that does not start
 // with a client verb, is dropped without an error: an error in answer to
 // an error would let one spoofed datagram set two servers (or a server
 // and any service that answers garbage) talking to each other forever.
+// A join of another version (the verb "join" of version 1, whose member
+// datagrams had no MAC, or "join/N") is answered "error version this
+// server speaks join/2"; a server of version 1 ignores "join/2", so a
+// client of this version gets no answer from it.
 //
 // For example, alice joins and says hello to bob (→ to the server, ← from
-// it; the joins carry 246 and 218 spaces of padding):
+// it; the joins carry 244 and 216 spaces of padding, and alice's key is
+// all zero bytes here, to keep the example reproducible):
 //
-//	alice → join alice␠␠␠…                       6a 6f 69 6e 20 61 6c 69 63 65 20 20 …  (256 bytes)
+//	alice → join/2 alice␠␠␠…                     6a 6f 69 6e 2f 32 20 61 6c 69 63 65 20 20 …  (256 bytes)
 //	alice ← cookie alice Z3xV…                   63 6f 6f 6b 69 65 20 61 6c 69 63 65 20 …  (40 bytes)
-//	alice → join alice Z3xV…␠␠␠…                 (256 bytes)
-//	alice ← welcome alice
-//	alice → msg hello
+//	alice → join/2 alice Z3xV…␠␠␠…               (256 bytes)
+//	alice ← welcome alice AAAA…AAA               77 65 6c 63 6f 6d 65 20 61 6c 69 63 65 20 41 41 …  (57 bytes)
+//	alice → msg 1 E2-vNq2SXM_Ybw0DyFgR0Q hello   (34 bytes, below)
 //	bob   ← relay alice : hello                  72 65 6c 61 79 20 61 6c 69 63 65 20 3a 20 68 65 6c 6c 6f
+//
+// alice's msg, byte by byte:
+//
+//	6d 73 67 20                 "msg "
+//	31 20                       SEQ: 1, the first datagram since the welcome; a space
+//	45 32 2d 76 … 52 30 51 20   MAC: 22 characters, "E2-vNq2SXM_Ybw0DyFgR0Q"; a space
+//	68 65 6c 6c 6f              TEXT: "hello"
 //
 // # Joining: the cookie exchange
 //
 // A join without a cookie gets a cookie (or an error) and nothing else:
 // the server stores nothing. The cookie is 27 characters of base64url
-// (RFC 4648, no padding) over 20 bytes: the time of issue in seconds
+// (as MAC and KEY are) over 20 bytes: the time of issue in seconds
 // since 1970 (4 bytes, big-endian) and the first 16 bytes of HMAC-SHA256,
 // under a random key that each Server draws when it starts, over that
 // time, the client's IP address (16 bytes, IPv4 in its IPv6-mapped form),
@@ -71,18 +89,81 @@
 // receives at its source address can echo it, and only for that name,
 // within [Server.CookieLifetime] (default [DefaultCookieLifetime]). The
 // second join is admitted if the name is still free and the member table
-// has room; the server answers "welcome NAME". A client that rejoins under
-// its own name (its welcome was lost) gets the welcome again; one that
-// joins under another name gives up the first.
+// has room; the server draws a random [Key] for the new member and
+// answers "welcome NAME KEY". A client that echoes a valid cookie for the
+// name it already holds at that address (its welcome was lost) gets the
+// same welcome again, with the same key, and the counters go on; one
+// that joins under another name gives up the first and gets a new key.
+// A client that has lost its key joins again from a new port, as
+// [Client.Join] does with every call: the old membership expires.
 //
 // Because a spoofed source address cannot echo the cookie, joins that are
 // never completed cost the server nothing but a reply, and that reply is
 // never larger than the join: every join must be padded to at least
 // [MinJoin] bytes (as QUIC pads its Initial packets), while the largest
-// cookie or error datagram is far smaller. The same rule holds for every
-// datagram from an address that is not a member: an answer larger than
-// the request is not sent at all, so the server cannot amplify traffic
-// towards a third party.
+// cookie or error datagram is far smaller (67 and 66 bytes). The same
+// rule holds for every datagram that is not a member's signed datagram:
+// an answer larger than the request is not sent at all, so the server
+// sends a source that has not proven its address at most as many bytes
+// as it received, inside the three times that the project allows (RFC
+// 9000 section 8.1). Only the welcome, to an address that has just echoed
+// its cookie, and what members receive as members (relays, bye), are
+// larger.
+//
+// # Member datagrams: counters and MACs
+//
+// The cookie proves the address once, at the join. Each later msg, ping
+// and leave proves again that it comes from the member: it carries SEQ,
+// the number of datagrams the member has signed since its welcome (1,
+// 2, 3...), and MAC, the first 16 bytes of HMAC-SHA256 under the
+// member's key over the datagram without its MAC field: the verb, a
+// space, SEQ in decimal, and for a msg a space and the text ("msg 1
+// hello" above). See [Key.Sign] and [Key.Verify]. The server looks up the
+// member by the datagram's source address and port and drops, without
+// an answer, a datagram whose MAC is wrong ([Stats].BadMACs) or whose
+// counter it has seen before or that is more than 63 below the highest
+// it has seen ([Stats].Replays): it accepts each counter once, and
+// tolerates datagrams that UDP delivers out of order (a window of 64, as
+// IPsec and DTLS do). Only such a datagram keeps the membership alive.
+//
+// # Threat model
+//
+// An off-path attacker can send datagrams with any source address, but
+// does not see the traffic between the server and its members. Such an
+// attacker
+//
+//   - cannot join as an address where it does not receive: it never sees
+//     that address's cookie, and guessing one is a chance of 2^-128 per
+//     try, each try charged to the spoofed address's rate;
+//   - cannot speak, leave or keep a membership alive in a member's name:
+//     it never sees the member's key, the server relays nothing, ends
+//     nothing and refreshes nothing without a valid MAC, and guessing one
+//     is again a chance of 2^-128 per datagram;
+//   - cannot replay a member's datagram, should it come by one: its
+//     counter has been seen;
+//   - can make the server parse each datagram it spoofs from a member's
+//     exact address and port and compute one HMAC for it (about a
+//     microsecond), for no answer; datagrams spoofed from other addresses
+//     cost a table lookup and count against their address's rate;
+//   - can reflect traffic off the server towards a victim at no more than
+//     the bytes it sends (one cookie or error datagram, at most as large
+//     as the spoofed request, per request within the victim's rate);
+//   - can use up the rate of the address it spoofs for unsigned
+//     datagrams, so that a new join from that host may be dropped while
+//     the flood lasts; a member's signed datagrams count against the
+//     member's own allowance instead, and go through;
+//   - can send a member, if it knows the server's address and guesses the
+//     member's port, datagrams that look as if they came from the server:
+//     a false relay shown to that member, a false bye that ends the
+//     session on the member's side (the server keeps the membership until
+//     it expires), or, during a join, a false welcome whose key the server
+//     will not accept. Datagrams from the server carry no MAC in this
+//     version.
+//
+// An on-path attacker, who can read the traffic, sees each member's key in
+// its welcome and can then do all of the above and speak for the member.
+// Protecting against it takes a handshake with encryption, such as DTLS
+// 1.3 (RFC 9147), which is out of the scope of this package.
 //
 // # Membership
 //
@@ -90,28 +171,35 @@
 // TEXT", after control characters, escape sequences and bidirectional
 // overrides are removed from TEXT (a text with nothing left is not
 // relayed); a "msg" from an address that is not a member gets "error
-// not-member" if that fits the size rule. Any datagram from a member
-// keeps it alive; a member silent for longer than [Server.MemberTimeout]
+// not-member" if that fits the size rule. A member's signed datagrams
+// keep it alive; a member silent for longer than [Server.MemberTimeout]
 // (default [DefaultMemberTimeout], 60 s) is dropped and told "bye NAME
 // expired". Clients send "ping" every [Client.KeepAlive] (default 20 s).
 // "leave" is answered with "bye NAME left"; a graceful [Server.Shutdown]
 // tells every member "bye NAME shutdown". Error datagrams answer joins,
 // malformed datagrams (a join whose name breaks the rules is one) and a
-// msg from a non-member; the server never answers a ping, a bye or an
-// error.
+// msg from a non-member; the server never answers a ping, a bye, an error
+// or a datagram whose MAC or counter it refused.
 //
 // # Limits and defaults
 //
 // Per source IP address (IPv6: per /64), all ports together, the server
 // accepts [DefaultRate] datagrams per second in bursts of [DefaultBurst];
-// the rest are dropped unread ([Server.Rate], [Server.Burst]). Datagrams
-// from source port 0 or below 1024 are dropped: those ports belong to
-// services that answer anything, and a spoofed datagram must not start a
-// loop between two servers. The member table holds at most
-// [DefaultMaxMembers] members ([Server.MaxMembers]); the rate limiter's
-// own table is bounded too. One member's message costs the server one
-// datagram per other member; members are proven addresses that asked for
-// them, and the per-source rate bounds how fast any one member can do it.
+// the rest are dropped unread ([Server.Rate], [Server.Burst]). A member's
+// signed datagrams count instead against an allowance of the same size
+// of the member's own, after their MAC has been checked, so that
+// datagrams spoofed from its address cannot silence it. Datagrams from
+// source port 0 or below 1024 are dropped: those ports belong to services
+// that answer anything, and a spoofed datagram must not start a loop
+// between two servers. The member table holds at most
+// [DefaultMaxMembers] members ([Server.MaxMembers]), and at most
+// [DefaultMaxMembersPerAddr] (4) of them may share one source IP address
+// (IPv6: one /64), all ports together ([Server.MaxMembersPerAddr]): one
+// host with a thousand ports cannot fill the room, and its extra joins
+// get "error address-full". The rate limiter's own table is bounded too.
+// One member's message costs the server one datagram per other member;
+// members are proven addresses that asked for them, and the member's rate
+// bounds how fast any one member can do it.
 //
 // # Colour and terminal safety
 //

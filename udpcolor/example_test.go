@@ -81,9 +81,27 @@ func ExamplePalette() {
 func ExampleParse() {
 	p, err := udpcolor.Parse([]byte("relay alice : hello"))
 	fmt.Println(p.Kind, p.Name, p.Text, err)
-	_, err = udpcolor.Parse([]byte("msg two\nlines"))
+	_, err = udpcolor.Parse([]byte("relay alice hello"))
 	fmt.Println(err)
 	// Output:
 	// relay alice hello <nil>
-	// udpcolor: malformed msg datagram: text empty, too long or not one line
+	// udpcolor: malformed relay datagram: want NAME : TEXT
+}
+
+// A member signs each msg, ping and leave with the key of its welcome
+// and the next counter; the server checks both.
+func ExampleKey_Sign() {
+	var key udpcolor.Key // the welcome's, in a real client
+	p := key.Sign(udpcolor.Packet{Kind: udpcolor.KindMsg, Seq: 1, Text: "hello"})
+	b, _ := p.Append(nil)
+	fmt.Printf("%s\n", b)
+
+	q, _ := udpcolor.Parse(b)
+	fmt.Println(key.Verify(q))
+	q.Text = "hellO"
+	fmt.Println(key.Verify(q))
+	// Output:
+	// msg 1 E2-vNq2SXM_Ybw0DyFgR0Q hello
+	// true
+	// false
 }

@@ -1,8 +1,10 @@
 package udpcolor
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,27 +26,36 @@ const (
 	MaxText = 1024
 	// MaxDetail is the longest detail of an error datagram, in bytes.
 	MaxDetail = 128
+	// Version is the version of the protocol, carried by the verb of a
+	// join ("join/2"). The first version, whose join verb was "join"
+	// and whose member datagrams carried no MAC, is refused with the
+	// error code [CodeVersion].
+	Version = 2
 )
 
 // Kind is the verb of a datagram.
 type Kind uint8
 
 // The kinds of datagram. Clients send join, msg, ping and leave; the
-// server sends cookie, welcome, relay, bye and error.
+// server sends cookie, welcome, relay, bye and error. A member's msg, ping
+// and leave carry a counter (SEQ) and a MAC under the key of its welcome.
 const (
-	KindJoin    Kind = iota + 1 // "join NAME [COOKIE]", padded to MinJoin bytes
+	KindJoin    Kind = iota + 1 // "join/2 NAME [COOKIE]", padded to MinJoin bytes
 	KindCookie                  // "cookie NAME COOKIE"
-	KindWelcome                 // "welcome NAME"
-	KindMsg                     // "msg TEXT"
+	KindWelcome                 // "welcome NAME KEY"
+	KindMsg                     // "msg SEQ MAC TEXT"
 	KindRelay                   // "relay NAME : TEXT"
-	KindPing                    // "ping"
-	KindLeave                   // "leave"
+	KindPing                    // "ping SEQ MAC"
+	KindLeave                   // "leave SEQ MAC"
 	KindBye                     // "bye NAME REASON"
 	KindError                   // "error CODE [DETAIL]"
 )
 
+// joinVerb is the verb of a join of this version.
+const joinVerb = "join/2"
+
 var kindNames = [...]string{
-	KindJoin:    "join",
+	KindJoin:    joinVerb,
 	KindCookie:  "cookie",
 	KindWelcome: "welcome",
 	KindMsg:     "msg",
@@ -63,6 +74,10 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
+// signed reports whether datagrams of kind k are a member's, which carry
+// a counter and a MAC: msg, ping and leave.
+func (k Kind) signed() bool { return k == KindMsg || k == KindPing || k == KindLeave }
+
 // Reasons carried by a bye datagram.
 const (
 	ByeLeft     = "left"     // the member sent leave
@@ -72,11 +87,13 @@ const (
 
 // Codes carried by an error datagram.
 const (
-	CodeBadRequest = "bad-request" // the datagram does not parse
-	CodeNameTaken  = "name-taken"  // another address holds the name
-	CodeFull       = "full"        // the member table is full
-	CodeBadCookie  = "bad-cookie"  // the cookie is forged, expired or for another address or name
-	CodeNotMember  = "not-member"  // msg from an address that has not joined (or has expired)
+	CodeBadRequest = "bad-request"  // the datagram does not parse
+	CodeNameTaken  = "name-taken"   // another address holds the name
+	CodeFull       = "full"         // the member table is full
+	CodeAddrFull   = "address-full" // the source address has as many members as the server allows one address
+	CodeBadCookie  = "bad-cookie"   // the cookie is forged, expired or for another address or name
+	CodeNotMember  = "not-member"   // msg from an address that has not joined (or has expired)
+	CodeVersion    = "version"      // a join of another version of the protocol
 )
 
 // Packet is one datagram of the protocol, parsed. Which fields are set
@@ -84,19 +101,25 @@ const (
 //
 //	join     Name, Cookie (empty on the first join)
 //	cookie   Name, Cookie
-//	welcome  Name
-//	msg      Text
+//	welcome  Name, Key
+//	msg      Seq, MAC, Text
 //	relay    Name, Text
-//	ping     -
-//	leave    -
+//	ping     Seq, MAC
+//	leave    Seq, MAC
 //	bye      Name, Text (the reason)
 //	error    Code, Text (the detail, may be empty)
+//
+// [Key.Sign] sets the MAC of a msg, ping or leave, and [Key.Verify]
+// checks it.
 type Packet struct {
 	Kind   Kind
 	Name   string
 	Cookie string
 	Code   string
 	Text   string
+	Key    Key           // the member's key, in a welcome
+	Seq    uint64        // the member's counter, from 1, in a msg, ping or leave
+	MAC    [MACSize]byte // the MAC of a msg, ping or leave under the member's key
 }
 
 // ParseError is returned by [Parse] for a datagram that breaks the
@@ -155,6 +178,46 @@ func validToken(s string) bool {
 	return true
 }
 
+// b64 encodes keys and MACs: base64url without padding (RFC 4648
+// section 5), strict, so that each value has exactly one encoding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Lengths of a key and a MAC in base64url.
+var (
+	keyChars = b64.EncodedLen(KeySize)
+	macChars = b64.EncodedLen(MACSize)
+)
+
+// parseSeq parses a counter: 1 to 20 decimal digits without a leading
+// zero, from 1 to 2^64-1.
+func parseSeq(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 20 || s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil
+}
+
+// parseProof parses the "SEQ MAC" that starts s into p, and returns
+// what follows them after one space, if anything does.
+func parseProof(p *Packet, s string) (rest string, hasRest, ok bool) {
+	seq, s, _ := strings.Cut(s, " ")
+	mac, rest, hasRest := strings.Cut(s, " ")
+	var valid bool
+	if p.Seq, valid = parseSeq(seq); !valid || len(mac) != macChars {
+		return "", false, false
+	}
+	if n, err := b64.Decode(p.MAC[:], []byte(mac)); err != nil || n != MACSize {
+		return "", false, false
+	}
+	return rest, hasRest, true
+}
+
 // validText reports whether s may be the text of a msg or relay: 1 to
 // [MaxText] bytes with no CR or LF. Other control characters are allowed
 // on the wire; receivers remove them before printing.
@@ -180,7 +243,7 @@ func Parse(b []byte) (Packet, error) {
 	verb, rest, hasRest := strings.Cut(s, " ")
 	var p Packet
 	switch verb {
-	case "join":
+	case joinVerb:
 		p.Kind = KindJoin
 		rest = strings.TrimRight(rest, " ")
 		name, cookie, hasCookie := strings.Cut(rest, " ")
@@ -200,16 +263,27 @@ func Parse(b []byte) (Packet, error) {
 		p.Name, p.Cookie = name, cookie
 	case "welcome":
 		p.Kind = KindWelcome
-		if !ValidName(rest) {
+		name, key, _ := strings.Cut(rest, " ")
+		if !ValidName(name) {
 			return Packet{}, bad(p.Kind, "bad name")
 		}
-		p.Name = rest
+		if len(key) != keyChars {
+			return Packet{}, bad(p.Kind, "bad key")
+		}
+		if n, err := b64.Decode(p.Key[:], []byte(key)); err != nil || n != KeySize {
+			return Packet{}, bad(p.Kind, "bad key")
+		}
+		p.Name = name
 	case "msg":
 		p.Kind = KindMsg
-		if !validText(rest) {
+		text, _, ok := parseProof(&p, rest)
+		if !ok {
+			return Packet{}, bad(p.Kind, "want SEQ MAC TEXT")
+		}
+		if !validText(text) {
 			return Packet{}, bad(p.Kind, "text empty, too long or not one line")
 		}
-		p.Text = rest
+		p.Text = text
 	case "relay":
 		p.Kind = KindRelay
 		name, text, ok := strings.Cut(rest, " : ")
@@ -222,10 +296,13 @@ func Parse(b []byte) (Packet, error) {
 		if verb == "leave" {
 			p.Kind = KindLeave
 		}
-		if hasRest {
+		_, extra, ok := parseProof(&p, rest)
+		if !ok {
+			return Packet{}, bad(p.Kind, "want SEQ MAC")
+		}
+		if extra {
 			return Packet{}, bad(p.Kind, "unexpected argument")
 		}
-		return p, nil
 	case "bye":
 		p.Kind = KindBye
 		name, reason, _ := strings.Cut(rest, " ")
@@ -281,10 +358,15 @@ func (p Packet) Append(b []byte) ([]byte, error) {
 			return fail("bad name")
 		}
 		b = append(append(b, ' '), p.Name...)
+		b = b64.AppendEncode(append(b, ' '), p.Key[:])
 	case KindMsg:
 		if !validText(p.Text) || !utf8.ValidString(p.Text) {
 			return fail("text empty, too long, not one line or not UTF-8")
 		}
+		if p.Seq == 0 {
+			return fail("counter 0")
+		}
+		b = appendProof(b, p)
 		b = append(append(b, ' '), p.Text...)
 	case KindRelay:
 		if !ValidName(p.Name) || !validText(p.Text) || !utf8.ValidString(p.Text) {
@@ -292,6 +374,10 @@ func (p Packet) Append(b []byte) ([]byte, error) {
 		}
 		b = append(append(append(append(b, ' '), p.Name...), " : "...), p.Text...)
 	case KindPing, KindLeave:
+		if p.Seq == 0 {
+			return fail("counter 0")
+		}
+		b = appendProof(b, p)
 	case KindBye:
 		if !ValidName(p.Name) || !validToken(p.Text) {
 			return fail("bad name or reason")
@@ -309,4 +395,19 @@ func (p Packet) Append(b []byte) ([]byte, error) {
 		return fail("unknown kind")
 	}
 	return b, nil
+}
+
+// appendProof appends " SEQ MAC" of p to b.
+func appendProof(b []byte, p Packet) []byte {
+	b = strconv.AppendUint(append(b, ' '), p.Seq, 10)
+	return b64.AppendEncode(append(b, ' '), p.MAC[:])
+}
+
+// otherVersionJoin reports whether b is a join of another version of the
+// protocol: its verb is "join" (the first version) or "join/N" for
+// another N.
+func otherVersionJoin(b []byte) bool {
+	verb, _, _ := strings.Cut(string(b), " ")
+	verb = strings.TrimRight(verb, "\r\n")
+	return verb == "join" || strings.HasPrefix(verb, "join/") && verb != joinVerb
 }

@@ -2,10 +2,19 @@ package udpcolor
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+)
+
+// A key and a MAC for tests (the bytes 0, 1, 2, ...) and their base64url.
+var (
+	testKey   = Key{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+	testKey64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	testMAC   = [MACSize]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	testMAC64 = "AAECAwQFBgcICQoLDA0ODw"
 )
 
 func TestParse(t *testing.T) {
@@ -16,43 +25,69 @@ func TestParse(t *testing.T) {
 		want Packet
 		err  bool
 	}{
-		{"join", pad("join alice"), Packet{Kind: KindJoin, Name: "alice"}, false},
-		{"join unpadded", "join alice", Packet{Kind: KindJoin, Name: "alice"}, false},
-		{"join echo", pad("join alice AbC-_9"), Packet{Kind: KindJoin, Name: "alice", Cookie: "AbC-_9"}, false},
-		{"join lf", "join bob\n", Packet{Kind: KindJoin, Name: "bob"}, false},
-		{"join crlf", "join bob\r\n", Packet{Kind: KindJoin, Name: "bob"}, false},
-		{"join no name", pad("join"), Packet{}, true},
-		{"join bad name", pad("join al\x1bice"), Packet{}, true},
-		{"join name starts with dot", pad("join .x"), Packet{}, true},
-		{"join name too long", pad("join " + strings.Repeat("a", MaxName+1)), Packet{}, true},
-		{"join name max", "join " + strings.Repeat("a", MaxName), Packet{Kind: KindJoin, Name: strings.Repeat("a", MaxName)}, false},
-		{"join bad cookie", pad("join alice co/okie"), Packet{}, true},
-		{"join three fields", pad("join alice c d"), Packet{}, true},
+		{"join", pad("join/2 alice"), Packet{Kind: KindJoin, Name: "alice"}, false},
+		{"join unpadded", "join/2 alice", Packet{Kind: KindJoin, Name: "alice"}, false},
+		{"join echo", pad("join/2 alice AbC-_9"), Packet{Kind: KindJoin, Name: "alice", Cookie: "AbC-_9"}, false},
+		{"join lf", "join/2 bob\n", Packet{Kind: KindJoin, Name: "bob"}, false},
+		{"join crlf", "join/2 bob\r\n", Packet{Kind: KindJoin, Name: "bob"}, false},
+		{"join no name", pad("join/2"), Packet{}, true},
+		{"join bad name", pad("join/2 al\x1bice"), Packet{}, true},
+		{"join name starts with dot", pad("join/2 .x"), Packet{}, true},
+		{"join name too long", pad("join/2 " + strings.Repeat("a", MaxName+1)), Packet{}, true},
+		{"join name max", "join/2 " + strings.Repeat("a", MaxName), Packet{Kind: KindJoin, Name: strings.Repeat("a", MaxName)}, false},
+		{"join bad cookie", pad("join/2 alice co/okie"), Packet{}, true},
+		{"join three fields", pad("join/2 alice c d"), Packet{}, true},
+		{"join first version", pad("join alice"), Packet{}, true},
+		{"join other version", pad("join/3 alice"), Packet{}, true},
 		{"cookie", "cookie alice xyz", Packet{Kind: KindCookie, Name: "alice", Cookie: "xyz"}, false},
 		{"cookie missing", "cookie alice", Packet{}, true},
-		{"welcome", "welcome alice", Packet{Kind: KindWelcome, Name: "alice"}, false},
-		{"msg", "msg hello, world", Packet{Kind: KindMsg, Text: "hello, world"}, false},
-		{"msg spaces kept", "msg  two  spaces ", Packet{Kind: KindMsg, Text: " two  spaces "}, false},
-		{"msg escape allowed on wire", "msg \x1b[2Jhi", Packet{Kind: KindMsg, Text: "\x1b[2Jhi"}, false},
-		{"msg empty", "msg ", Packet{}, true},
+		{"welcome", "welcome alice " + testKey64, Packet{Kind: KindWelcome, Name: "alice", Key: testKey}, false},
+		{"welcome no key", "welcome alice", Packet{}, true},
+		{"welcome short key", "welcome alice " + testKey64[1:], Packet{}, true},
+		{"welcome long key", "welcome alice " + testKey64 + "A", Packet{}, true},
+		{"welcome key not base64url", "welcome alice +" + testKey64[1:], Packet{}, true},
+		{"welcome key padded", "welcome alice " + testKey64[:42] + "=", Packet{}, true},
+		{"welcome key two words", "welcome alice " + testKey64 + " x", Packet{}, true},
+		{"msg", "msg 1 " + testMAC64 + " hello, world", Packet{Kind: KindMsg, Seq: 1, MAC: testMAC, Text: "hello, world"}, false},
+		{"msg spaces kept", "msg 7 " + testMAC64 + "  two  spaces ", Packet{Kind: KindMsg, Seq: 7, MAC: testMAC, Text: " two  spaces "}, false},
+		{"msg escape allowed on wire", "msg 2 " + testMAC64 + " \x1b[2Jhi", Packet{Kind: KindMsg, Seq: 2, MAC: testMAC, Text: "\x1b[2Jhi"}, false},
+		{"msg lf", "msg 3 " + testMAC64 + " hi\n", Packet{Kind: KindMsg, Seq: 3, MAC: testMAC, Text: "hi"}, false},
+		{"msg largest counter", "msg 18446744073709551615 " + testMAC64 + " hi", Packet{Kind: KindMsg, Seq: 1<<64 - 1, MAC: testMAC, Text: "hi"}, false},
+		{"msg counter overflows", "msg 18446744073709551616 " + testMAC64 + " hi", Packet{}, true},
+		{"msg counter 0", "msg 0 " + testMAC64 + " hi", Packet{}, true},
+		{"msg counter leading 0", "msg 01 " + testMAC64 + " hi", Packet{}, true},
+		{"msg counter signed", "msg +1 " + testMAC64 + " hi", Packet{}, true},
+		{"msg counter hex", "msg 0x1 " + testMAC64 + " hi", Packet{}, true},
+		{"msg no MAC", "msg 1 hello", Packet{}, true},
+		{"msg MAC truncated", "msg 1 " + testMAC64[:21] + " hi", Packet{}, true},
+		{"msg MAC too long", "msg 1 " + testMAC64 + "A hi", Packet{}, true},
+		{"msg MAC not canonical", "msg 1 " + testMAC64[:21] + "x hi", Packet{}, true},
+		{"msg MAC not base64url", "msg 1 " + testMAC64[:21] + "/ hi", Packet{}, true},
+		{"msg first version", "msg hello, world", Packet{}, true},
+		{"msg empty", "msg 1 " + testMAC64 + " ", Packet{}, true},
+		{"msg no text", "msg 1 " + testMAC64, Packet{}, true},
 		{"msg none", "msg", Packet{}, true},
-		{"msg two lines", "msg a\nb", Packet{}, true},
-		{"msg max", "msg " + strings.Repeat("x", MaxText), Packet{Kind: KindMsg, Text: strings.Repeat("x", MaxText)}, false},
-		{"msg too long", "msg " + strings.Repeat("x", MaxText+1), Packet{}, true},
+		{"msg two lines", "msg 1 " + testMAC64 + " a\nb", Packet{}, true},
+		{"msg max", "msg 1 " + testMAC64 + " " + strings.Repeat("x", MaxText), Packet{Kind: KindMsg, Seq: 1, MAC: testMAC, Text: strings.Repeat("x", MaxText)}, false},
+		{"msg too long", "msg 1 " + testMAC64 + " " + strings.Repeat("x", MaxText+1), Packet{}, true},
 		{"relay", "relay alice : hi : there", Packet{Kind: KindRelay, Name: "alice", Text: "hi : there"}, false},
 		{"relay no sep", "relay alice hi", Packet{}, true},
-		{"ping", "ping", Packet{Kind: KindPing}, false},
-		{"ping lf", "ping\n", Packet{Kind: KindPing}, false},
-		{"ping arg", "ping x", Packet{}, true},
-		{"leave", "leave", Packet{Kind: KindLeave}, false},
+		{"ping", "ping 5 " + testMAC64, Packet{Kind: KindPing, Seq: 5, MAC: testMAC}, false},
+		{"ping lf", "ping 5 " + testMAC64 + "\n", Packet{Kind: KindPing, Seq: 5, MAC: testMAC}, false},
+		{"ping first version", "ping", Packet{}, true},
+		{"ping arg", "ping 5 " + testMAC64 + " x", Packet{}, true},
+		{"ping no MAC", "ping 5", Packet{}, true},
+		{"ping trailing space", "ping 5 " + testMAC64 + " ", Packet{}, true},
+		{"leave", "leave 9 " + testMAC64, Packet{Kind: KindLeave, Seq: 9, MAC: testMAC}, false},
+		{"leave first version", "leave", Packet{}, true},
 		{"bye", "bye alice expired", Packet{Kind: KindBye, Name: "alice", Text: "expired"}, false},
 		{"error", "error name-taken alice", Packet{Kind: KindError, Code: "name-taken", Text: "alice"}, false},
 		{"error no detail", "error full", Packet{Kind: KindError, Code: "full"}, false},
 		{"unknown", "hello", Packet{}, true},
 		{"upper verb", "MSG hi", Packet{}, true},
 		{"empty", "", Packet{}, true},
-		{"not utf8", "msg \xff", Packet{}, true},
-		{"oversize", "msg " + strings.Repeat("x", MaxDatagram), Packet{}, true},
+		{"not utf8", "msg 1 " + testMAC64 + " \xff", Packet{}, true},
+		{"oversize", "msg 1 " + testMAC64 + " " + strings.Repeat("x", MaxDatagram), Packet{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,11 +116,12 @@ func TestAppendRoundTrip(t *testing.T) {
 		{Kind: KindJoin, Name: "alice"},
 		{Kind: KindJoin, Name: "alice", Cookie: "abc"},
 		{Kind: KindCookie, Name: "alice", Cookie: "abc"},
-		{Kind: KindWelcome, Name: "a.b-c_d"},
-		{Kind: KindMsg, Text: "hello"},
+		{Kind: KindWelcome, Name: "a.b-c_d", Key: testKey},
+		{Kind: KindMsg, Seq: 1, MAC: testMAC, Text: "hello"},
+		{Kind: KindMsg, Seq: 1<<64 - 1, Text: strings.Repeat("x", MaxText)},
 		{Kind: KindRelay, Name: "bob", Text: strings.Repeat("é", MaxText/2)},
-		{Kind: KindPing},
-		{Kind: KindLeave},
+		{Kind: KindPing, Seq: 2, MAC: testMAC},
+		{Kind: KindLeave, Seq: 3},
 		{Kind: KindBye, Name: "bob", Text: ByeLeft},
 		{Kind: KindError, Code: CodeFull},
 		{Kind: KindError, Code: CodeNameTaken, Text: "bob"},
@@ -117,10 +153,13 @@ func TestAppendRejects(t *testing.T) {
 		{},
 		{Kind: KindJoin, Name: "a b"},
 		{Kind: KindJoin, Name: "alice", Cookie: "a b"},
-		{Kind: KindMsg},
-		{Kind: KindMsg, Text: "a\nb"},
-		{Kind: KindMsg, Text: "\xff"},
-		{Kind: KindMsg, Text: strings.Repeat("x", MaxText+1)},
+		{Kind: KindMsg, Seq: 1},
+		{Kind: KindMsg, Text: "no counter"},
+		{Kind: KindPing},
+		{Kind: KindLeave},
+		{Kind: KindMsg, Seq: 1, Text: "a\nb"},
+		{Kind: KindMsg, Seq: 1, Text: "\xff"},
+		{Kind: KindMsg, Seq: 1, Text: strings.Repeat("x", MaxText+1)},
 		{Kind: KindRelay, Name: "", Text: "x"},
 		{Kind: KindBye, Name: "x", Text: "two words"},
 		{Kind: KindError, Code: "full", Text: strings.Repeat("x", MaxDetail+1)},
@@ -145,10 +184,16 @@ func TestLargestRelayFits(t *testing.T) {
 	if len(b) > MaxDatagram {
 		t.Fatalf("largest relay is %d bytes, more than %d", len(b), MaxDatagram)
 	}
+	p = Packet{Kind: KindMsg, Seq: 1<<64 - 1, Text: strings.Repeat("t", MaxText)}
+	if b, err = p.Append(nil); err != nil || len(b) > MaxDatagram {
+		t.Fatalf("largest msg: %d bytes, %v", len(b), err)
+	}
 	// The largest answer to a join must fit in the smallest join.
 	for _, p := range []Packet{
 		{Kind: KindCookie, Name: strings.Repeat("n", MaxName), Cookie: strings.Repeat("c", 27)},
 		{Kind: KindError, Code: CodeNameTaken, Text: strings.Repeat("n", MaxName)},
+		{Kind: KindError, Code: CodeAddrFull, Text: "at most 9223372036854775807 members per address"},
+		{Kind: KindError, Code: CodeVersion, Text: "this server speaks " + joinVerb},
 	} {
 		b, _ := p.Append(nil)
 		if len(b) > MinJoin {
@@ -171,10 +216,12 @@ func TestValidName(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
-		"join alice", "join alice " + strings.Repeat(" ", 240), "join alice Y29va2ll\n",
-		"cookie alice abc", "welcome alice", "msg hi", "msg \x1b]0;pwned\x07x",
-		"relay alice : hi", "ping", "leave", "bye alice left", "error full", "error name-taken bob",
-		"", "\xff", "msg \u202eevil", "relay a :  : ", "join a b c",
+		"join/2 alice", "join/2 alice " + strings.Repeat(" ", 240), "join/2 alice Y29va2ll\n",
+		"cookie alice abc", "welcome alice " + testKey64, "msg 1 " + testMAC64 + " hi",
+		"msg 18446744073709551615 " + testMAC64 + " \x1b]0;pwned\x07x", "msg 1 " + testMAC64 + "  ",
+		"relay alice : hi", "ping 1 " + testMAC64, "leave 2 " + testMAC64 + "\r\n", "ping 1 " + testMAC64[:21] + "x",
+		"bye alice left", "error full", "error name-taken bob", "join alice", "msg hi", "ping", "leave",
+		"", "\xff", "msg 3 " + testMAC64 + " \u202eevil", "relay a :  : ", "join/2 a b c",
 	} {
 		f.Add([]byte(s))
 	}
@@ -201,4 +248,10 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", p, q)
 		}
 	})
+}
+
+func TestJoinVerbCarriesVersion(t *testing.T) {
+	if want := "join/" + strconv.Itoa(Version); joinVerb != want || KindJoin.String() != want {
+		t.Errorf("join verb %q (Kind %q), want %q", joinVerb, KindJoin, want)
+	}
 }

@@ -3,22 +3,20 @@ package udpcolor
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/dgram"
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
 	"github.com/sockkit/sockkit/internal/track"
@@ -27,11 +25,13 @@ import (
 
 // Defaults used where a [Server] field is zero.
 const (
-	DefaultMaxMembers     = 1024
-	DefaultMemberTimeout  = 60 * time.Second
-	DefaultCookieLifetime = 30 * time.Second
-	DefaultRate           = 50  // datagrams per second per source IP
-	DefaultBurst          = 100 // datagrams
+	DefaultMaxMembers        = 1024
+	DefaultMaxMembersPerAddr = 4
+	DefaultMemberTimeout     = 60 * time.Second
+	DefaultCookieLifetime    = 30 * time.Second
+	DefaultRate              = 50  // datagrams per second per source IP
+	DefaultBurst             = 100 // datagrams
+	DefaultShutdownTimeout   = track.DefaultShutdownTimeout
 )
 
 // ErrServerClosed is returned by [Server.ServePacket] after [Server.Shutdown]
@@ -43,38 +43,59 @@ var ErrServerClosed = errors.New("udpcolor: server closed")
 // call to ServePacket and do not change them afterwards.
 //
 // The server keeps no state for an address until that address has echoed
-// a cookie, never sends an address that has not joined more bytes than it
-// received from it, and limits every source IP address to a rate of
-// datagrams, so that it can be used neither to fill its own memory nor to
-// flood a third party with spoofed joins.
+// a cookie, never answers a datagram that does not prove its source with
+// more bytes than it received, takes a member's msg, ping and leave only
+// with a valid MAC under the key it sent that member, and limits every
+// source IP address to a rate of datagrams and a share of the member
+// table, so that it can be used neither to fill its own memory nor to
+// flood a third party with spoofed joins, and nobody can speak or leave
+// in a member's name without having received its welcome. The package
+// documentation describes the threat model.
 //
 // A Server must not be copied after first use, nor reused after
 // [Server.Shutdown] or [Server.Close].
 type Server struct {
 	// MaxMembers bounds the member table; joins beyond it get the error
-	// "full". Zero or negative means DefaultMaxMembers.
+	// "full". Zero means DefaultMaxMembers.
 	MaxMembers int
+
+	// MaxMembersPerAddr bounds the members that share one source IP
+	// address (an IPv6 source by its /64), all ports together, so that
+	// one host cannot fill the member table by joining from many ports;
+	// further joins from that address get the error "address-full". An
+	// address that is already a member may still rejoin under another
+	// name. Zero means DefaultMaxMembersPerAddr; a negative value turns
+	// the limit off (MaxMembers still applies), for tests and benchmarks
+	// whose members all run on one host. Members behind one NAT share
+	// its address: raise it for such a network.
+	MaxMembersPerAddr int
 
 	// MemberTimeout is how long a member may stay silent (no msg and no
 	// ping) before it is dropped with "bye NAME expired"; members are
-	// checked every quarter of it. Zero or negative means
-	// DefaultMemberTimeout.
+	// checked every quarter of it. Zero means DefaultMemberTimeout.
 	MemberTimeout time.Duration
 
 	// CookieLifetime is how long a cookie may be echoed after the server
-	// issued it. Zero or negative means DefaultCookieLifetime.
+	// issued it. Zero means DefaultCookieLifetime.
 	CookieLifetime time.Duration
 
 	// Rate is the sustained number of datagrams per second accepted from
 	// one source IP address (an IPv6 source by its /64), all ports
-	// together; datagrams beyond it are dropped unread. Zero means
-	// DefaultRate; a negative value turns the limit off, which is only
-	// for trusted networks and benchmarks.
+	// together; datagrams beyond it are dropped unread. Each member has
+	// an allowance of the same rate of its own, which its signed msg,
+	// ping and leave use instead, once their MAC has been checked. Zero
+	// means DefaultRate; a negative value turns both limits off, which is
+	// only for trusted networks and benchmarks.
 	Rate float64
 
-	// Burst is the number of datagrams a source may send at once before
-	// Rate applies. Zero or negative means DefaultBurst.
+	// Burst is the number of datagrams a source, or a member, may send at
+	// once before Rate applies. Zero means DefaultBurst.
 	Burst int
+
+	// ShutdownTimeout bounds the graceful shutdown (with its "bye NAME
+	// shutdown" to every member) that cancelling the context given to
+	// ServePacket starts. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 
 	// Transcript, if not nil, receives every relayed message as
 	// "name : text" and every join, leave and expiry as "* name joined",
@@ -97,27 +118,34 @@ type Server struct {
 
 	g        track.Group
 	initOnce sync.Once
+	set      settings // resolved once, by init
+	setErr   error
 	key      [32]byte
-	lim      *ratelimit.Limiter
-	render   *Renderer
-	now      func() time.Time // test hook; time.Now by default
+	gate     *admit.Gate
+	// memberRate and memberBurst are each member's own limit (the same
+	// as a source address's); memberRate is 0 when Rate is negative.
+	memberRate  rate.Limit
+	memberBurst int
+	render      *Renderer
+	now         func() time.Time // test hook; time.Now by default
 
 	stats stats
 
 	mu        sync.Mutex
 	members   map[string]*member // by lower-case name
 	byAddr    map[netip.AddrPort]*member
+	perAddr   map[netip.Addr]int // members per ratelimit.KeyIP of their address
 	lastSweep time.Time
 }
 
-// member is an address that has proven itself and joined.
-type member struct {
-	name string
-	addr netip.AddrPort
-	c    *conn
-	seen time.Time
+// settings are the resolved fields of a Server.
+type settings struct {
+	maxMembers, maxPerAddr        int
+	memberTimeout, cookieLifetime time.Duration
+	shutdownTimeout               time.Duration
 }
 
+// init resolves the settings, once; a bad one is reported by ServePacket.
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		if _, err := rand.Read(s.key[:]); err != nil {
@@ -126,44 +154,34 @@ func (s *Server) init() {
 		if s.now == nil {
 			s.now = time.Now
 		}
-		r, burst := s.Rate, s.Burst
-		if r == 0 {
-			r = DefaultRate
+		r := opt.New("udpcolor")
+		s.set = settings{
+			maxMembers:      opt.Default(r, "MaxMembers", s.MaxMembers, DefaultMaxMembers),
+			maxPerAddr:      opt.Unlimited(r, "MaxMembersPerAddr", s.MaxMembersPerAddr, DefaultMaxMembersPerAddr),
+			memberTimeout:   opt.Default(r, "MemberTimeout", s.MemberTimeout, DefaultMemberTimeout),
+			cookieLifetime:  opt.Default(r, "CookieLifetime", s.CookieLifetime, DefaultCookieLifetime),
+			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
 		}
-		if burst <= 0 {
-			burst = DefaultBurst
-		}
-		if r > 0 {
-			s.lim = ratelimit.New(ratelimit.Config{Rate: rate.Limit(r), Burst: burst})
+		perSecond := opt.Unlimited(r, "Rate", s.Rate, DefaultRate)
+		burst := opt.Default(r, "Burst", s.Burst, DefaultBurst)
+		s.gate = admit.New(admit.Config{Rate: perSecond, Burst: burst})
+		if perSecond > 0 {
+			s.memberRate, s.memberBurst = rate.Limit(perSecond), burst
 		}
 		if s.Transcript != nil {
 			s.render = NewRenderer(s.Transcript, s.Palette, s.Color)
 		}
 		s.members = make(map[string]*member)
 		s.byAddr = make(map[netip.AddrPort]*member)
+		s.perAddr = make(map[netip.Addr]int)
+		s.setErr = r.Err()
 	})
 }
 
-func (s *Server) maxMembers() int {
-	if s.MaxMembers > 0 {
-		return s.MaxMembers
-	}
-	return DefaultMaxMembers
-}
-
-func (s *Server) memberTimeout() time.Duration {
-	if s.MemberTimeout > 0 {
-		return s.MemberTimeout
-	}
-	return DefaultMemberTimeout
-}
-
-func (s *Server) cookieLifetime() time.Duration {
-	if s.CookieLifetime > 0 {
-		return s.CookieLifetime
-	}
-	return DefaultCookieLifetime
-}
+func (s *Server) maxMembers() int               { return s.set.maxMembers }
+func (s *Server) maxMembersPerAddr() int        { return s.set.maxPerAddr }
+func (s *Server) memberTimeout() time.Duration  { return s.set.memberTimeout }
+func (s *Server) cookieLifetime() time.Duration { return s.set.cookieLifetime }
 
 func (s *Server) log(level slog.Level, msg string, args ...any) {
 	if s.Logger != nil {
@@ -171,51 +189,43 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-// Members returns the number of members.
-func (s *Server) Members() int {
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.members)
-}
-
-// Stats counts what a [Server] has done. All fields are totals since the
-// server started, except Members.
+// Stats counts what a [Server] has done since it started. In the shared
+// [sockkit.Counters], Conns is the number of members now, ConnsTotal the
+// joins admitted (after a valid cookie), Requests the msg datagrams
+// relayed, BytesOut the bytes sent; Dropped.Full counts joins refused
+// because the table was full, Dropped.SourceFull joins refused because
+// their address already had MaxMembersPerAddr members, and
+// Dropped.Rate, Oversize, Malformed and Port the datagrams dropped unread.
 type Stats struct {
-	Members          int   // members now
-	Joined           int64 // joins admitted (after a valid cookie)
-	Left             int64 // members that sent leave or rejoined under another name
-	Expired          int64 // members dropped by MemberTimeout
-	Cookies          int64 // cookies sent
-	BadCookies       int64 // echoed cookies refused (forged, expired, other address or name)
-	Messages         int64 // msg datagrams relayed
-	Relayed          int64 // relay datagrams sent (one per other member per message)
-	DroppedRate      int64 // datagrams past their source's rate
-	DroppedOversize  int64 // datagrams larger than MaxDatagram (or cut by the read)
-	DroppedMalformed int64 // datagrams that do not parse
-	DroppedPort      int64 // datagrams from source port 0 or below 1024
+	sockkit.Counters
+	Left       int64 // members that sent leave or rejoined under another name
+	Expired    int64 // members dropped by MemberTimeout
+	Cookies    int64 // cookies sent
+	BadCookies int64 // echoed cookies refused (forged, expired, other address or name)
+	Relayed    int64 // relay datagrams sent (one per other member per message)
+	BadMACs    int64 // msg, ping and leave datagrams from a member's address whose MAC is wrong
+	Replays    int64 // member datagrams with a valid MAC and a counter already seen, or too old
 }
 
 type stats struct {
-	joined, left, expired, cookies, badCookies, messages, relayed atomic.Int64
-	rate, oversize, malformed, port                               atomic.Int64
+	left, expired, cookies, badCookies, relayed atomic.Int64
+	badMACs, replays                            atomic.Int64
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
+	s.init()
+	c := s.gate.Counters.Load()
+	c.Conns = int64(s.Members())
 	return Stats{
-		Members:          s.Members(),
-		Joined:           s.stats.joined.Load(),
-		Left:             s.stats.left.Load(),
-		Expired:          s.stats.expired.Load(),
-		Cookies:          s.stats.cookies.Load(),
-		BadCookies:       s.stats.badCookies.Load(),
-		Messages:         s.stats.messages.Load(),
-		Relayed:          s.stats.relayed.Load(),
-		DroppedRate:      s.stats.rate.Load(),
-		DroppedOversize:  s.stats.oversize.Load(),
-		DroppedMalformed: s.stats.malformed.Load(),
-		DroppedPort:      s.stats.port.Load(),
+		Counters:   c,
+		Left:       s.stats.left.Load(),
+		Expired:    s.stats.expired.Load(),
+		Cookies:    s.stats.cookies.Load(),
+		BadCookies: s.stats.badCookies.Load(),
+		Relayed:    s.stats.relayed.Load(),
+		BadMACs:    s.stats.badMACs.Load(),
+		Replays:    s.stats.replays.Load(),
 	}
 }
 
@@ -229,19 +239,34 @@ func (s *Server) Stats() Stats {
 // one member table.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	sc, err := s.g.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
+	if s.setErr != nil {
+		pc.Close()
+		return s.setErr
+	}
+	sc, err := s.g.Begin(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout)
 	if err != nil {
 		return ErrServerClosed
 	}
-	c := newConn(pc)
+	c := &conn{pc: pc, counters: &s.gate.Counters}
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	var loopErr error
 	if !sc.Go(func() {
 		defer close(done)
 		defer close(quit)
-		loopErr = s.readLoop(ctx, c)
-		if ctx.Err() == nil && s.g.ShuttingDown() {
+		var scratch []*member
+		loopErr = dgram.Serve(pc, dgram.Config{
+			MaxDatagram: MaxDatagram,
+			Stopping:    sc.Stopping,
+			Counters:    &s.gate.Counters,
+			Logger:      s.Logger,
+			Name:        "udpcolor",
+		}, func(_ *dgram.Writer, d *dgram.Datagram) {
+			if from, ok := d.From.AddrPort(); ok {
+				scratch = s.handle(c, d.Data, from, scratch[:0])
+			}
+		})
+		if s.g.Graceful() {
 			s.farewell(c)
 		}
 	}) {
@@ -251,41 +276,6 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	sc.Go(func() { s.sweepLoop(quit) })
 	<-done
 	return sc.Finish(loopErr, ErrServerClosed)
-}
-
-// readLoop reads and handles datagrams until reading fails.
-func (s *Server) readLoop(ctx context.Context, c *conn) error {
-	buf := make([]byte, MaxDatagram+1) // one more byte shows truncation
-	var scratch []*member
-	for {
-		n, from, err := c.read(buf)
-		if err != nil {
-			if s.g.ShuttingDown() || ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// Someone else set a deadline on pc; it is not ours to keep.
-				// Shutdown may have set its own meanwhile: look again after
-				// clearing, or its deadline would be lost.
-				c.pc.SetReadDeadline(time.Time{})
-				if s.g.ShuttingDown() || ctx.Err() != nil {
-					return nil
-				}
-				continue
-			}
-			// An ICMP error reported on the socket is about one earlier
-			// datagram to one peer, not about the socket.
-			var ne net.Error
-			if isRefused(err) || errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !from.IsValid() {
-			continue
-		}
-		scratch = s.handle(c, buf[:n], from, scratch[:0])
-	}
 }
 
 // sweepLoop expires silent members until quit is closed.
@@ -324,152 +314,119 @@ func (s *Server) farewell(c *conn) {
 // for reuse.
 func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*member) []*member {
 	now := s.now()
-	if from.Port() < 1024 {
+	if !s.gate.Port(int(from.Port())) {
 		// Port 0 is not a real source, and low ports belong to services
 		// (echo, DNS, NTP...) that answer anything: answering them could
-		// start an endless loop between two servers.
-		s.stats.port.Add(1)
+		// start an endless loop between two servers. (The loop has
+		// dropped datagrams larger than MaxDatagram already.)
 		s.log(slog.LevelDebug, "udpcolor: dropped datagram from a service port", "from", from)
 		return scratch
 	}
-	if s.lim != nil && !s.lim.AllowN(now, ratelimit.KeyIP(from.Addr()), 1) {
-		s.stats.rate.Add(1)
+	s.maybeSweep(now)
+	// A member's own datagrams are checked against its key before the
+	// rate of its address, and count against the member's own rate:
+	// datagrams spoofed from its address must not use up its allowance.
+	if m := s.memberAt(from); m != nil && signedVerb(b) {
+		if scratch, done := s.fromMember(c, m, b, now, scratch); done {
+			return scratch
+		}
+	}
+	if !s.gate.Allow(ratelimit.KeyIP(from.Addr()), now) {
 		s.log(slog.LevelDebug, "udpcolor: dropped datagram over its source's rate", "from", from)
 		return scratch
 	}
-	if len(b) > MaxDatagram {
-		s.stats.oversize.Add(1)
-		s.log(slog.LevelDebug, "udpcolor: dropped oversize datagram", "from", from)
-		return scratch
-	}
-	s.mu.Lock()
-	m := s.byAddr[from]
-	if m != nil {
-		m.seen = now
-	}
-	s.mu.Unlock()
-	s.maybeSweep(now)
+	// From here on nothing proves that the datagram comes from its
+	// source address, even if a member holds that address: an answer
+	// is never larger than the datagram.
 	p, err := Parse(b)
 	if err != nil {
-		s.stats.malformed.Add(1)
+		s.gate.Counters.Drop(admit.Malformed)
 		s.log(slog.LevelDebug, "udpcolor: dropped malformed datagram", "from", from, "err", err)
-		// A stranger hears about it only if it used a client's verb: an
-		// error sent in answer to anything else could be the start of a
-		// loop with another service that answers garbage.
-		if m != nil || clientVerb(b) {
-			s.reply(c, from, len(b), m != nil, Packet{Kind: KindError, Code: CodeBadRequest})
+		switch {
+		case otherVersionJoin(b):
+			s.reply(c, from, len(b), Packet{Kind: KindError, Code: CodeVersion, Text: "this server speaks " + joinVerb})
+		case clientVerb(b) || s.memberAt(from) != nil:
+			// A stranger hears about it only if it used a client's verb:
+			// an error sent in answer to anything else could be the start
+			// of a loop with another service that answers garbage.
+			s.reply(c, from, len(b), Packet{Kind: KindError, Code: CodeBadRequest})
 		}
 		return scratch
 	}
 	switch p.Kind {
 	case KindJoin:
-		s.join(c, from, len(b), m, p, now)
+		s.join(c, from, len(b), p, now)
 	case KindMsg:
-		if m == nil {
-			s.reply(c, from, len(b), false, Packet{Kind: KindError, Code: CodeNotMember})
-			return scratch
-		}
-		return s.relay(m, p.Text, scratch)
-	case KindPing:
-		// m.seen is updated above; nothing else to do.
-	case KindLeave:
-		if m == nil {
-			return scratch
-		}
-		s.mu.Lock()
-		gone := s.byAddr[from] == m
-		if gone {
-			s.lockedRemove(m)
-		}
-		s.mu.Unlock()
-		if gone {
-			s.stats.left.Add(1)
-			s.event(m.name, "left")
-			s.send(c, from, Packet{Kind: KindBye, Name: m.name, Text: ByeLeft})
-		}
+		s.reply(c, from, len(b), Packet{Kind: KindError, Code: CodeNotMember})
+	case KindPing, KindLeave:
+		// Not from a member: nothing to keep alive or end.
 	default:
 		// A kind only servers send (cookie, welcome, relay, bye, error) is
 		// dropped without a word: answering an error with an error would
 		// let one spoofed datagram set two servers talking forever.
-		s.stats.malformed.Add(1)
+		s.gate.Counters.Drop(admit.Malformed)
 		s.log(slog.LevelDebug, "udpcolor: dropped a server's datagram", "from", from, "kind", p.Kind)
 	}
 	return scratch
 }
 
-// join handles a join datagram of n bytes; m is the member at from, if any.
-func (s *Server) join(c *conn, from netip.AddrPort, n int, m *member, p Packet, now time.Time) {
-	if n < MinJoin && m == nil {
+// join handles a join datagram of n bytes from an address.
+func (s *Server) join(c *conn, from netip.AddrPort, n int, p Packet, now time.Time) {
+	if n < MinJoin {
 		s.log(slog.LevelDebug, "udpcolor: dropped unpadded join", "from", from, "size", n)
 		return
 	}
-	if m != nil && m.name == p.Name {
-		// A retry whose welcome was lost.
-		s.send(c, from, Packet{Kind: KindWelcome, Name: m.name})
-		return
-	}
-	if code := s.admissible(from, p.Name); code != "" {
-		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: code, Text: p.Name})
+	if r := s.admissible(from, p.Name); r.code != "" {
+		s.refuse(c, from, n, r)
 		return
 	}
 	if p.Cookie == "" {
 		s.stats.cookies.Add(1)
-		s.reply(c, from, n, m != nil, Packet{Kind: KindCookie, Name: p.Name, Cookie: s.cookie(now, from, p.Name)})
+		s.reply(c, from, n, Packet{Kind: KindCookie, Name: p.Name, Cookie: s.cookie(now, from, p.Name)})
 		return
 	}
 	if !s.validCookie(now, from, p.Name, p.Cookie) {
 		s.stats.badCookies.Add(1)
-		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: CodeBadCookie})
+		s.reply(c, from, n, Packet{Kind: KindError, Code: CodeBadCookie})
 		return
 	}
+	// The address has proven itself: from here on the answer may be
+	// larger than the join.
 	s.mu.Lock()
-	code := s.lockedAdmissible(from, p.Name)
-	var old *member
-	if code == "" {
+	if m := s.byAddr[from]; m != nil && m.name == p.Name {
+		// A retry whose welcome was lost: the same key again, and the
+		// counters go on. (Resetting them would let a datagram captured
+		// since be replayed; a new key would break a client that takes
+		// the first of two welcomes, and a client that lost its key
+		// joins from a new socket.)
+		m.seen = now
+		key := m.key
+		s.mu.Unlock()
+		s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: key})
+		return
+	}
+	r := s.lockedAdmissible(from, p.Name)
+	var old, nm *member
+	if r.code == "" {
 		old = s.byAddr[from]
 		if old != nil {
 			s.lockedRemove(old)
 		}
-		nm := &member{name: p.Name, addr: from, c: c, seen: now}
-		s.members[strings.ToLower(p.Name)] = nm
-		s.byAddr[from] = nm
+		nm = s.newMember(p.Name, from, c, now)
+		s.lockedAdd(nm)
 	}
 	s.mu.Unlock()
-	if code != "" {
-		s.reply(c, from, n, m != nil, Packet{Kind: KindError, Code: code, Text: p.Name})
+	if r.code != "" {
+		s.refuse(c, from, n, r)
 		return
 	}
 	if old != nil {
 		s.stats.left.Add(1)
 		s.event(old.name, "left")
 	}
-	s.stats.joined.Add(1)
+	s.gate.Counters.Opened()
 	s.event(p.Name, "joined")
-	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name})
-}
-
-// admissible returns the error code that refuses name to from, or "".
-func (s *Server) admissible(from netip.AddrPort, name string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lockedAdmissible(from, name)
-}
-
-func (s *Server) lockedAdmissible(from netip.AddrPort, name string) string {
-	if o := s.members[strings.ToLower(name)]; o != nil && o.addr != from {
-		return CodeNameTaken
-	}
-	if s.byAddr[from] == nil && len(s.members) >= s.maxMembers() {
-		return CodeFull
-	}
-	return ""
-}
-
-func (s *Server) lockedRemove(m *member) {
-	delete(s.members, strings.ToLower(m.name))
-	if s.byAddr[m.addr] == m {
-		delete(s.byAddr, m.addr)
-	}
+	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: nm.key})
 }
 
 // relay sends text from m to every other member.
@@ -492,7 +449,7 @@ func (s *Server) relay(m *member, text string, targets []*member) []*member {
 	if s.render != nil {
 		s.render.Message(m.name, text)
 	}
-	s.stats.messages.Add(1)
+	s.gate.Counters.Request(0, 0)
 	sent := 0
 	for i, o := range targets {
 		if o.c.write(out, o.addr) == nil {
@@ -504,37 +461,6 @@ func (s *Server) relay(m *member, text string, targets []*member) []*member {
 	return targets
 }
 
-// maybeSweep sweeps when a quarter of the member timeout has passed since
-// the last sweep, so that expiry does not depend on the ticker alone.
-func (s *Server) maybeSweep(now time.Time) {
-	s.mu.Lock()
-	due := now.Sub(s.lastSweep) >= s.memberTimeout()/4
-	s.mu.Unlock()
-	if due {
-		s.sweep(now)
-	}
-}
-
-// sweep drops the members silent for longer than the member timeout.
-func (s *Server) sweep(now time.Time) {
-	timeout := s.memberTimeout()
-	var gone []*member
-	s.mu.Lock()
-	s.lastSweep = now
-	for _, m := range s.members {
-		if now.Sub(m.seen) > timeout {
-			gone = append(gone, m)
-			s.lockedRemove(m)
-		}
-	}
-	s.mu.Unlock()
-	s.stats.expired.Add(int64(len(gone)))
-	for _, m := range gone {
-		s.event(m.name, "expired")
-		s.send(m.c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeExpired})
-	}
-}
-
 // event records a join, leave or expiry.
 func (s *Server) event(name, what string) {
 	s.log(slog.LevelInfo, "udpcolor: member "+what, "name", name)
@@ -543,15 +469,27 @@ func (s *Server) event(name, what string) {
 	}
 }
 
-// reply sends p to an address that sent a datagram of reqLen bytes. To
-// an address that has not proven itself (not a member) it sends nothing
-// larger than reqLen, so the server never amplifies a spoofed datagram.
-func (s *Server) reply(c *conn, to netip.AddrPort, reqLen int, proven bool, p Packet) {
+// refuse answers a join of n bytes with the error datagram of r.
+func (s *Server) refuse(c *conn, from netip.AddrPort, n int, r refusal) {
+	switch r.code {
+	case CodeAddrFull:
+		s.gate.Counters.Drop(admit.SourceFull)
+	case CodeFull:
+		s.gate.Counters.Drop(admit.Full)
+	}
+	s.reply(c, from, n, Packet{Kind: KindError, Code: r.code, Text: r.detail})
+}
+
+// reply answers a datagram of reqLen bytes that nothing proves to come
+// from its source address with p, unless p is larger: the server never
+// amplifies a spoofed datagram. (The project's rule allows three times
+// the request; this server's answers to strangers all fit in one.)
+func (s *Server) reply(c *conn, to netip.AddrPort, reqLen int, p Packet) {
 	out, err := p.Append(nil)
 	if err != nil {
 		return
 	}
-	if !proven && len(out) > reqLen {
+	if len(out) > reqLen {
 		s.log(slog.LevelDebug, "udpcolor: reply larger than request not sent", "to", to, "kind", p.Kind)
 		return
 	}
@@ -567,43 +505,6 @@ func (s *Server) send(c *conn, to netip.AddrPort, p Packet) error {
 	return c.write(out, to)
 }
 
-// cookie returns the cookie for name at from issued at now: base64url
-// (no padding) of the issue time in seconds (4 bytes, big-endian) and the
-// first 16 bytes of HMAC-SHA256 under the server's key over that time,
-// the address (16 bytes), the port (2 bytes) and the name.
-func (s *Server) cookie(now time.Time, from netip.AddrPort, name string) string {
-	var b [20]byte
-	binary.BigEndian.PutUint32(b[:4], uint32(now.Unix()))
-	copy(b[4:], s.mac(b[:4], from, name))
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func (s *Server) mac(t []byte, from netip.AddrPort, name string) []byte {
-	h := hmac.New(sha256.New, s.key[:])
-	h.Write(t)
-	a := from.Addr().As16()
-	h.Write(a[:])
-	var port [2]byte
-	binary.BigEndian.PutUint16(port[:], from.Port())
-	h.Write(port[:])
-	io.WriteString(h, name)
-	return h.Sum(nil)[:16]
-}
-
-// validCookie reports whether cookie was issued by this server to from
-// for name, no longer than the cookie lifetime ago.
-func (s *Server) validCookie(now time.Time, from netip.AddrPort, name, cookie string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(b) != 20 {
-		return false
-	}
-	age := now.Unix() - int64(binary.BigEndian.Uint32(b[:4]))
-	if age < -1 || time.Duration(age)*time.Second > s.cookieLifetime() {
-		return false
-	}
-	return hmac.Equal(b[4:], s.mac(b[:4], from, name))
-}
-
 // Shutdown stops reading, says "bye NAME shutdown" to every member, and
 // waits until every ServePacket has returned or ctx is done, in which
 // case it closes everything and returns ctx.Err().
@@ -613,51 +514,34 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.g.Shutdown(ctx) 
 // every ServePacket has returned. It is idempotent.
 func (s *Server) Close() error { return s.g.Close() }
 
-// conn reads and writes datagrams with netip.AddrPort addresses, without
-// allocating when pc is a *net.UDPConn.
+// conn is a packet conn of the server; members remember the one they
+// joined through.
 type conn struct {
-	pc  net.PacketConn
-	udp *net.UDPConn
-}
-
-func newConn(pc net.PacketConn) *conn {
-	u, _ := pc.(*net.UDPConn)
-	return &conn{pc: pc, udp: u}
-}
-
-// read reads one datagram. The address is invalid when the PacketConn
-// does not use IP addresses.
-func (c *conn) read(b []byte) (int, netip.AddrPort, error) {
-	if c.udp != nil {
-		return c.udp.ReadFromUDPAddrPort(b)
-	}
-	n, a, err := c.pc.ReadFrom(b)
-	if err != nil || a == nil {
-		return n, netip.AddrPort{}, err
-	}
-	if u, ok := a.(*net.UDPAddr); ok {
-		return n, u.AddrPort(), nil
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return n, ap, nil
+	pc       net.PacketConn
+	counters *admit.Counters
 }
 
 func (c *conn) write(b []byte, to netip.AddrPort) error {
-	if c.udp != nil {
-		_, err := c.udp.WriteToUDPAddrPort(b, to)
-		return err
+	err := dgram.WriteTo(c.pc, b, dgram.AddrPort(to))
+	if err == nil {
+		c.counters.Bytes(0, len(b))
 	}
-	_, err := c.pc.WriteTo(b, net.UDPAddrFromAddrPort(to))
 	return err
 }
 
 // clientVerb reports whether b starts with a verb that clients send
-// (join, msg, ping, leave), followed by a space or nothing.
+// (join/2, msg, ping, leave), followed by a space or nothing.
 func clientVerb(b []byte) bool {
 	verb, _, _ := bytes.Cut(b, []byte{' '})
 	switch string(verb) {
-	case "join", "msg", "ping", "leave":
+	case joinVerb, "msg", "ping", "leave":
 		return true
 	}
 	return false
+}
+
+// signedVerb reports whether b starts with the verb of a datagram that
+// members sign (msg, ping, leave) and a space.
+func signedVerb(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("msg ")) || bytes.HasPrefix(b, []byte("ping ")) || bytes.HasPrefix(b, []byte("leave "))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit"
 	"io"
 	"log/slog"
 	"net"
@@ -127,6 +128,13 @@ type harness struct {
 	clock *clock
 	errc  chan error
 	sync  int
+	keys  map[netip.AddrPort]*keyState // of the members joined through the harness
+}
+
+// keyState is what a member's client keeps to sign its datagrams.
+type keyState struct {
+	key Key
+	seq uint64 // the counter of the last datagram signed
 }
 
 func newHarness(t *testing.T, s *Server) *harness {
@@ -182,8 +190,9 @@ func (h *harness) drain() []datagram {
 	}
 }
 
-// join runs the cookie exchange for name at from and checks the welcome.
-func (h *harness) join(from netip.AddrPort, name string) {
+// join runs the cookie exchange for name at from, checks the welcome and
+// keeps the member's key. It returns the cookie.
+func (h *harness) join(from netip.AddrPort, name string) string {
 	h.t.Helper()
 	h.sendPacket(from, Packet{Kind: KindJoin, Name: name})
 	got := h.drain()
@@ -195,7 +204,65 @@ func (h *harness) join(from netip.AddrPort, name string) {
 		h.t.Fatalf("join %s: got %q to %v, want a cookie", name, got[0].b, got[0].addr)
 	}
 	h.sendPacket(from, Packet{Kind: KindJoin, Name: name, Cookie: p.Cookie})
-	h.expect(h.drain(), datagram{[]byte("welcome " + name), from})
+	h.expectWelcome(h.drain(), from, name)
+	return p.Cookie
+}
+
+// expectWelcome checks that got is one welcome for name to to, and keeps
+// its key for the member's datagrams from then on.
+func (h *harness) expectWelcome(got []datagram, to netip.AddrPort, name string) {
+	h.t.Helper()
+	if len(got) != 1 {
+		h.t.Fatalf("got %d datagrams, want a welcome for %s: %v", len(got), name, got)
+	}
+	p, err := Parse(got[0].b)
+	if err != nil || p.Kind != KindWelcome || p.Name != name || got[0].addr != to {
+		h.t.Fatalf("got %q to %v, want a welcome for %s to %v", got[0].b, got[0].addr, name, to)
+	}
+	h.keep(to, p)
+}
+
+// keep records the key of welcome p, to the member at a.
+func (h *harness) keep(a netip.AddrPort, p Packet) {
+	if h.keys == nil {
+		h.keys = make(map[netip.AddrPort]*keyState)
+	}
+	h.keys[a] = &keyState{key: p.Key}
+}
+
+// signed returns p as the member at from sends it next: with the next
+// counter and its MAC.
+func (h *harness) signed(from netip.AddrPort, p Packet) []byte {
+	h.t.Helper()
+	k := h.keys[from]
+	if k == nil {
+		h.t.Fatalf("no member at %v", from)
+	}
+	k.seq++
+	p.Seq = k.seq
+	b, err := k.key.Sign(p).Append(nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b
+}
+
+// say sends a msg from the member at from.
+func (h *harness) say(from netip.AddrPort, text string) {
+	h.t.Helper()
+	h.c.in <- datagram{h.signed(from, Packet{Kind: KindMsg, Text: text}), from}
+}
+
+// ping sends a ping from the member at from.
+func (h *harness) ping(from netip.AddrPort) {
+	h.t.Helper()
+	h.c.in <- datagram{h.signed(from, Packet{Kind: KindPing}), from}
+}
+
+// leave sends a leave from the member at from.
+func (h *harness) leave(from netip.AddrPort) {
+	h.t.Helper()
+	h.c.in <- datagram{h.signed(from, Packet{Kind: KindLeave}), from}
 }
 
 // expect checks that got holds exactly want, in any order.
@@ -232,8 +299,8 @@ func TestServerRelays(t *testing.T) {
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	h.join(carol, "carol")
-	h.send(alice, "msg hello all")
-	h.send(bob, "msg hi alice\n")
+	h.say(alice, "hello all")
+	h.c.in <- datagram{append(h.signed(bob, Packet{Kind: KindMsg, Text: "hi alice"}), '\n'), bob} // as nc would send it
 	h.expect(h.drain(),
 		dg(bob, "relay alice : hello all"), dg(carol, "relay alice : hello all"),
 		dg(alice, "relay bob : hi alice"), dg(carol, "relay bob : hi alice"))
@@ -274,18 +341,24 @@ func TestServerNeverAmplifies(t *testing.T) {
 	h := newHarness(t, &Server{})
 	stranger := addr("10.9.9.9:40000")
 	h.join(alice, "alice")
+	mac := strings.Repeat("A", 22)
 	inputs := []string{
-		"join alice",                     // unpadded join
-		"join x",                         // unpadded join, free name
-		"msg hi",                         // not a member
-		"msg " + strings.Repeat("x", 50), // not a member, longer than the error
-		"garbage",                        // malformed
-		"\xff\xfe",                       // not UTF-8
-		"welcome x",                      // a server verb
-		"relay alice : " + strings.Repeat("y", 100),          // a server verb
-		"join alice " + strings.Repeat(" ", MinJoin),         // name taken
-		"join x forgedcookie" + strings.Repeat(" ", MinJoin), // bad cookie
-		"ping", "leave",
+		"join/2 alice",                          // unpadded join
+		"join/2 x",                              // unpadded join, free name
+		"join x",                                // unpadded join of the first version
+		"join/3 x",                              // unpadded join of a later version
+		"msg hi",                                // not a member, no MAC
+		"msg 1 " + mac + " hi",                  // not a member
+		"msg 1 " + mac + strings.Repeat("x", 5), // malformed
+		"msg 1 " + mac + " " + strings.Repeat("x", 50), // not a member, longer than the error
+		"garbage",                              // malformed
+		"\xff\xfe",                             // not UTF-8
+		"welcome x " + strings.Repeat("A", 43), // a server verb
+		"relay alice : " + strings.Repeat("y", 100),            // a server verb
+		"join/2 alice " + strings.Repeat(" ", MinJoin),         // name taken
+		"join/2 x forgedcookie" + strings.Repeat(" ", MinJoin), // bad cookie
+		"join x" + strings.Repeat(" ", MinJoin),                // the first version
+		"ping", "leave", "ping 1 " + mac, "leave 1 " + mac,
 	}
 	for _, in := range inputs {
 		h.send(stranger, in)
@@ -307,24 +380,27 @@ func TestServerRefusals(t *testing.T) {
 	h := newHarness(t, &Server{MaxMembers: 2})
 	pad := func(s string) string { return s + strings.Repeat(" ", MinJoin-len(s)) }
 	h.join(alice, "alice")
-	h.send(bob, pad("join ALICE"))
+	h.send(bob, pad("join/2 ALICE"))
 	h.expect(h.drain(), dg(bob, "error name-taken ALICE"))
 
 	// A cookie only works for its address, its name and its lifetime.
 	h.sendPacket(bob, Packet{Kind: KindJoin, Name: "bob"})
 	p, _ := Parse(h.drain()[0].b)
-	h.send(carol, pad("join bob "+p.Cookie))
+	h.send(carol, pad("join/2 bob "+p.Cookie))
 	h.expect(h.drain(), dg(carol, "error bad-cookie"))
-	h.send(bob, pad("join bobby "+p.Cookie))
+	h.send(bob, pad("join/2 bobby "+p.Cookie))
 	h.expect(h.drain(), dg(bob, "error bad-cookie"))
 	h.clock.Add(DefaultCookieLifetime + time.Second)
-	h.send(bob, pad("join bob "+p.Cookie))
+	h.send(bob, pad("join/2 bob "+p.Cookie))
 	h.expect(h.drain(), dg(bob, "error bad-cookie"))
-	h.send(bob, pad("join al\x1b[31mice"))
+	h.send(bob, pad("join/2 al\x1b[31mice"))
 	h.expect(h.drain(), dg(bob, "error bad-request"))
+	// A client of the first version is told why it cannot join.
+	h.send(bob, pad("join bob"))
+	h.expect(h.drain(), dg(bob, "error version this server speaks join/2"))
 
 	h.join(bob, "bob")
-	h.send(carol, pad("join carol"))
+	h.send(carol, pad("join/2 carol"))
 	h.expect(h.drain(), dg(carol, "error full carol"))
 	if h.s.Members() != 2 {
 		t.Errorf("Members() = %d, want 2", h.s.Members())
@@ -333,15 +409,32 @@ func TestServerRefusals(t *testing.T) {
 
 func TestServerRejoin(t *testing.T) {
 	h := newHarness(t, &Server{})
-	h.join(alice, "alice")
-	// A retry whose welcome was lost gets the welcome again.
+	cookie := h.join(alice, "alice")
+	key := h.keys[alice].key
+	h.join(bob, "bob")
+	h.say(alice, "one")
+	h.expect(h.drain(), dg(bob, "relay alice : one"))
+	// A retry whose welcome was lost gets the same welcome again, but
+	// only with a valid cookie, and the counters go on.
 	h.sendPacket(alice, Packet{Kind: KindJoin, Name: "alice", Cookie: "whatever"})
-	h.expect(h.drain(), dg(alice, "welcome alice"))
+	h.expect(h.drain(), dg(alice, "error bad-cookie"))
+	h.sendPacket(alice, Packet{Kind: KindJoin, Name: "alice", Cookie: cookie})
+	h.expectWelcome(h.drain(), alice, "alice")
+	if h.keys[alice].key != key {
+		t.Error("a retried join got a new key")
+	}
+	h.keys[alice].seq = 0 // the counter of "one" again: seen already
+	h.say(alice, "replayed")
+	h.say(alice, "two")
+	h.expect(h.drain(), dg(bob, "relay alice : two"))
 	// Joining under a new name gives up the old one.
 	h.join(alice, "alicia")
-	h.join(bob, "alice")
-	if h.s.Members() != 2 {
-		t.Errorf("Members() = %d, want 2", h.s.Members())
+	if h.keys[alice].key == key {
+		t.Error("a new name kept the old key")
+	}
+	h.join(carol, "alice")
+	if h.s.Members() != 3 {
+		t.Errorf("Members() = %d, want 3", h.s.Members())
 	}
 }
 
@@ -350,10 +443,10 @@ func TestServerLeave(t *testing.T) {
 	h := newHarness(t, &Server{Transcript: &transcript})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
-	h.send(alice, "leave")
-	h.send(bob, "msg still here?")
-	h.send(alice, "msg ghost")
-	h.expect(h.drain(), dg(alice, "bye alice left"))
+	h.leave(alice)
+	h.say(bob, "still here?")
+	h.say(alice, "ghost") // signed with a key that is no longer any member's
+	h.expect(h.drain(), dg(alice, "bye alice left"), dg(alice, "error not-member"))
 	h.join(carol, "alice") // the name is free again
 	if !strings.Contains(transcript.String(), "* alice left\n") {
 		t.Errorf("transcript has no leave:\n%s", transcript.String())
@@ -361,29 +454,58 @@ func TestServerLeave(t *testing.T) {
 }
 
 func TestServerFlood(t *testing.T) {
-	// The clock is frozen, so the bucket never refills: exactly Burst
-	// datagrams of the flooder get through, two of them its join.
+	// The clock is frozen, so the buckets never refill: exactly Burst
+	// messages of the flooding member get through.
 	const burst = 20
 	h := newHarness(t, &Server{Rate: 10, Burst: burst})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	for i := range 1000 {
-		h.send(alice, fmt.Sprintf("msg flood %d", i))
+		h.say(alice, fmt.Sprintf("flood %d", i))
 	}
 	got := h.drain()
-	if len(got) != burst-2 {
-		t.Errorf("bob got %d of 1000 flooded messages, want %d", len(got), burst-2)
+	if len(got) != burst {
+		t.Errorf("bob got %d of 1000 flooded messages, want %d", len(got), burst)
 	}
-	// Another source is not affected.
-	h.send(bob, "msg fine")
+	// Another member is not affected.
+	h.say(bob, "fine")
 	h.expect(h.drain(), dg(alice, "relay bob : fine"))
 	// A second later the flooder has Rate more.
 	h.clock.Add(time.Second)
 	for range 100 {
-		h.send(alice, "msg again")
+		h.say(alice, "again")
 	}
 	if got := h.drain(); len(got) != 10 {
 		t.Errorf("after 1s bob got %d messages, want 10", len(got))
+	}
+	if st := h.s.Stats(); st.Dropped.Rate != 1000-burst+100-10 {
+		t.Errorf("DroppedRate = %d, want %d", st.Dropped.Rate, 1000-burst+100-10)
+	}
+}
+
+// A member's address has two allowances: the member's own, for its
+// signed datagrams, and its IP address's, for anything else (a join).
+// Unsigned datagrams from its host, spoofed or not, use up the second
+// only: the member still speaks.
+func TestServerFloodFromMemberAddress(t *testing.T) {
+	const burst = 20
+	h := newHarness(t, &Server{Rate: 10, Burst: burst})
+	h.join(alice, "alice")
+	h.join(bob, "bob")
+	sameHost := netip.AddrPortFrom(alice.Addr(), alice.Port()+1)
+	for i := range 1000 {
+		h.sendPacket(sameHost, Packet{Kind: KindJoin, Name: fmt.Sprintf("x%d", i)})
+		h.send(alice, "msg 1 AAAAAAAAAAAAAAAAAAAAAA spoofed")
+	}
+	for _, d := range h.drain() {
+		if d.addr != sameHost {
+			t.Errorf("the flood made the server send %q to %v", d.b, d.addr)
+		}
+	}
+	h.say(alice, "still here")
+	h.expect(h.drain(), dg(bob, "relay alice : still here"))
+	if st := h.s.Stats(); st.BadMACs != 1000 {
+		t.Errorf("BadMACs = %d, want 1000", st.BadMACs)
 	}
 }
 
@@ -397,7 +519,7 @@ func TestServerOversize(t *testing.T) {
 	h.expect(h.drain()) // dropped: nothing relayed, nothing answered
 	h.send(alice, long[:MaxDatagram])
 	h.expect(h.drain(), dg(alice, "error bad-request"))
-	h.send(alice, long[:4+MaxText])
+	h.say(alice, strings.Repeat("x", MaxText))
 	h.expect(h.drain(), dg(bob, "relay alice : "+strings.Repeat("x", MaxText)))
 }
 
@@ -406,8 +528,8 @@ func TestServerCleansText(t *testing.T) {
 	h := newHarness(t, &Server{Transcript: &transcript, Color: ColorAlways, Palette: NewPalette(map[string]Color{"alice": 33, "bob": 64})})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
-	h.send(alice, "msg \x1b]0;owned\x07look \x1b[2Jhere\u202e!\x07")
-	h.send(alice, "msg \x1b[31m")
+	h.say(alice, "\x1b]0;owned\x07look \x1b[2Jhere\u202e!\x07")
+	h.say(alice, "\x1b[31m")
 	h.expect(h.drain(), dg(bob, "relay alice : look here!"))
 	want := "* \x1b[38;5;33malice\x1b[0m joined\n* \x1b[38;5;64mbob\x1b[0m joined\n\x1b[38;5;33malice\x1b[0m : look here!\n"
 	if transcript.String() != want {
@@ -421,9 +543,10 @@ func TestServerExpiry(t *testing.T) {
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	h.clock.Add(DefaultMemberTimeout / 2)
-	h.send(bob, "ping")
+	h.ping(bob)
+	h.drain()
 	h.clock.Add(DefaultMemberTimeout/2 + time.Second)
-	h.send(bob, "msg anyone?") // bob spoke in time; alice did not
+	h.say(bob, "anyone?") // bob spoke in time; alice did not
 	h.expect(h.drain(), dg(alice, "bye alice expired"))
 	if h.s.Members() != 1 {
 		t.Errorf("Members() = %d, want 1", h.s.Members())
@@ -468,8 +591,8 @@ func TestServerContextCancel(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- s.ServePacket(ctx, newMemConn()) }()
 	cancel()
-	if err := <-errc; !errors.Is(err, ErrServerClosed) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("ServePacket returned %v, want ErrServerClosed wrapping context.Canceled", err)
+	if err := <-errc; err != ErrServerClosed {
+		t.Fatalf("ServePacket returned %v, want ErrServerClosed", err)
 	}
 }
 
@@ -479,7 +602,7 @@ func TestServerDropsServicePorts(t *testing.T) {
 		h.sendPacket(addr(from), Packet{Kind: KindJoin, Name: "dns"})
 	}
 	h.expect(h.drain())
-	if got := h.s.Stats().DroppedPort; got != 3 {
+	if got := h.s.Stats().Dropped.Port; got != 3 {
 		t.Errorf("DroppedPort = %d, want 3", got)
 	}
 }
@@ -489,13 +612,25 @@ func TestServerStats(t *testing.T) {
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	h.join(carol, "carol")
-	h.send(alice, "msg one")
-	h.send(bob, "msg two")
+	h.say(alice, "one")
+	h.say(bob, "two")
 	h.send(bob, "nonsense")
-	h.send(carol, "leave")
+	h.leave(carol)
+	h.send(alice, "msg 1 AAAAAAAAAAAAAAAAAAAAAA forged")
+	h.c.in <- datagram{h.signed(alice, Packet{Kind: KindPing}), alice}
+	h.c.in <- datagram{h.signed(alice, Packet{Kind: KindMsg, Text: "once"}), alice}
+	replay := h.signed(alice, Packet{Kind: KindMsg, Text: "once"})
+	h.c.in <- datagram{replay, alice}
+	h.c.in <- datagram{replay, alice}
 	h.drain()
 	got := h.s.Stats() // each join and drain above sent a sentinel a cookie: 7 of them
-	want := Stats{Members: 2, Joined: 3, Left: 1, Cookies: 3 + 7, Messages: 2, Relayed: 4, DroppedMalformed: 1}
+	want := Stats{
+		Counters: sockkit.Counters{Conns: 2, ConnsTotal: 3, Requests: 4, Dropped: sockkit.Drops{Malformed: 1},
+			BytesIn: got.BytesIn, BytesOut: got.BytesOut}, // bytes: checked below
+		Left: 1, Cookies: 3 + 7, Relayed: 2 + 2 + 1 + 1, BadMACs: 1, Replays: 1}
+	if got.BytesIn == 0 || got.BytesOut == 0 {
+		t.Errorf("bytes in %d, out %d: not counted", got.BytesIn, got.BytesOut)
+	}
 	if got != want {
 		t.Errorf("Stats() = %+v\nwant       %+v", got, want)
 	}
@@ -507,7 +642,7 @@ func TestServerLogger(t *testing.T) {
 	h := newHarness(t, &Server{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	h.join(alice, "alice")
 	h.send(bob, "msg \x1b[31mnot a member")
-	h.send(alice, "leave")
+	h.leave(alice)
 	h.drain()
 	mu.Lock()
 	out := logs.String()

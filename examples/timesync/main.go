@@ -1,14 +1,17 @@
 // Command timesync runs the time server of package timesync, queries an
 // NTP server, or asks the format service for the time.
 //
-//	timesync serve  [-addr 127.0.0.1:12300] [-rate 2]
-//	timesync query  [-addr 127.0.0.1:12300] [-samples 8]
+//	timesync serve  [-addr 127.0.0.1:12300] [-rate 8]
+//	timesync query  [-addr 127.0.0.1:12300] [-samples 8] [-interval 125ms]
 //	timesync format [-addr 127.0.0.1:12300] FORMAT
 //
 // serve answers both NTP clients and the format service on one UDP port
 // until interrupted. query prints the offset of the local clock from the
-// server, the round-trip delay and the server's stratum. format prints
-// the server's time in a strftime FORMAT such as '%Y-%m-%d %H:%M:%S'.
+// server, the round-trip delay and the server's stratum, from samples
+// paced to what a default server allows; a server that answers "RATE"
+// (slow down) ends the query, which prints what it has and fails. format
+// prints the server's time in a strftime FORMAT such as
+// '%Y-%m-%d %H:%M:%S' or '%c'.
 package main
 
 import (
@@ -30,8 +33,8 @@ const defaultAddr = "127.0.0.1:12300"
 const shutdownTimeout = 5 * time.Second
 
 const usage = `usage:
-  timesync serve  [-addr 127.0.0.1:12300] [-rate 2]
-  timesync query  [-addr 127.0.0.1:12300] [-samples 8]
+  timesync serve  [-addr 127.0.0.1:12300] [-rate 8]
+  timesync query  [-addr 127.0.0.1:12300] [-samples 8] [-interval 125ms]
   timesync format [-addr 127.0.0.1:12300] FORMAT
 `
 
@@ -59,6 +62,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, addr := flags("query", stderr)
 	samples := fs.Int("samples", 8, "number of requests; the one with the least delay is kept")
+	interval := fs.Duration("interval", timesync.DefaultInterval, "least time between two requests; 0 for none")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -67,14 +71,16 @@ func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return cli.ErrUsage
 	}
-	c := timesync.Client{Samples: *samples}
-	r, err := c.Query(ctx, *addr)
-	if err != nil {
-		return err
+	if *interval == 0 {
+		*interval = -1 // no pause: what the Client calls a negative Interval
 	}
-	fmt.Fprintf(stdout, "offset %v\ndelay %v\nstratum %d\nrefid %s\nsamples %d\n",
-		r.Offset, r.Delay, r.Stratum, timesync.RefIDString(r.Stratum, r.RefID), r.Samples)
-	return nil
+	c := timesync.Client{Samples: *samples, Interval: *interval}
+	r, err := c.Query(ctx, *addr)
+	if r != nil { // with a "RATE" Kiss-o'-Death, the samples taken before it
+		fmt.Fprintf(stdout, "offset %v\ndelay %v\nstratum %d\nrefid %s\nsamples %d\n",
+			r.Offset, r.Delay, r.Stratum, timesync.RefIDString(r.Stratum, r.RefID), r.Samples)
+	}
+	return err
 }
 
 func format(ctx context.Context, args []string, stdout, stderr io.Writer) error {

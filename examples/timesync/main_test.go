@@ -52,6 +52,47 @@ func TestServeQueryFormat(t *testing.T) {
 	}
 }
 
+// TestDefaults runs the commands as the README shows them: a default
+// serve, a query of 17 samples (more than the server's burst of 16, so
+// it works only because the client paces its samples), and the formats
+// the tutorials ask for.
+func TestDefaults(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := startServe(t)
+	out, _, err := runOut(t, "query", "-addr", addr, "-samples", "17")
+	if err != nil {
+		t.Fatalf("query -samples 17: %v\n%s", err, out)
+	}
+	if !strings.HasSuffix(out, "samples 17\n") {
+		t.Errorf("query printed %q", out)
+	}
+	for _, tc := range []struct{ format, shape string }{
+		{"%Y-%m-%d %H:%M:%S", `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$`},
+		{"%F %T", `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\n$`},
+		{"%c", `^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d \d{4}\n$`},
+		{"%G-W%V-%u%n%s", `^\d{4}-W\d\d-[1-7]\n\d+\n$`},
+	} {
+		out, _, err := runOut(t, "format", "-addr", addr, tc.format)
+		if err != nil || !regexp.MustCompile(tc.shape).MatchString(out) {
+			t.Errorf("format %q printed %q, %v", tc.format, out, err)
+		}
+	}
+}
+
+// TestQueryRateLimited: a server that allows fewer requests than the
+// query wants answers "RATE"; query prints the samples it has and fails.
+func TestQueryRateLimited(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := startServe(t, "-rate", "0.001")
+	out, _, err := runOut(t, "query", "-addr", addr, "-samples", "40", "-interval", "0")
+	if err == nil || !strings.Contains(err.Error(), `Kiss-o'-Death "RATE"`) {
+		t.Errorf("query: %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^samples 16$`).MatchString(out) {
+		t.Errorf("query printed %q, want the samples of the burst of 16", out)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{
 		nil,

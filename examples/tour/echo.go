@@ -58,7 +58,7 @@ func tourEcho(ctx context.Context, w io.Writer) error {
 		}
 	}
 	st := srv.Stats()
-	fmt.Fprintf(w, "server: shut down after %d TCP connection(s), %d datagram(s), %d bytes echoed over TCP\n",
-		st.Accepted, st.Datagrams, st.BytesEchoed)
+	fmt.Fprintf(w, "server: shut down after %d TCP connection(s), %d datagram(s), %d bytes sent back\n",
+		st.ConnsTotal, st.Requests, st.BytesOut)
 	return nil
 }

@@ -7,9 +7,11 @@
 // transcript of the conversation; join reads lines from standard input,
 // sends each one to the group, and prints the other members' messages
 // with their names coloured. Colour is used on a terminal unless NO_COLOR
-// is set; -color overrides that. Interrupt (Ctrl-C) stops either: the
-// server says bye to every member, the member leaves the group; end of
-// input leaves too.
+// is set; -color overrides that. Interrupt (Ctrl-C), SIGTERM and SIGHUP
+// (the terminal was closed) stop either: the server says bye to every
+// member, the member leaves the group, so that its name is free again at
+// once; end of input, or an error reading it, leaves too. A second
+// SIGHUP during the leave stops at once.
 package main
 
 import (
@@ -21,7 +23,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
@@ -39,7 +43,18 @@ var stdin io.Reader = os.Stdin
 // shutdownTimeout bounds the server's goodbyes and the member's leave.
 const shutdownTimeout = 5 * time.Second
 
-func main() { cli.Main("udpcolor", run) }
+func main() { cli.Main("udpcolor", runHangup) }
+
+// runHangup is run with SIGHUP added to the signals that stop it (cli.Main
+// has SIGINT and SIGTERM): closing the terminal must leave the group as
+// Ctrl-C does, not kill the member and leave its name taken until the
+// server expires it. Once stopping has begun, a second SIGHUP kills.
+func runHangup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	return run(ctx, args, stdout, stderr)
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return cli.Dispatch(ctx, "udpcolor", usage, cli.Commands{"serve": serve, "join": join}, args, stdout, stderr)
@@ -147,10 +162,12 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintln(stderr, "udpcolor: not sent:", err)
 			}
 		case err := <-readDone:
-			if err != nil {
-				return err
+			// A closed terminal reads as an error (EIO), not always as
+			// the end of input: leave either way.
+			if lerr := leave(c); err == nil {
+				return lerr
 			}
-			return leave(c)
+			return err
 		case <-ctx.Done():
 			return leave(c)
 		}

@@ -14,7 +14,6 @@ package track
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -56,6 +55,8 @@ type Scope struct {
 	wg        sync.WaitGroup
 	ctx       context.Context
 	stopCtx   func() bool
+	grace     time.Duration
+	ctxDone   chan struct{} // closed when the shutdown ctx started has returned
 }
 
 type entry struct {
@@ -78,6 +79,15 @@ func (g *Group) Done() <-chan struct{} {
 	return g.done
 }
 
+// Graceful reports whether a graceful shutdown (Shutdown, or a cancelled
+// Serve context) has begun and Close has not: the time for a server to
+// say goodbye to its peers.
+func (g *Group) Graceful() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state == shuttingDown
+}
+
 // ShuttingDown reports whether Shutdown or Close has begun.
 func (g *Group) ShuttingDown() bool {
 	g.mu.Lock()
@@ -89,19 +99,29 @@ func (g *Group) ShuttingDown() bool {
 // or closed. Servers translate it into their own ErrServerClosed.
 var ErrClosed = errors.New("track: group closed")
 
+// DefaultShutdownTimeout is the documented default of every server's
+// ShutdownTimeout field: how long the graceful shutdown that a cancelled
+// Serve context starts may last before what is left is closed.
+const DefaultShutdownTimeout = 5 * time.Second
+
 // Begin opens a scope for one Serve call. closer closes the listener or
 // packet conn; stop, if not nil, stops accepting or reading without
 // closing (a packet conn is stopped by a read deadline in the past so that
 // replies in flight can still be written); when stop is nil, closer is used.
 //
-// Cancelling ctx closes the scope immediately: its listener and its
-// connections. Begin returns [ErrClosed], after closing closer, if the
-// group is already shutting down or closed.
-func (g *Group) Begin(ctx context.Context, closer io.Closer, stop func()) (*Scope, error) {
+// Cancelling ctx starts a graceful shutdown of the whole group, exactly as
+// [Group.Shutdown] does, bounded by grace (zero or negative means
+// [DefaultShutdownTimeout]); when grace runs out, what is left is closed.
+// Begin returns [ErrClosed], after closing closer, if the group is already
+// shutting down or closed.
+func (g *Group) Begin(ctx context.Context, closer io.Closer, stop func(), grace time.Duration) (*Scope, error) {
 	if stop == nil {
 		stop = func() { closer.Close() }
 	}
-	s := &Scope{g: g, closer: closer, stop: stop, conns: make(map[*entry]struct{}), ctx: ctx}
+	if grace <= 0 {
+		grace = DefaultShutdownTimeout
+	}
+	s := &Scope{g: g, closer: closer, stop: stop, conns: make(map[*entry]struct{}), ctx: ctx, grace: grace}
 	g.mu.Lock()
 	g.lockedInit()
 	if g.state != running {
@@ -111,8 +131,18 @@ func (g *Group) Begin(ctx context.Context, closer io.Closer, stop func()) (*Scop
 	}
 	g.scopes[s] = struct{}{}
 	g.mu.Unlock()
-	s.stopCtx = context.AfterFunc(ctx, s.closeAll)
+	s.ctxDone = make(chan struct{})
+	s.stopCtx = context.AfterFunc(ctx, s.shutdownForCtx)
 	return s, nil
+}
+
+// shutdownForCtx is the graceful shutdown a cancelled Serve context
+// starts: Shutdown bounded by the scope's grace period.
+func (s *Scope) shutdownForCtx() {
+	defer close(s.ctxDone)
+	ctx, cancel := context.WithTimeout(context.Background(), s.grace)
+	defer cancel()
+	s.g.Shutdown(ctx)
 }
 
 // Go runs f in a goroutine that Finish, Shutdown and Close wait for. It
@@ -170,7 +200,7 @@ func (s *Scope) AddConn(c io.Closer, onShutdown func()) (remove func(), ok bool)
 	e := &entry{c: c, onShutdown: onShutdown}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.finishing || s.ctx.Err() != nil || s.g.ShuttingDown() {
+	if s.finishing || s.g.ShuttingDown() {
 		return nil, false
 	}
 	s.conns[e] = struct{}{}
@@ -179,6 +209,18 @@ func (s *Scope) AddConn(c io.Closer, onShutdown func()) (remove func(), ok bool)
 		delete(s.conns, e)
 		s.mu.Unlock()
 	}, true
+}
+
+// Stopping reports whether the scope's loop should end when its read or
+// accept fails: a shutdown or close has begun, the scope is finishing, or
+// the Serve context is done (whose shutdown may not have begun yet).
+func (s *Scope) Stopping() bool {
+	if s.g.ShuttingDown() || s.ctx.Err() != nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.finishing
 }
 
 // Conns returns the number of connections registered in the scope.
@@ -226,15 +268,23 @@ func (s *Scope) beginShutdown() {
 // other case they are closed at once.
 //
 // When the loop ended because of Shutdown, Close or the cancelling of
-// the Serve context, Finish returns closedErr (wrapping the context's
-// cause in the last case); otherwise it returns loopErr.
+// the Serve context (which starts a shutdown), Finish returns closedErr;
+// otherwise it returns loopErr. When the context started the shutdown,
+// Finish also waits for that shutdown to return, so that no goroutine of
+// the scope outlives Serve.
 func (s *Scope) Finish(loopErr, closedErr error) error {
 	s.mu.Lock()
 	s.finishing = true
 	s.mu.Unlock()
-	s.stopCtx()
+	ctxShutdown := !s.stopCtx()
 
 	g := s.g
+	if ctxShutdown {
+		// The loop may have seen the cancelled context before the
+		// shutdown it starts had begun: begin it here, so that the
+		// connections are left to end gracefully.
+		g.markShuttingDown()
+	}
 	g.mu.Lock()
 	st := g.state
 	g.mu.Unlock()
@@ -251,14 +301,13 @@ func (s *Scope) Finish(loopErr, closedErr error) error {
 	st = g.state
 	g.mu.Unlock()
 
-	switch {
-	case st != running:
-		return closedErr
-	case s.ctx.Err() != nil:
-		return fmt.Errorf("%w: %w", closedErr, context.Cause(s.ctx))
-	default:
-		return loopErr
+	if ctxShutdown {
+		<-s.ctxDone
 	}
+	if st != running {
+		return closedErr
+	}
+	return loopErr
 }
 
 // lockedScopes returns the scopes; g.mu must be held.
@@ -291,12 +340,8 @@ func (g *Group) waitIdle() <-chan struct{} {
 // (called Scope.Finish), or ctx is done. If ctx ends first, it closes
 // everything, waits the same way, and returns ctx.Err().
 func (g *Group) Shutdown(ctx context.Context) error {
+	g.markShuttingDown()
 	g.mu.Lock()
-	g.lockedInit()
-	if g.state == running {
-		g.state = shuttingDown
-		close(g.done)
-	}
 	ss := g.lockedScopes()
 	g.mu.Unlock()
 	for _, s := range ss {
@@ -309,6 +354,17 @@ func (g *Group) Shutdown(ctx context.Context) error {
 		g.closeAll()
 		<-g.waitIdle()
 		return ctx.Err()
+	}
+}
+
+// markShuttingDown moves a running group to shutting down.
+func (g *Group) markShuttingDown() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lockedInit()
+	if g.state == running {
+		g.state = shuttingDown
+		close(g.done)
 	}
 }
 

@@ -15,7 +15,11 @@ var errTestClosed = errors.New("test: server closed")
 // serve is a minimal server on track: it accepts connections and holds
 // each one, reading, until it is closed or told to shut down.
 func serve(ctx context.Context, g *Group, l net.Listener, graceful bool) error {
-	s, err := g.Begin(ctx, l, nil)
+	return serveGrace(ctx, g, l, graceful, 0)
+}
+
+func serveGrace(ctx context.Context, g *Group, l net.Listener, graceful bool, grace time.Duration) error {
+	s, err := g.Begin(ctx, l, nil, grace)
 	if err != nil {
 		return errTestClosed
 	}
@@ -133,24 +137,55 @@ func TestCloseIsImmediateAndIdempotent(t *testing.T) {
 	}
 }
 
-func TestCancelledContextClosesScope(t *testing.T) {
+// A cancelled Serve context starts the same graceful shutdown as Shutdown:
+// connections are asked to end and do, and Serve returns the closed error.
+func TestCancelledContextShutsDownGracefully(t *testing.T) {
 	defer leaktest.Check(t)()
 	var g Group
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, errc := start(t, ctx, &g, false)
-	dial(t, addr)
+	addr, errc := start(t, ctx, &g, true)
+	c := dial(t, addr)
 	waitConns(t, &g, 1)
 	cancel()
-	err := <-errc
-	if !errors.Is(err, errTestClosed) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("serve = %v, want closed and canceled", err)
+	if err := <-errc; err != errTestClosed {
+		t.Fatalf("serve = %v, want closed", err)
 	}
-	// The group itself is still usable by other Serve calls.
-	addr2, errc2 := start(t, context.Background(), &g, false)
-	dial(t, addr2)
+	if !g.ShuttingDown() {
+		t.Fatal("group still running after its Serve context was cancelled")
+	}
+	// The server closed the connection itself (it ended gracefully).
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("connection still open")
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	if err := serve(context.Background(), &g, l, false); err != errTestClosed {
+		t.Fatalf("serve after the cancelled context = %v, want closed", err)
+	}
+}
+
+// Connections that do not end by themselves are closed when the grace
+// period of a cancelled Serve context runs out.
+func TestCancelledContextGraceRunsOut(t *testing.T) {
+	defer leaktest.Check(t)()
+	var g Group
+	ctx, cancel := context.WithCancel(context.Background())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- serveGrace(ctx, &g, l, false, 50*time.Millisecond) }()
+	dial(t, l.Addr().String())
 	waitConns(t, &g, 1)
-	g.Close()
-	<-errc2
+	start := time.Now()
+	cancel()
+	if err := <-errc; err != errTestClosed {
+		t.Fatalf("serve = %v, want closed", err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("serve returned after %v, before the grace period", d)
+	}
 }
 
 // Shutdown and Close return only after every Serve loop has finished,
@@ -163,7 +198,7 @@ func TestShutdownWaitsForServeLoops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := g.Begin(context.Background(), l, nil)
+		s, err := g.Begin(context.Background(), l, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -123,10 +123,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newServer returns the server under test: no rate limit (every member
-// is 127.0.0.1), room for every member, no expiry during a run.
+// newServer returns the server under test: no rate limit and no limit
+// of members per address (every member is 127.0.0.1), room for every
+// member, no expiry during a run.
 func newServer() *udpcolor.Server {
-	return &udpcolor.Server{Rate: -1, MaxMembers: 10000, MemberTimeout: 10 * time.Minute}
+	return &udpcolor.Server{Rate: -1, MaxMembersPerAddr: -1, MaxMembers: 10000, MemberTimeout: 10 * time.Minute}
 }
 
 func startServer(ctx context.Context) (*udpcolor.Server, string, <-chan error, error) {
@@ -158,14 +159,24 @@ func serveUntil(ctx context.Context, addr string, stdout io.Writer) error {
 	srv.Close()
 	<-done
 	st := srv.Stats()
-	fmt.Fprintf(stdout, "server: %d messages, %d relays sent\n", st.Messages, st.Relayed)
+	fmt.Fprintf(stdout, "server: %d messages, %d relays sent\n", st.Requests, st.Relayed)
 	return nil
 }
 
 // member is one joined socket and its counters.
 type member struct {
 	c        *net.UDPConn
+	key      udpcolor.Key // from the welcome: signs what the member sends
+	seq      uint64       // the counter of the last datagram it signed
 	received atomic.Int64
+}
+
+// signed returns p as m sends it next, signed, appended to b.
+func (m *member) signed(b []byte, p udpcolor.Packet) []byte {
+	m.seq++
+	p.Seq = m.seq
+	b, _ = m.key.Sign(p).Append(b)
+	return b
 }
 
 // join opens a socket and runs the cookie exchange for name.
@@ -212,25 +223,24 @@ func join(ctx context.Context, addr, name string) (*member, error) {
 	}
 	p, err := step(udpcolor.Packet{Kind: udpcolor.KindJoin, Name: name}, udpcolor.KindCookie)
 	if err == nil {
-		_, err = step(udpcolor.Packet{Kind: udpcolor.KindJoin, Name: name, Cookie: p.Cookie}, udpcolor.KindWelcome)
+		p, err = step(udpcolor.Packet{Kind: udpcolor.KindJoin, Name: name, Cookie: p.Cookie}, udpcolor.KindWelcome)
 	}
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	c.SetReadDeadline(time.Time{})
-	return &member{c: c}, nil
+	return &member{c: c, key: p.Key}, nil
 }
 
 // measure runs one member count and prints its figures.
 func measure(ctx context.Context, cfg config, run, n int, stdout io.Writer) error {
 	ms := make([]*member, 0, n)
-	leave, _ := udpcolor.Packet{Kind: udpcolor.KindLeave}.Append(nil)
 	closed := false
 	defer func() {
 		if !closed {
 			for _, m := range ms {
-				m.c.Write(leave)
+				m.c.Write(m.signed(nil, udpcolor.Packet{Kind: udpcolor.KindLeave}))
 				m.c.Close()
 			}
 		}
@@ -297,7 +307,7 @@ func measure(ctx context.Context, cfg config, run, n int, stdout io.Writer) erro
 		if len(text) > cfg.size {
 			text = text[:cfg.size]
 		}
-		out, _ = udpcolor.Packet{Kind: udpcolor.KindMsg, Text: text}.Append(out[:0])
+		out = ms[0].signed(out[:0], udpcolor.Packet{Kind: udpcolor.KindMsg, Text: text})
 		if _, err := ms[0].c.Write(out); err != nil {
 			return err
 		}
@@ -315,7 +325,7 @@ func measure(ctx context.Context, cfg config, run, n int, stdout io.Writer) erro
 		delivered += m.received.Load()
 	}
 	for _, m := range ms {
-		m.c.Write(leave)
+		m.c.Write(m.signed(nil, udpcolor.Packet{Kind: udpcolor.KindLeave}))
 		m.c.Close()
 	}
 	closed = true

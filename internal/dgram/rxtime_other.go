@@ -1,6 +1,6 @@
 //go:build !linux
 
-package timesync
+package dgram
 
 import (
 	"net"

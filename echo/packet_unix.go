@@ -1,7 +1,0 @@
-//go:build unix
-
-package echo
-
-import "syscall"
-
-const ecONNREFUSED = syscall.ECONNREFUSED
