@@ -239,23 +239,13 @@ func (s *Server) Stats() Stats {
 // one member table.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	if s.setErr != nil {
-		pc.Close()
-		return s.setErr
-	}
-	sc, err := s.g.Begin(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout)
-	if err != nil {
-		return ErrServerClosed
-	}
-	c := &conn{pc: pc, counters: &s.gate.Counters}
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	var loopErr error
-	if !sc.Go(func() {
-		defer close(done)
+	return s.g.Run(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(sc *track.Scope) error {
+		c := &conn{pc: pc, counters: &s.gate.Counters}
+		quit := make(chan struct{})
 		defer close(quit)
+		sc.Go(func() { s.sweepLoop(quit) })
 		var scratch []*member
-		loopErr = dgram.Serve(pc, dgram.Config{
+		err := dgram.Serve(pc, dgram.Config{
 			MaxDatagram: MaxDatagram,
 			Stopping:    sc.Stopping,
 			Counters:    &s.gate.Counters,
@@ -269,13 +259,8 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 		if s.g.Graceful() {
 			s.farewell(c)
 		}
-	}) {
-		close(done)
-		close(quit)
-	}
-	sc.Go(func() { s.sweepLoop(quit) })
-	<-done
-	return sc.Finish(loopErr, ErrServerClosed)
+		return err
+	})
 }
 
 // sweepLoop expires silent members until quit is closed.
