@@ -357,9 +357,9 @@ func firstLine(b []byte) string {
 
 func waitConns(t *testing.T, s *Server, n int64) {
 	t.Helper()
-	for i := 0; s.Conns() != n; i++ {
+	for i := 0; s.Stats().Conns != n; i++ {
 		if i > 500 {
-			t.Fatalf("Conns() = %d, want %d", s.Conns(), n)
+			t.Fatalf("Conns() = %d, want %d", s.Stats().Conns, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -499,8 +499,8 @@ func TestServeShutdownTimeout(t *testing.T) {
 	if err := <-done; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve returned %v", err)
 	}
-	if s.Conns() != 0 {
-		t.Errorf("%d connections left", s.Conns())
+	if s.Stats().Conns != 0 {
+		t.Errorf("%d connections left", s.Stats().Conns)
 	}
 	s.Close()
 }
@@ -539,7 +539,7 @@ func TestShutdownAnswersNewConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	for deadline := time.Now().Add(5 * time.Second); s.conns.Load() < 2; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); s.Stats().Conns < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("server never saw both connections")
 		}
