@@ -11,10 +11,16 @@
 //			Name:            "echo",
 //			New:             func(testing.TB) *echo.Server { return new(echo.Server) },
 //			ErrServerClosed: echo.ErrServerClosed,
-//			Session:         roundTrip,
-//			Hold:            holdIdle,
+//			Session:         tcpRoundTrip, // one echo through the package's Client
+//			Hold:            holdTCP,      // a connection admitted, then left idle
 //		})
 //	}
+//
+// The package's own tests run the suite against a small reference server
+// that meets the contract, and against variants of it that each break one
+// rule (an error that wraps ErrServerClosed, an ignored ShutdownTimeout, a
+// leaked goroutine, a missing closing line...), which the suite must fail
+// in the subtest meant to catch each.
 //
 // # The contract
 //

@@ -289,7 +289,6 @@ func refClosing(c net.Conn) error {
 type refPacket struct {
 	ShutdownTimeout time.Duration
 
-	flaw     flaw
 	group    track.Group
 	initOnce sync.Once
 	counters admit.Counters

@@ -52,24 +52,24 @@ func (sv *serving) wait(d time.Duration) error {
 	}
 }
 
-// expectServerClosed waits for sv to return after a shutdown or close,
-// and checks that it returned exactly closed and closed x, its listener
-// or packet conn. what says what stopped the server, for the messages.
-func expectServerClosed(t testing.TB, sv *serving, closed error, x any, what string) {
+// stopped waits for r's Serve call to return after a shutdown or close,
+// and checks that it returned exactly ErrServerClosed and closed its
+// listener. what says what stopped the server, for the messages.
+func (sub *subject) stopped(t testing.TB, r *running, what string) {
 	t.Helper()
-	err := sv.wait(patience)
+	err := r.sv.wait(patience)
 	switch {
 	case err == errStillServing:
-		t.Fatalf("Serve had not returned %v after %s", patience, what)
-	case err == closed:
+		t.Fatalf("%s had not returned %v after %s", sub.serve, patience, what)
+	case err == sub.closed:
 	case err == nil:
-		t.Errorf("Serve returned nil after %s; want %q", what, closed)
-	case errors.Is(err, closed):
-		t.Errorf("Serve returned %q after %s, which wraps %q but is not it: the contract asks for ErrServerClosed exactly", err, what, closed)
+		t.Errorf("%s returned nil after %s; want %q", sub.serve, what, sub.closed)
+	case errors.Is(err, sub.closed):
+		t.Errorf("%s returned %q after %s, which wraps %q but is not it: the contract asks for ErrServerClosed exactly", sub.serve, err, what, sub.closed)
 	default:
-		t.Errorf("Serve returned %q after %s; want %q", err, what, closed)
+		t.Errorf("%s returned %q after %s; want %q", sub.serve, err, what, sub.closed)
 	}
-	expectClosed(t, x, "after Serve returned")
+	expectClosed(t, r.x, "after "+sub.serve+" returned")
 }
 
 // expectClosed checks that x, a listener or packet conn, is closed.
