@@ -206,16 +206,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if err != nil {
 		return ErrServerClosed
 	}
-	p := newParker(s, scope)
+	p := newPoller(scope)
 	onRetry := func(err error, delay time.Duration) {
 		s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", delay)
 	}
 	for {
 		c, err := scope.Accept(l, onRetry)
 		if err != nil {
-			if p != nil {
-				p.stop()
-			}
+			p.Close()
 			return scope.Finish(err, ErrServerClosed)
 		}
 		release, why := s.gate.Conn(c.RemoteAddr())
@@ -240,7 +238,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		// A new connection waits for its first bytes parked, with no
 		// goroutine: connections that are opened and left idle cost the
 		// least that way.
-		if sc.p != nil && p.park(sc) {
+		if sc.parking.Registered() && sc.park() {
 			continue
 		}
 		if !scope.Go(sc.run) {

@@ -33,7 +33,7 @@ const (
 
 // Server serves the files of a directory, or of an [fs.FS], over HTTP/1.1,
 // with Range, If-Range, ETag, Last-Modified and Content-Type; with neither
-// it serves a "Hello World" page at "/".
+// it answers a "Hello World" page ([HelloPage]) at every path.
 //
 // The zero value is a working server with safe limits. One Server may run
 // several [Server.Serve] calls at once. A Server must not be copied after

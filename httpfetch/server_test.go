@@ -86,11 +86,26 @@ func TestServeHello(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	resp = rawGet(t, base, "/nothing")
-	if resp.StatusCode != 404 {
-		t.Errorf("GET /nothing = %s", resp.Status)
+	for _, path := range []string{"/nothing", "/a/b/c.txt", "/index.html?x=1", "/favicon.ico"} {
+		resp = rawGet(t, base, path)
+		if b := body(t, resp); resp.StatusCode != 200 || b != HelloPage || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET %s = %s, %q, %q", path, resp.Status, resp.Header.Get("Content-Type"), b)
+		}
 	}
-	resp.Body.Close()
+	resp, err = http.Head(base + "/anywhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, resp); resp.StatusCode != 200 || b != "" || resp.ContentLength != int64(len(HelloPage)) ||
+		resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.Header.Get("ETag") == "" {
+		t.Errorf("HEAD /anywhere = %s, length %d, %q, headers %v", resp.Status, resp.ContentLength, b, resp.Header)
+	}
+	for _, path := range []string{"/../etc/passwd", "/a/../../b"} {
+		resp = rawGet(t, base, path)
+		if b := body(t, resp); resp.StatusCode != 400 || strings.Contains(b, "Hello") {
+			t.Errorf("GET %s = %s %q, want 400", path, resp.Status, b)
+		}
+	}
 	req, _ := http.NewRequest("POST", base+"/", strings.NewReader("x"))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
