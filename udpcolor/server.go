@@ -174,6 +174,7 @@ func (s *Server) init() {
 		s.members = make(map[string]*member)
 		s.byAddr = make(map[netip.AddrPort]*member)
 		s.perAddr = make(map[netip.Addr]int)
+		r.Check(s.Color >= ColorAuto && s.Color <= ColorAlways, "Color", s.Color, "must be ColorAuto, ColorNever or ColorAlways")
 		s.setErr = r.Err()
 	})
 }
@@ -256,9 +257,9 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 				scratch = s.handle(c, d.Data, from, scratch[:0])
 			}
 		})
-		if s.g.Graceful() {
-			s.farewell(c)
-		}
+		// The members of c are forgotten either way; a graceful shutdown
+		// says bye to them first.
+		s.farewell(c, s.g.Graceful())
 		return err
 	})
 }
@@ -277,8 +278,8 @@ func (s *Server) sweepLoop(quit <-chan struct{}) {
 	}
 }
 
-// farewell says bye to the members of c and forgets them.
-func (s *Server) farewell(c *conn) {
+// farewell forgets the members of c, saying bye to them if bye is set.
+func (s *Server) farewell(c *conn, bye bool) {
 	s.mu.Lock()
 	var ms []*member
 	for _, m := range s.members {
@@ -289,7 +290,7 @@ func (s *Server) farewell(c *conn) {
 	}
 	s.mu.Unlock()
 	for _, m := range ms {
-		if s.send(c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeShutdown}) != nil {
+		if !bye || s.send(c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeShutdown}) != nil {
 			return
 		}
 	}
