@@ -73,23 +73,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		what = *dir
 	}
 	fmt.Fprintf(stdout, "serving %s on http://%s/ (Ctrl-C to stop)\n", what, l.Addr())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), l) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		fmt.Fprintln(stderr, "httpfetch: shutdown:", err)
-	}
-	if err := <-done; !errors.Is(err, httpfetch.ErrServerClosed) {
-		return err
-	}
-	fmt.Fprintln(stdout, "server stopped")
-	return nil
+	// The signal context goes straight to Serve: its end is a graceful
+	// shutdown (requests in progress finish), bounded by ShutdownTimeout.
+	srv.ShutdownTimeout = 5 * time.Second
+	return cli.Serve(ctx, "httpfetch", stdout, httpfetch.ErrServerClosed, srv.ShutdownTimeout, srv.Shutdown,
+		func(ctx context.Context) error { return srv.Serve(ctx, l) })
 }
 
 func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {

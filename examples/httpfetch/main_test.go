@@ -77,7 +77,7 @@ func TestServeAndGet(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("serve: %v", err)
 	}
-	if !strings.Contains(serveOut.String(), "server stopped") {
+	if !strings.Contains(serveOut.String(), "httpfetch: stopped") {
 		t.Errorf("serve output %q", serveOut.String())
 	}
 }
