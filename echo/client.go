@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,14 +30,60 @@ var ErrBroken = errors.New("echo: connection out of step after an interrupted ro
 
 // MismatchError is returned by [Conn.Echo] when the server sent back
 // other bytes than expected: a server with another transform, or not an
-// echo server at all.
+// echo server at all. Over UDP, where a datagram that does not match is
+// taken for a late reply and skipped, it is returned when no matching
+// reply came but others did; it then wraps the [*TimeoutError].
+//
+// Unchanged and Upper say what the reply looks like, so that the error
+// can say what to change: a reply that is the message sent, as a plain
+// echo server sends it, or the message through [Upper], as the
+// tutorials' server sends it. Both are false for anything else.
 type MismatchError struct {
-	Want, Got []byte
+	Want []byte // the reply expected (the first one, if the Client accepts several)
+	Got  []byte // the reply received, or as much of it as was read
+
+	Unchanged bool // Got is the message sent, unchanged
+	Upper     bool // Got is the message sent, upper-cased by [Upper]
+
+	Err error // over UDP, the *TimeoutError of the attempts; nil over TCP
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("echo: reply differs from what was sent (%d bytes expected, first difference at byte %d)",
-		len(e.Want), firstDiff(e.Want, e.Got))
+	var b strings.Builder
+	fmt.Fprintf(&b, "echo: reply differs from the one expected (%d bytes expected, %d received, first difference at byte %d)",
+		len(e.Want), len(e.Got), firstDiff(e.Want, e.Got))
+	switch {
+	case e.Unchanged:
+		b.WriteString(": it is the message sent, unchanged, as from a server without a Transform")
+	case e.Upper:
+		b.WriteString(": it is the message sent in upper case, as from a server with Transform Upper")
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, " (%v)", e.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *MismatchError) Unwrap() error { return e.Err }
+
+// newMismatch describes a reply got to msg that is none of wants.
+func newMismatch(msg, got []byte, wants [][]byte) *MismatchError {
+	upper, _, err := transform.Bytes(Upper(), msg)
+	return &MismatchError{
+		Want:      wants[0],
+		Got:       got,
+		Unchanged: sameStart(got, msg),
+		Upper:     err == nil && sameStart(got, upper),
+	}
+}
+
+// sameStart reports whether got is like, allowing for a got cut short
+// because fewer bytes were expected: one of the two begins with the
+// other.
+func sameStart(got, like []byte) bool {
+	n := min(len(got), len(like))
+	return n > 0 && bytes.Equal(got[:n], like[:n])
 }
 
 func firstDiff(a, b []byte) int {
@@ -73,6 +120,19 @@ type Client struct {
 	// back. Nil expects the bytes sent.
 	Transform func() transform.Transformer
 
+	// Accept lists more transforms the server may apply, for a client
+	// that does not know which one it runs; a nil entry stands for none
+	// (the bytes sent come back unchanged). A reply is accepted if it is
+	// what Transform or any of these makes of the message. Once a reply
+	// matches some of them and not others, the [Conn] expects only those
+	// from then on, so that it stays in step with the stream. When one
+	// accepted reply begins with another, the shorter one wins.
+	//
+	// With a nil Transform, Accept: {Upper} talks to a plain echo server
+	// and to the tutorials' upper-casing one alike; compare the reply with
+	// the message to tell which it was.
+	Accept []func() transform.Transformer
+
 	// Timeout is how long a UDP attempt waits for its reply. Zero means
 	// DefaultTimeout.
 	Timeout time.Duration
@@ -88,14 +148,20 @@ type Client struct {
 type Conn struct {
 	nc      net.Conn
 	packet  bool
-	t       transform.Transformer // mirrors the server's, to compute replies
-	pending []byte                // input the mirror transformer holds back
 	timeout time.Duration
 	tries   int
 
-	mu     sync.Mutex
-	broken error
-	buf    []byte // UDP receive buffer
+	mu      sync.Mutex
+	mirrors []*mirror // the transforms the server may apply
+	broken  error
+	buf     []byte // UDP receive buffer
+}
+
+// mirror mirrors one transform the server may apply, to compute the
+// replies it makes.
+type mirror struct {
+	t       transform.Transformer // nil: the bytes come back unchanged
+	pending []byte                // input t holds back, on a stream
 }
 
 // Dial connects to the echo server at addr with a zero [Client]; see
@@ -140,8 +206,12 @@ func (c *Client) newConn(nc net.Conn, packet bool) *Conn {
 		timeout: opt.Or(c.Timeout, DefaultTimeout),
 		tries:   1 + max(opt.Or(c.Retries, DefaultRetries), 0),
 	}
-	if c.Transform != nil {
-		cn.t = c.Transform()
+	for _, newT := range append([]func() transform.Transformer{c.Transform}, c.Accept...) {
+		m := new(mirror)
+		if newT != nil {
+			m.t = newT()
+		}
+		cn.mirrors = append(cn.mirrors, m)
 	}
 	if packet {
 		cn.buf = make([]byte, MaxDatagramLimit+1)
@@ -166,8 +236,8 @@ func (cn *Conn) LocalAddr() net.Addr { return cn.nc.LocalAddr() }
 //
 // ctx's deadline and cancellation bound the round trip. A TCP round trip
 // cut short leaves the Conn unusable ([ErrBroken]). When the reply
-// differs from what was expected, Echo returns it with a
-// [*MismatchError].
+// differs from every reply expected (see [Client.Accept]), Echo returns
+// it with a [*MismatchError].
 func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
@@ -180,12 +250,12 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	if cn.packet {
 		return cn.echoPacket(ctx, msg)
 	}
-	want, err := cn.expectStream(msg)
+	wants, err := cn.expectStream(msg)
 	if err != nil {
 		return nil, err
 	}
 	stop := cn.bindContext(ctx)
-	got, err := cn.roundTrip(msg, len(want))
+	got, matched, err := cn.roundTrip(msg, wants)
 	if interrupted := stop(); err != nil && interrupted {
 		cause := context.Cause(ctx)
 		if cause == nil {
@@ -197,10 +267,26 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 		cn.broken = err
 		return got, err
 	}
-	if !bytes.Equal(got, want) {
-		return got, &MismatchError{Want: want, Got: got}
+	if !cn.keep(matched) {
+		return got, newMismatch(msg, got, wants)
 	}
 	return got, nil
+}
+
+// keep narrows the mirrors to those whose reply matched, and reports
+// whether any did.
+func (cn *Conn) keep(matched []bool) bool {
+	var kept []*mirror
+	for i, m := range cn.mirrors {
+		if matched[i] {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) == 0 {
+		return false
+	}
+	cn.mirrors = kept
+	return true
 }
 
 // bindContext makes ctx's deadline and cancellation interrupt I/O on the
@@ -224,58 +310,110 @@ func (cn *Conn) bindContext(ctx context.Context) func() bool {
 	}
 }
 
-// roundTrip writes msg and reads n bytes. Writes and reads overlap when
-// the message is large, so neither side's buffers can fill up and stall
-// both ends.
-func (cn *Conn) roundTrip(msg []byte, n int) ([]byte, error) {
-	got := make([]byte, n)
+// roundTrip writes msg and reads the reply, one of wants (see
+// readReply). Writes and reads overlap when the message is large, so
+// neither side's buffers can fill up and stall both ends.
+func (cn *Conn) roundTrip(msg []byte, wants [][]byte) ([]byte, []bool, error) {
 	if len(msg) <= 32<<10 {
 		if _, err := cn.nc.Write(msg); err != nil {
-			return nil, fmt.Errorf("echo: write: %w", err)
+			return nil, nil, fmt.Errorf("echo: write: %w", err)
 		}
-		if _, err := io.ReadFull(cn.nc, got); err != nil {
-			return nil, fmt.Errorf("echo: read: %w", err)
-		}
-		return got, nil
+		return readReply(cn.nc, wants)
 	}
 	werr := make(chan error, 1)
 	go func() {
 		_, err := cn.nc.Write(msg)
 		werr <- err
 	}()
-	_, rerr := io.ReadFull(cn.nc, got)
+	got, matched, rerr := readReply(cn.nc, wants)
 	if rerr != nil {
 		cn.nc.SetDeadline(time.Unix(1, 0)) // unblock the writer
 	}
 	if err := <-werr; err != nil && rerr == nil {
-		return nil, fmt.Errorf("echo: write: %w", err)
+		return nil, nil, fmt.Errorf("echo: write: %w", err)
 	}
-	if rerr != nil {
-		return nil, fmt.Errorf("echo: read: %w", rerr)
-	}
-	return got, nil
+	return got, matched, rerr
 }
 
-// expectStream returns the bytes the server will send back for msg on
-// the stream: msg itself, or msg through the mirror transformer.
-func (cn *Conn) expectStream(msg []byte) ([]byte, error) {
-	if cn.t == nil {
+// readReply reads one reply from a stream on which wants are the replies
+// that may come. It reads no byte past the shortest of them that what it
+// has read so far can still become, and returns what it read and which
+// of wants that is (none: a mismatch, of the length of a want).
+func readReply(r io.Reader, wants [][]byte) ([]byte, []bool, error) {
+	longest := 0
+	for _, w := range wants {
+		longest = max(longest, len(w))
+	}
+	got := make([]byte, 0, longest)
+	live := make([]bool, len(wants))
+	for i := range live {
+		live[i] = true
+	}
+	for {
+		need, matched := 0, false
+		for i, w := range wants {
+			switch {
+			case !live[i]:
+			case !bytes.HasPrefix(w, got):
+				live[i] = false
+			case len(w) == len(got):
+				matched = true
+			case need == 0 || len(w)-len(got) < need:
+				need = len(w) - len(got)
+			}
+		}
+		if matched {
+			for i, w := range wants {
+				live[i] = live[i] && len(w) == len(got)
+			}
+			return got, live, nil
+		}
+		if need == 0 {
+			return got, live, nil // no want begins with got
+		}
+		n := len(got)
+		got = got[:n+need]
+		if _, err := io.ReadFull(r, got[n:]); err != nil {
+			return nil, nil, fmt.Errorf("echo: read: %w", err)
+		}
+	}
+}
+
+// expectStream returns the replies the server may send back for msg on
+// the stream, one per mirror: msg itself, or msg through the mirror's
+// transformer.
+func (cn *Conn) expectStream(msg []byte) ([][]byte, error) {
+	wants := make([][]byte, len(cn.mirrors))
+	for i, m := range cn.mirrors {
+		want, err := m.stream(msg)
+		if err != nil {
+			return nil, err
+		}
+		wants[i] = want
+	}
+	return wants, nil
+}
+
+// stream returns what the server's transformer makes of msg, the next
+// bytes of a stream.
+func (m *mirror) stream(msg []byte) ([]byte, error) {
+	if m.t == nil {
 		return msg, nil
 	}
-	src := append(cn.pending, msg...)
+	src := append(m.pending, msg...)
 	var out []byte
 	dst := make([]byte, max(len(src)+16, 64))
 	for {
-		nDst, nSrc, err := cn.t.Transform(dst, src, false)
+		nDst, nSrc, err := m.t.Transform(dst, src, false)
 		out = append(out, dst[:nDst]...)
 		src = src[nSrc:]
 		switch {
 		case err == nil:
-			cn.pending = cn.pending[:0]
+			m.pending = m.pending[:0]
 			return out, nil
 		case errors.Is(err, transform.ErrShortDst) && (nDst > 0 || nSrc > 0):
 		case errors.Is(err, transform.ErrShortSrc):
-			cn.pending = append(cn.pending[:0], src...)
+			m.pending = append(m.pending[:0], src...)
 			return out, nil
 		default:
 			return nil, fmt.Errorf("echo: transform: %w", err)
@@ -283,18 +421,32 @@ func (cn *Conn) expectStream(msg []byte) ([]byte, error) {
 	}
 }
 
+// packet returns what the server's transformer makes of msg, a datagram.
+func (m *mirror) packet(msg []byte) ([]byte, error) {
+	if m.t == nil {
+		return msg, nil
+	}
+	m.t.Reset()
+	want, _, err := transform.Bytes(m.t, msg)
+	if err != nil {
+		return nil, fmt.Errorf("echo: transform: %w", err)
+	}
+	return want, nil
+}
+
 func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 	if len(msg) > MaxDatagramLimit {
 		return nil, fmt.Errorf("echo: message of %d bytes is larger than a datagram (%d)", len(msg), MaxDatagramLimit)
 	}
-	want := msg
-	if cn.t != nil {
-		cn.t.Reset()
-		var err error
-		if want, _, err = transform.Bytes(cn.t, msg); err != nil {
-			return nil, fmt.Errorf("echo: transform: %w", err)
+	wants := make([][]byte, len(cn.mirrors))
+	for i, m := range cn.mirrors {
+		want, err := m.packet(msg)
+		if err != nil {
+			return nil, err
 		}
+		wants[i] = want
 	}
+	var other []byte // the last datagram that matched none of wants
 	for attempt := 0; attempt < cn.tries; attempt++ {
 		if _, err := cn.nc.Write(msg); err != nil {
 			return nil, fmt.Errorf("echo: write: %w", err)
@@ -303,8 +455,9 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}
-		got, err := cn.awaitPacket(ctx, deadline, want)
+		got, matched, err := cn.awaitPacket(ctx, deadline, wants, &other)
 		if err == nil {
+			cn.keep(matched)
 			return got, nil
 		}
 		if ctx.Err() != nil {
@@ -317,22 +470,37 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return nil, &TimeoutError{Attempts: cn.tries, Timeout: cn.timeout}
+	timeout := &TimeoutError{Attempts: cn.tries, Timeout: cn.timeout}
+	if other != nil {
+		me := newMismatch(msg, other, wants)
+		me.Err = timeout
+		return other, me
+	}
+	return nil, timeout
 }
 
-// awaitPacket reads datagrams until one equals want or the deadline
-// passes.
-func (cn *Conn) awaitPacket(ctx context.Context, deadline time.Time, want []byte) ([]byte, error) {
+// awaitPacket reads datagrams until one is among wants or the deadline
+// passes, and returns it and which of wants it is. It keeps the last
+// datagram that is none of them in *other.
+func (cn *Conn) awaitPacket(ctx context.Context, deadline time.Time, wants [][]byte, other *[]byte) ([]byte, []bool, error) {
 	cn.nc.SetReadDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { cn.nc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for {
 		n, err := cn.nc.Read(cn.buf)
 		if err != nil {
-			return nil, fmt.Errorf("echo: read: %w", err)
+			return nil, nil, fmt.Errorf("echo: read: %w", err)
 		}
-		if bytes.Equal(cn.buf[:n], want) {
-			return bytes.Clone(cn.buf[:n]), nil
+		got := cn.buf[:n]
+		matched := make([]bool, len(wants))
+		found := false
+		for i, w := range wants {
+			matched[i] = bytes.Equal(got, w)
+			found = found || matched[i]
 		}
+		if found {
+			return bytes.Clone(got), matched, nil
+		}
+		*other = bytes.Clone(got)
 	}
 }
