@@ -32,7 +32,8 @@ var ErrBroken = errors.New("echo: connection out of step after an interrupted ro
 // other bytes than expected: a server with another transform, or not an
 // echo server at all. Over UDP, where a datagram that does not match is
 // taken for a late reply and skipped, it is returned when no matching
-// reply came but others did; it then wraps the [*TimeoutError].
+// reply came but others did; it then wraps the error that ended the
+// wait: the [*TimeoutError], or that of the context.
 //
 // Unchanged and Upper say what the reply looks like, so that the error
 // can say what to change: a reply that is the message sent, as a plain
@@ -45,7 +46,7 @@ type MismatchError struct {
 	Unchanged bool // Got is the message sent, unchanged
 	Upper     bool // Got is the message sent, upper-cased by [Upper]
 
-	Err error // over UDP, the *TimeoutError of the attempts; nil over TCP
+	Err error // over UDP, why the wait for a matching reply ended; nil over TCP
 }
 
 func (e *MismatchError) Error() string {
@@ -447,7 +448,7 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 		wants[i] = want
 	}
 	var other []byte // the last datagram that matched none of wants
-	for attempt := 0; attempt < cn.tries; attempt++ {
+	for attempt := 1; ; attempt++ {
 		if _, err := cn.nc.Write(msg); err != nil {
 			return nil, fmt.Errorf("echo: write: %w", err)
 		}
@@ -460,23 +461,33 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 			cn.keep(matched)
 			return got, nil
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("echo: %w", context.Cause(ctx))
-		}
-		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-			return nil, fmt.Errorf("echo: %w", context.DeadlineExceeded)
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
+		var stop error
+		switch {
+		case ctx.Err() != nil:
+			stop = fmt.Errorf("echo: %w", context.Cause(ctx))
+		case ctxExpired(ctx):
+			stop = fmt.Errorf("echo: %w", context.DeadlineExceeded)
+		case !errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, err
+		case attempt == cn.tries:
+			stop = &TimeoutError{Attempts: cn.tries, Timeout: cn.timeout}
+		default:
+			continue
 		}
+		if other != nil {
+			me := newMismatch(msg, other, wants)
+			me.Err = stop
+			return other, me
+		}
+		return nil, stop
 	}
-	timeout := &TimeoutError{Attempts: cn.tries, Timeout: cn.timeout}
-	if other != nil {
-		me := newMismatch(msg, other, wants)
-		me.Err = timeout
-		return other, me
-	}
-	return nil, timeout
+}
+
+// ctxExpired reports whether ctx's deadline has passed, which the conn's
+// deadline may notice a moment before ctx does.
+func ctxExpired(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // awaitPacket reads datagrams until one is among wants or the deadline

@@ -7,8 +7,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/text/transform"
 
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
@@ -189,5 +193,213 @@ func TestClientUDPTimeout(t *testing.T) {
 	}
 	if _, err := cl.Connect(context.Background(), "sctp", "x"); err == nil {
 		t.Fatal("Connect accepted an unsupported network")
+	}
+}
+
+func TestClientAccept(t *testing.T) {
+	defer leaktest.Check(t)()
+	// A client that does not know the server's transform gets the reply
+	// of either server, and stays in step even when upper-casing changes
+	// the length ("ﬀ", 3 bytes, becomes "FF").
+	msgs := []string{"123", "hello", "ﬀ", "straße", "42"}
+	tests := []struct {
+		name      string
+		transform func() transform.Transformer // the server's
+		want      func(string) string
+	}{
+		{"plain", nil, func(s string) string { return s }},
+		{"upper", Upper, func(s string) string { return string(must(transform.Bytes(Upper(), []byte(s)))) }},
+	}
+	for _, tt := range tests {
+		for _, network := range []string{"tcp", "udp"} {
+			t.Run(tt.name+" "+network, func(t *testing.T) {
+				srv := &Server{Transform: tt.transform}
+				addr := serveTCP(t, srv)
+				if network == "udp" {
+					addr = serveUDP(t, srv)
+				}
+				cl := &Client{Accept: []func() transform.Transformer{Upper}}
+				cn, err := cl.Connect(context.Background(), network, addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer cn.Close()
+				for _, msg := range msgs {
+					got, err := cn.Echo(context.Background(), []byte(msg))
+					if err != nil || string(got) != tt.want(msg) {
+						t.Fatalf("Echo(%q) = %q, %v; want %q", msg, got, err, tt.want(msg))
+					}
+				}
+			})
+		}
+	}
+}
+
+func must[T any](v T, _ int, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestClientAcceptLearns(t *testing.T) {
+	defer leaktest.Check(t)()
+	// A server that upper-cases its first reply, then echoes unchanged:
+	// once the client has seen an upper-cased reply it expects only those.
+	cn := fakeServer(t, func(c net.Conn) {
+		buf := make([]byte, 64)
+		for i := 0; ; i++ {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			reply := buf[:n]
+			if i == 0 {
+				reply = bytes.ToUpper(reply)
+			}
+			if _, err := c.Write(reply); err != nil {
+				return
+			}
+		}
+	})
+	cn.mirrors = append(cn.mirrors, &mirror{t: Upper()}) // as Accept: {Upper} does
+	if got, err := cn.Echo(context.Background(), []byte("first")); err != nil || string(got) != "FIRST" {
+		t.Fatalf("first Echo = %q, %v", got, err)
+	}
+	got, err := cn.Echo(context.Background(), []byte("second"))
+	var me *MismatchError
+	if !errors.As(err, &me) || !me.Unchanged || string(got) != "second" {
+		t.Fatalf("second Echo = %q, %v; want a MismatchError for the unchanged reply", got, err)
+	}
+}
+
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		name    string
+		wants   []string
+		stream  string
+		got     string
+		matched []bool
+		rest    string // left unread
+	}{
+		{"one", []string{"abc"}, "abcdef", "abc", []bool{true}, "def"},
+		{"one mismatch", []string{"abc"}, "abXdef", "abX", []bool{false}, "def"},
+		{"second of two", []string{"abc", "ABC"}, "ABCabc", "ABC", []bool{false, true}, "abc"},
+		{"both the same", []string{"123", "123"}, "123", "123", []bool{true, true}, ""},
+		{"shorter wins", []string{"abcd", "ab"}, "abcd", "ab", []bool{false, true}, "cd"},
+		{"longer one", []string{"ab", "aXcd"}, "aXcdef", "aXcd", []bool{false, true}, "ef"},
+		{"neither", []string{"abc", "ABC"}, "xyz!", "xyz", []bool{false, false}, "!"},
+		{"neither, lengths differ", []string{"ab", "ABCD"}, "xyz!", "xy", []bool{false, false}, "z!"},
+		{"empty", []string{""}, "abc", "", []bool{true}, "abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wants := make([][]byte, len(tt.wants))
+			for i, w := range tt.wants {
+				wants[i] = []byte(w)
+			}
+			r := bytes.NewReader([]byte(tt.stream))
+			got, matched, err := readReply(r, wants)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rest, _ := io.ReadAll(r)
+			if diff := cmp.Diff([]any{tt.got, tt.matched, tt.rest}, []any{string(got), matched, string(rest)}); diff != "" {
+				t.Errorf("got, matched, rest (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, _, err := readReply(bytes.NewReader([]byte("ab")), [][]byte{[]byte("abc")}); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("short stream: %v, want unexpected EOF", err)
+	}
+}
+
+func TestMismatchErrorSays(t *testing.T) {
+	defer leaktest.Check(t)()
+	other := func(c net.Conn) { // answers every message with as many 'x'
+		buf := make([]byte, 64)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := c.Write(bytes.Repeat([]byte("x"), n)); err != nil {
+				return
+			}
+		}
+	}
+	tests := []struct {
+		name      string
+		server    *Server // nil: other
+		client    Client
+		unchanged bool
+		upper     bool
+		says      string
+	}{
+		{"upper server, plain client", &Server{Transform: Upper}, Client{}, false, true, "): it is the message sent in upper case"},
+		{"plain server, upper client", &Server{}, Client{Transform: Upper}, true, false, "): it is the message sent, unchanged"},
+		{"another server", nil, Client{Accept: []func() transform.Transformer{Upper}}, false, false, "first difference at byte 0)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cn *Conn
+			if tt.server == nil {
+				c, s := net.Pipe()
+				go func() { defer s.Close(); other(s) }()
+				cn = tt.client.NewConn(c, false)
+			} else {
+				var err error
+				cn, err = tt.client.Connect(context.Background(), "tcp", serveTCP(t, tt.server))
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer cn.Close()
+			_, err := cn.Echo(context.Background(), []byte("hello"))
+			var me *MismatchError
+			if !errors.As(err, &me) {
+				t.Fatalf("Echo = %v, want a MismatchError", err)
+			}
+			if me.Unchanged != tt.unchanged || me.Upper != tt.upper || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("MismatchError{Unchanged: %v, Upper: %v} %q; want %v, %v, saying %q", me.Unchanged, me.Upper, err, tt.unchanged, tt.upper, tt.says)
+			}
+			if me.Err != nil {
+				t.Errorf("over TCP, Err = %v", me.Err)
+			}
+		})
+	}
+}
+
+func TestMismatchErrorUDP(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr := serveUDP(t, &Server{Transform: Upper})
+	cl := &Client{Timeout: 50 * time.Millisecond, Retries: 1}
+	cn, err := cl.Connect(context.Background(), "udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	got, err := cn.Echo(context.Background(), []byte("quiet"))
+	var me *MismatchError
+	var te *TimeoutError
+	if !errors.As(err, &me) || !me.Upper || string(got) != "QUIET" || !errors.As(err, &te) || te.Attempts != 2 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Echo = %q, %v; want QUIET in a MismatchError wrapping a TimeoutError of 2 attempts", got, err)
+	}
+	if !strings.Contains(err.Error(), "no reply after 2 attempts") {
+		t.Errorf("message %q does not say how long it waited", err)
+	}
+
+	// The context's deadline ends the wait instead: the mismatch says so.
+	cl.Timeout = time.Hour
+	cn2, err := cl.Connect(context.Background(), "udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = cn2.Echo(ctx, []byte("quiet"))
+	if !errors.As(err, &me) || !me.Upper || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Echo = %v; want a MismatchError wrapping the deadline", err)
 	}
 }
