@@ -163,6 +163,7 @@ type Conn struct {
 type mirror struct {
 	t       transform.Transformer // nil: the bytes come back unchanged
 	pending []byte                // input t holds back, on a stream
+	owed    []byte                // output made for earlier messages, not read yet
 }
 
 // Dial connects to the echo server at addr with a zero [Client]; see
@@ -235,15 +236,24 @@ func (cn *Conn) LocalAddr() net.Addr { return cn.nc.LocalAddr() }
 // datagrams that do not match the expected reply (late replies to
 // earlier requests) are skipped.
 //
+// A transform such as [Upper] holds back the first bytes of a character
+// until the rest of it arrives, so when msg ends inside a character (in a
+// charset other than UTF-8, say), the server sends those bytes only with
+// the next message, or when the client is done: Echo returns the reply
+// without them, and [Conn.Finish] collects them. Likewise, when one of
+// the replies [Client.Accept] allows begins with another, Echo returns
+// the shorter; if the server sent the longer, its rest begins the next
+// reply.
+//
 // ctx's deadline and cancellation bound the round trip. A TCP round trip
 // cut short leaves the Conn unusable ([ErrBroken]). When the reply
-// differs from every reply expected (see [Client.Accept]), Echo returns
-// it with a [*MismatchError].
+// differs from every reply expected, Echo returns it with a
+// [*MismatchError].
 func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if cn.broken != nil {
-		return nil, fmt.Errorf("%w (%w)", ErrBroken, cn.broken)
+		return nil, cn.brokenErr()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -251,7 +261,7 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	if cn.packet {
 		return cn.echoPacket(ctx, msg)
 	}
-	wants, err := cn.expectStream(msg)
+	wants, err := cn.expectStream(msg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -268,18 +278,20 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 		cn.broken = err
 		return got, err
 	}
-	if !cn.keep(matched) {
+	if !cn.keep(matched, wants, len(got)) {
 		return got, newMismatch(msg, got, wants)
 	}
 	return got, nil
 }
 
 // keep narrows the mirrors to those whose reply matched, and reports
-// whether any did.
-func (cn *Conn) keep(matched []bool) bool {
+// whether any did. n bytes of each reply have been read; a mirror whose
+// reply is longer owes the rest.
+func (cn *Conn) keep(matched []bool, wants [][]byte, n int) bool {
 	var kept []*mirror
 	for i, m := range cn.mirrors {
 		if matched[i] {
+			m.owed = wants[i][n:]
 			kept = append(kept, m)
 		}
 	}
@@ -288,6 +300,70 @@ func (cn *Conn) keep(matched []bool) bool {
 	}
 	cn.mirrors = kept
 	return true
+}
+
+// Finish ends a TCP conversation: it tells the server that no more
+// messages follow (a half-close, which makes an echo server send back
+// what its transform still holds, then close) and returns the rest of the
+// last reply (see [Conn.Echo]), often nothing. It reads until the server
+// closes, for as long as ctx allows; bytes other than those expected are
+// a [*MismatchError]. After Finish, the Conn can only be closed. Over UDP
+// Finish does nothing.
+func (cn *Conn) Finish(ctx context.Context) ([]byte, error) {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.packet {
+		return nil, nil
+	}
+	if cn.broken != nil {
+		return nil, cn.brokenErr()
+	}
+	cw, ok := cn.nc.(interface{ CloseWrite() error })
+	if !ok {
+		return nil, fmt.Errorf("echo: a %T cannot be half-closed", cn.nc)
+	}
+	rests, err := cn.expectStream(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	cn.broken = errFinished
+	longest := 0
+	for _, r := range rests {
+		longest = max(longest, len(r))
+	}
+	stop := cn.bindContext(ctx)
+	err = cw.CloseWrite()
+	var got []byte
+	if err == nil {
+		got, err = io.ReadAll(io.LimitReader(cn.nc, int64(longest)+1))
+	}
+	if interrupted := stop(); err != nil && interrupted {
+		cause := context.Cause(ctx)
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		err = cause
+	}
+	if err != nil {
+		return got, fmt.Errorf("echo: finish: %w", err)
+	}
+	for _, r := range rests {
+		if bytes.Equal(got, r) {
+			return got, nil
+		}
+	}
+	return got, &MismatchError{Want: rests[0], Got: got}
+}
+
+// errFinished is why a Conn is out of use after Finish.
+var errFinished = errors.New("echo: conversation finished")
+
+// brokenErr returns why the Conn is out of use.
+func (cn *Conn) brokenErr() error {
+	if cn.broken == errFinished {
+		return errFinished
+	}
+	return fmt.Errorf("%w (%w)", ErrBroken, cn.broken)
 }
 
 // bindContext makes ctx's deadline and cancellation interrupt I/O on the
@@ -337,9 +413,10 @@ func (cn *Conn) roundTrip(msg []byte, wants [][]byte) ([]byte, []bool, error) {
 }
 
 // readReply reads one reply from a stream on which wants are the replies
-// that may come. It reads no byte past the shortest of them that what it
-// has read so far can still become, and returns what it read and which
-// of wants that is (none: a mismatch, of the length of a want).
+// that may come. It reads until what it read is one of them, but no byte
+// past the shortest that it can still become, and returns what it read
+// and which of wants begin with it (none: a mismatch, of the length of a
+// want).
 func readReply(r io.Reader, wants [][]byte) ([]byte, []bool, error) {
 	longest := 0
 	for _, w := range wants {
@@ -364,9 +441,6 @@ func readReply(r io.Reader, wants [][]byte) ([]byte, []bool, error) {
 			}
 		}
 		if matched {
-			for i, w := range wants {
-				live[i] = live[i] && len(w) == len(got)
-			}
 			return got, live, nil
 		}
 		if need == 0 {
@@ -381,23 +455,26 @@ func readReply(r io.Reader, wants [][]byte) ([]byte, []bool, error) {
 }
 
 // expectStream returns the replies the server may send back for msg on
-// the stream, one per mirror: msg itself, or msg through the mirror's
-// transformer.
-func (cn *Conn) expectStream(msg []byte) ([][]byte, error) {
+// the stream, one per mirror: what the mirror owes from earlier
+// messages, then msg itself or msg through the mirror's transformer. With
+// atEOF, msg is the last input and the transformers give back what they
+// hold.
+func (cn *Conn) expectStream(msg []byte, atEOF bool) ([][]byte, error) {
 	wants := make([][]byte, len(cn.mirrors))
 	for i, m := range cn.mirrors {
-		want, err := m.stream(msg)
+		out, err := m.stream(msg, atEOF)
 		if err != nil {
 			return nil, err
 		}
-		wants[i] = want
+		wants[i] = append(m.owed, out...)
+		m.owed = nil
 	}
 	return wants, nil
 }
 
 // stream returns what the server's transformer makes of msg, the next
-// bytes of a stream.
-func (m *mirror) stream(msg []byte) ([]byte, error) {
+// bytes of a stream; atEOF says that no more follow.
+func (m *mirror) stream(msg []byte, atEOF bool) ([]byte, error) {
 	if m.t == nil {
 		return msg, nil
 	}
@@ -405,7 +482,7 @@ func (m *mirror) stream(msg []byte) ([]byte, error) {
 	var out []byte
 	dst := make([]byte, max(len(src)+16, 64))
 	for {
-		nDst, nSrc, err := m.t.Transform(dst, src, false)
+		nDst, nSrc, err := m.t.Transform(dst, src, atEOF)
 		out = append(out, dst[:nDst]...)
 		src = src[nSrc:]
 		switch {
@@ -413,7 +490,7 @@ func (m *mirror) stream(msg []byte) ([]byte, error) {
 			m.pending = m.pending[:0]
 			return out, nil
 		case errors.Is(err, transform.ErrShortDst) && (nDst > 0 || nSrc > 0):
-		case errors.Is(err, transform.ErrShortSrc):
+		case errors.Is(err, transform.ErrShortSrc) && !atEOF:
 			m.pending = append(m.pending[:0], src...)
 			return out, nil
 		default:
@@ -458,7 +535,7 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 		}
 		got, matched, err := cn.awaitPacket(ctx, deadline, wants, &other)
 		if err == nil {
-			cn.keep(matched)
+			cn.keep(matched, wants, len(got))
 			return got, nil
 		}
 		var stop error

@@ -286,7 +286,7 @@ func TestReadReply(t *testing.T) {
 		{"one mismatch", []string{"abc"}, "abXdef", "abX", []bool{false}, "def"},
 		{"second of two", []string{"abc", "ABC"}, "ABCabc", "ABC", []bool{false, true}, "abc"},
 		{"both the same", []string{"123", "123"}, "123", "123", []bool{true, true}, ""},
-		{"shorter wins", []string{"abcd", "ab"}, "abcd", "ab", []bool{false, true}, "cd"},
+		{"shorter wins", []string{"abcd", "ab"}, "abcd", "ab", []bool{true, true}, "cd"},
 		{"longer one", []string{"ab", "aXcd"}, "aXcdef", "aXcd", []bool{false, true}, "ef"},
 		{"neither", []string{"abc", "ABC"}, "xyz!", "xyz", []bool{false, false}, "!"},
 		{"neither, lengths differ", []string{"ab", "ABCD"}, "xyz!", "xy", []bool{false, false}, "z!"},
@@ -401,5 +401,107 @@ func TestMismatchErrorUDP(t *testing.T) {
 	_, err = cn2.Echo(ctx, []byte("quiet"))
 	if !errors.As(err, &me) || !me.Upper || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Echo = %v; want a MismatchError wrapping the deadline", err)
+	}
+}
+
+func TestClientFinish(t *testing.T) {
+	defer leaktest.Check(t)()
+	upper, plain := serveTCP(t, &Server{Transform: Upper}), serveTCP(t, &Server{})
+	tests := []struct {
+		name    string
+		addr    string
+		client  Client
+		msgs    []string
+		replies []string // one per message, then Finish's
+	}{
+		{"plain", plain, Client{}, []string{"hello"}, []string{"hello", ""}},
+		{"upper", upper, Client{Transform: Upper}, []string{"hello"}, []string{"HELLO", ""}},
+		// A character split across two messages comes back with the
+		// second; one that never ends (Latin-1 é) with Finish.
+		{"upper, split character", upper, Client{Transform: Upper}, []string{"caf\xc3", "\xa9!"}, []string{"CAF", "É!", ""}},
+		{"upper, Latin-1", upper, Client{Transform: Upper}, []string{"caf\xe9"}, []string{"CAF", "\xe9"}},
+		// Not knowing the transform, a client cannot tell whether the last
+		// byte of GBK text is held back; it is the plain server's last byte
+		// either way, and Finish gets it.
+		{"accept, plain, GBK", plain, Client{Accept: []func() transform.Transformer{Upper}}, []string{"\xd6\xd0\xce\xc4", "ok"}, []string{"\xd6\xd0\xce", "\xc4ok", ""}},
+		{"accept, upper, GBK", upper, Client{Accept: []func() transform.Transformer{Upper}}, []string{"\xd6\xd0\xce\xc4", "ok"}, []string{"\xd6\xd0\xce", "\xc4OK", ""}},
+		{"accept, plain, GBK, finish", plain, Client{Accept: []func() transform.Transformer{Upper}}, []string{"\xd6\xd0\xce\xc4"}, []string{"\xd6\xd0\xce", "\xc4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cn, err := tt.client.Connect(context.Background(), "tcp", tt.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cn.Close()
+			var got []string
+			for _, msg := range tt.msgs {
+				reply, err := cn.Echo(context.Background(), []byte(msg))
+				if err != nil {
+					t.Fatalf("Echo(%q): %v", msg, err)
+				}
+				got = append(got, string(reply))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			rest, err := cn.Finish(ctx)
+			if err != nil {
+				t.Fatalf("Finish: %v", err)
+			}
+			got = append(got, string(rest))
+			if diff := cmp.Diff(tt.replies, got); diff != "" {
+				t.Errorf("replies (-want +got):\n%s", diff)
+			}
+			if _, err := cn.Echo(context.Background(), []byte("more")); err == nil || !strings.Contains(err.Error(), "finished") {
+				t.Errorf("Echo after Finish = %v", err)
+			}
+		})
+	}
+}
+
+func TestClientFinishErrors(t *testing.T) {
+	defer leaktest.Check(t)()
+	// A server that answers the half-close with bytes no echo sends.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(io.Discard, c)
+		c.Write([]byte("surprise"))
+	}()
+	defer func() { l.Close(); <-done }()
+	cn, err := Dial(context.Background(), "tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rest, err := cn.Finish(ctx)
+	var me *MismatchError
+	if !errors.As(err, &me) || len(me.Want) != 0 || string(rest) != "s" {
+		t.Fatalf("Finish = %q, %v; want a mismatch after one byte more than expected", rest, err)
+	}
+
+	piped := fakeServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	if _, err := piped.Finish(context.Background()); err == nil || !strings.Contains(err.Error(), "half-closed") {
+		t.Errorf("Finish over a pipe = %v", err)
+	}
+
+	udp, err := Dial(context.Background(), "udp", serveUDP(t, &Server{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	if rest, err := udp.Finish(context.Background()); rest != nil || err != nil {
+		t.Errorf("Finish over UDP = %q, %v", rest, err)
 	}
 }
