@@ -505,3 +505,44 @@ func TestClientFinishErrors(t *testing.T) {
 		t.Errorf("Finish over UDP = %q, %v", rest, err)
 	}
 }
+
+// FuzzReadReply checks how the client reads a reply off the stream: it
+// reads exactly the bytes it returns, stops at the first accepted reply,
+// and reports a match only for a reply it accepts.
+func FuzzReadReply(f *testing.F) {
+	f.Add([]byte("abc"), []byte("ABC"), []byte("ABCabc"))
+	f.Add([]byte("abcd"), []byte("ab"), []byte("abcd"))
+	f.Add([]byte(""), []byte("x"), []byte(""))
+	f.Add([]byte("\xd6\xd0\xce\xc4"), []byte("\xd6\xd0\xce"), []byte("\xd6\xd0\xce\xc4"))
+	f.Fuzz(func(t *testing.T, a, b, stream []byte) {
+		wants := [][]byte{a, b}
+		r := bytes.NewReader(stream)
+		got, matched, err := readReply(r, wants)
+		if err != nil {
+			if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+				t.Fatalf("readReply: %v", err)
+			}
+			return
+		}
+		if read := len(stream) - r.Len(); read != len(got) || !bytes.Equal(got, stream[:read]) {
+			t.Fatalf("returned %q but read %q", got, stream[:read])
+		}
+		equal := false
+		for i, w := range wants {
+			if matched[i] && !bytes.HasPrefix(w, got) {
+				t.Fatalf("want %q matched by %q", w, got)
+			}
+			equal = equal || matched[i] && bytes.Equal(w, got)
+			if len(w) < len(got) && bytes.Equal(w, got[:len(w)]) {
+				t.Fatalf("read %q past the accepted reply %q", got, w)
+			}
+		}
+		anyMatch := matched[0] || matched[1]
+		if anyMatch != equal {
+			t.Fatalf("matched %v for %q of %q", matched, got, wants)
+		}
+		if !anyMatch && (bytes.HasPrefix(a, got) || bytes.HasPrefix(b, got)) {
+			t.Fatalf("mismatch reported for %q, which %q could still become", got, wants)
+		}
+	})
+}

@@ -131,3 +131,21 @@ func TestDecodeInvalid(t *testing.T) {
 		t.Fatalf("Decode = %q, want valid UTF-8 starting with a", got)
 	}
 }
+
+// FuzzDecode checks that bytes from a peer, in any charset, become valid
+// UTF-8 without a panic.
+func FuzzDecode(f *testing.F) {
+	f.Add("GBK", []byte("\xd6\xd0\xce"))
+	f.Add("Shift_JIS", []byte{'a', 0x93})
+	f.Add("UTF-16LE", []byte{0x68})
+	f.Add("ISO-2022-JP", []byte("\x1b$B"))
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		e, err := Lookup(name)
+		if err != nil {
+			return
+		}
+		if s := Decode(e, b); !utf8.ValidString(s) {
+			t.Fatalf("Decode(%s, %x) = %q, not UTF-8", name, b, s)
+		}
+	})
+}
