@@ -28,9 +28,9 @@ const (
 // requests. Dial a new connection.
 var ErrBroken = errors.New("echo: connection out of step after an interrupted round trip")
 
-// MismatchError is returned by [Conn.Echo] when the server sent back
-// other bytes than expected: a server with another transform, or not an
-// echo server at all. Over UDP, where a datagram that does not match is
+// MismatchError is returned by [Conn.Echo] (and [Conn.Finish]) when the
+// server sent back other bytes than expected: a server with another
+// transform, or not an echo server at all. Over UDP, where a datagram that does not match is
 // taken for a late reply and skipped, it is returned when no matching
 // reply came but others did; it then wraps the error that ended the
 // wait: the [*TimeoutError], or that of the context.
@@ -127,7 +127,8 @@ type Client struct {
 	// what Transform or any of these makes of the message. Once a reply
 	// matches some of them and not others, the [Conn] expects only those
 	// from then on, so that it stays in step with the stream. When one
-	// accepted reply begins with another, the shorter one wins.
+	// accepted reply begins with another, Echo returns the shorter (see
+	// [Conn.Echo]).
 	//
 	// With a nil Transform, Accept: {Upper} talks to a plain echo server
 	// and to the tutorials' upper-casing one alike; compare the reply with
