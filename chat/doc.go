@@ -1,5 +1,6 @@
 // Package chat is a multi-user chat server over TCP, in plain text lines,
-// that people join with nc or telnet and programs join with [Dial].
+// that people join with nc or telnet and programs join with [Dial]. IRC
+// clients join the same rooms (see IRC below).
 //
 // A [Server] keeps rooms of people, each known by a nickname. Whatever
 // one of them types reaches everyone in the same room, in the same
@@ -102,6 +103,140 @@
 //
 // After BYE the server half-closes the connection, reads what the client
 // still sends for a moment, and closes.
+//
+// # IRC
+//
+// The server also speaks IRC (RFC 1459 and RFC 2812, the part of them
+// that today's clients use), so that people in irssi, WeeChat, HexChat
+// or ii share the rooms with those on nc.
+//
+// On a port served by [Server.Serve], the first line tells the dialect:
+// a client whose first line is CAP, NICK, USER or PASS, in any case,
+// then a space and more, speaks IRC for the rest of its session; any
+// other first line is the plain dialect's. No plain first line can be
+// taken for IRC's: a nickname has no space, and a command starts with
+// "/". The IRC client has received the HELLO line by then, which IRC
+// clients show or ignore. [Server.ServeIRC] serves a listener (on port
+// 6667, say) where every client speaks IRC, and the server sends nothing
+// before the client does.
+//
+// Lines are at most 512 bytes with their "\r\n" (a bare "\n" is
+// accepted too); a longer one gets 417 and is dropped, and the session
+// goes on. Message tags and a prefix from the client are ignored. Lines
+// must be UTF-8 (the server says UTF8ONLY): another line gets
+// "FAIL <command> INVALID_UTF8" and is dropped. Every line the server
+// sends ends with "\r\n" and fits in 512 bytes: a long message from a
+// plain user reaches IRC users as several PRIVMSGs, cut between words.
+//
+// Registration: "CAP LS [302]", "CAP REQ", "CAP LIST" and "CAP END" work;
+// the server offers no capabilities and refuses (NAK) every request.
+// NICK and USER, in either order, and CAP END if the client started
+// with CAP, register the client: it gets 001 to 005, the message of the
+// day ([IRCOptions.MOTD]: 375, 372, 376) or 422, and is joined to the
+// room everyone starts in. PASS is ignored unless [IRCOptions.Password]
+// is set; then a client without the right one gets 464 and is
+// disconnected. Before registering, only CAP, NICK, USER, PASS, PING, PONG
+// and QUIT work, and anything else gets 451; a client that has not
+// registered within [IRCOptions.RegisterTimeout] is disconnected. The
+// 005 reply says:
+//
+//	CHANTYPES=# CHANLIMIT=#:1 NICKLEN=16 CHANNELLEN=25 CASEMAPPING=ascii UTF8ONLY
+//	NETWORK=sockkit PREFIX= CHANMODES=,,,nt TARGMAX=PRIVMSG:1,NOTICE:1 SAFELIST
+//
+// Nicknames follow the one set of rules above, whatever the dialect: an
+// IRC nickname with one of IRC's extra characters ([ ] \ ` ^ { | }) or
+// over 16 bytes gets 432, and one that someone of either dialect has,
+// in any case, gets 433 (CASEMAPPING=ascii). Plain nicknames may start
+// with a digit, which RFC 2812 does not allow; IRC users see them as they
+// are, which clients accept. A channel is "#" and a room name: #Go is the
+// room "go", and the server writes channel names in lower case.
+//
+// Every user appears to IRC users as "nick!nick@NAME", NAME being
+// [IRCOptions.Name] ("sockkit"): the server shows nobody's address, and
+// a plain user has no user name, so the nickname stands in for it.
+//
+// A client is in one room at a time, in both dialects. JOIN #room moves
+// an IRC client: it gets PART for its old channel, then JOIN, 353 and
+// 366 for the new one, and the others see it leave one room and enter
+// the other. Of a list ("JOIN #a,#b"), the last valid channel is joined
+// and the others get 405. PART (or "JOIN 0") leaves the channel, and the
+// client is then in no room until it joins one; plain users see a PART.
+// The commands:
+//
+//	PRIVMSG target :text      to the client's channel (#room), or to a nickname of either dialect
+//	NOTICE target :text       the same, without error replies (RFC 2812 section 3.3.2)
+//	JOIN #room[,#room]        move to the (last) room
+//	PART #room                leave it
+//	NAMES [#room]             353, 366 (default: the client's channel)
+//	WHO [#room|nick]          352 (H, or G when away; the real name is the nickname for plain users), 315
+//	WHOIS nick                311, 312, 301 if away, 318
+//	LIST [#room,...]          322 for each room with people in it, 323
+//	TOPIC #room               331: no room has a topic; setting one gets 482
+//	MODE #room [b]            324 "+nt", 368 for the ban list; changes get 482 (there are no operators)
+//	MODE nick [+i|-i]         221; +i may be set, and changes nothing
+//	AWAY [:text]              306 or 305; a PRIVMSG to someone away gets 301
+//	ISON nick ...             303
+//	MOTD                      375, 372, 376 or 422
+//	NICK nick                 a new nickname; everyone in the room sees it
+//	PING token, PONG          PONG token; a PONG is taken as a sign of life
+//	QUIT [:reason]            "ERROR :Closing link: goodbye", then the end; the others see the reason
+//
+// Errors each have their numeric: 401 no such nickname, 403 no such
+// channel (an invalid name, or a room with nobody in it), 404 a channel
+// the client is not in, 405, 407 more than one target, 409, 410 a CAP
+// subcommand the server does not know, 411, 412 no text (text that is
+// all formatting counts as none), 417, 421 an unknown command, 431, 432,
+// 433, 442, 451, 461 too few parameters, 462, 464, 482, 501, 502. A
+// message that [Server.Filter] refuses, which IRC has no numeric for,
+// gets a NOTICE from the server.
+//
+// Between the dialects: a PRIVMSG or NOTICE to a channel is a MSG for
+// plain users, and a CTCP ACTION ("\x01ACTION waves\x01", what IRC
+// clients send for /me) is an ME; a plain user's "/me waves" reaches IRC
+// users as
+//
+//	:alice!alice@sockkit PRIVMSG #lobby :\x01ACTION waves\x01
+//
+// Private messages go both ways; a private ACTION reaches its recipient,
+// of either dialect, as the text "* nick waves", since plain private
+// messages have no action form. IRC clients do not get their own
+// messages back, as in IRC without the echo-message capability. Joins,
+// parts, quits and nickname changes are translated both ways. The
+// server answers CTCP VERSION, PING and CLIENTINFO itself, in a NOTICE,
+// rather than pass them on (a plain user could not answer); other CTCP
+// requests, and CTCP replies, are dropped.
+//
+// What IRC users send goes through the same flood control,
+// [Server.Filter] and cleaning as plain lines. mIRC formatting (0x02
+// bold, 0x03 colour with its digits, 0x04 hex colour with its digits,
+// 0x0f reset, 0x11 monospace, 0x16 reverse, 0x1d italics, 0x1e
+// strike-through, 0x1f underline) is removed, then escape sequences and
+// control characters, as above. IRC users do not get formatting either:
+// a room carries one form of each line, which must be safe for a
+// terminal.
+//
+// IRC sessions do not use [Server.IdleTimeout], since IRC clients stay
+// connected while their users are away: a registered client that sends
+// nothing for [IRCOptions.PingInterval] gets "PING :sockkit", and one
+// that then sends nothing for as long again is disconnected, and the
+// others see it QUIT with "ping timeout". However an IRC session ends
+// (QUIT, a shutdown, a client too slow to read, a timeout), its last line
+// is "ERROR :Closing link: " and why. A session:
+//
+//	C: CAP LS 302\r\n
+//	C: NICK alice\r\n
+//	C: USER alice 0 * :Alice\r\n
+//	S: :sockkit CAP * LS :\r\n
+//	C: CAP END\r\n
+//	S: :sockkit 001 alice :Welcome to the sockkit IRC network, alice!alice@sockkit\r\n
+//	S: ...                                     (002 to 005, and 422)
+//	S: :alice!alice@sockkit JOIN #lobby\r\n
+//	S: :sockkit 353 alice = #lobby :alice bob\r\n
+//	S: :sockkit 366 alice #lobby :End of /NAMES list\r\n
+//	C: PRIVMSG #lobby :hi bob\r\n              (bob, on nc, gets "MSG lobby alice hi bob\n")
+//	S: :bob!bob@sockkit PRIVMSG #lobby :\x01ACTION waves\x01\r\n   (bob typed "/me waves")
+//	C: QUIT :lunch\r\n
+//	S: ERROR :Closing link: goodbye\r\n        (bob gets "QUIT lobby alice lunch\n")
 //
 // # Delivery, limits and defaults
 //

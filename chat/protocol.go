@@ -48,7 +48,8 @@ const (
 	ByeShutdown = "shutdown" // the server is shutting down
 	ByeIdle     = "idle"     // nothing was received for the idle timeout
 	ByeSlow     = "slow"     // the client did not read fast enough
-	ByeFull     = "full"     // the server has too many connections
+	ByeFull     = "full"     // the server has too many connections, or too many from the client's address
+	ByeTimeout  = "timeout"  // no nickname was given within the registration timeout
 )
 
 // Event is one parsed line from the server. Which fields are set depends

@@ -6,16 +6,17 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
 // ErrServerClosed is returned by [Server.Serve] after [Server.Shutdown]
-// or [Server.Close], and (wrapping the context's cause) when its context
-// is cancelled.
+// or [Server.Close], or once its context is cancelled (which starts the
+// same graceful shutdown: every client gets "BYE shutdown").
 var ErrServerClosed = errors.New("chat: server closed")
 
 // Defaults for the zero fields of [Server].
@@ -29,6 +30,12 @@ const (
 	DefaultIdleTimeout   = 10 * time.Minute
 	DefaultLineRate      = 10 // lines per second, sustained
 	DefaultLineBurst     = 20 // lines at once
+
+	DefaultRegisterTimeout = 30 * time.Second
+	DefaultShutdownTimeout = track.DefaultShutdownTimeout
+
+	// MaxMaxLineBytes bounds MaxLineBytes.
+	MaxMaxLineBytes = 1 << 20
 
 	// With a zero WriteInterval, the interval grows with the number of
 	// connections: AutoWriteIntervalPerConn for each, from
@@ -60,13 +67,30 @@ type Server struct {
 
 	// MaxConns bounds the connections open at once, over every Serve
 	// call. A connection past the limit gets "BYE full ..." and is
-	// closed. Zero means DefaultMaxConns; negative means no limit.
+	// closed. Zero means DefaultMaxConns; negative means no limit. Each
+	// connection costs its goroutines' stacks (a few KiB), its line
+	// buffer while a line is being read (up to MaxLineBytes) and its
+	// queue while lines wait (up to MaxQueueBytes).
 	MaxConns int
+
+	// MaxConnsPerSource bounds the connections open at once from one IP
+	// address (one /64 for IPv6), so that one host cannot take every
+	// slot; further connections get "BYE full ..." too. Zero means a
+	// twentieth of MaxConns, at least 8 (51 for the default MaxConns);
+	// negative means no limit.
+	MaxConnsPerSource int
+
+	// RegisterTimeout disconnects, with "BYE timeout ...", a client that
+	// has not taken a nickname this long after connecting, whatever else
+	// it sends meanwhile: a connection cannot hold a slot without joining.
+	// Zero means DefaultRegisterTimeout; negative means none.
+	RegisterTimeout time.Duration
 
 	// MaxLineBytes is the longest line a client may send, in bytes,
 	// without its "\n" or "\r\n". A longer line is dropped with
 	// "ERR too-long ..." and the session goes on; it is never held in
-	// memory beyond this size. Zero means DefaultMaxLineBytes.
+	// memory beyond this size. Zero means DefaultMaxLineBytes; at most
+	// MaxMaxLineBytes.
 	MaxLineBytes int
 
 	// MaxQueueBytes bounds the bytes waiting to be written to one client,
@@ -132,15 +156,26 @@ type Server struct {
 	// [LocalHub] of this server's own.
 	Hub Hub
 
+	// ShutdownTimeout bounds the graceful shutdown that cancelling the
+	// context given to Serve starts; when it runs out, the connections
+	// left are closed. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+
+	// IRC configures the IRC dialect: server name, password, message of
+	// the day and pings. The zero value works; see [IRCOptions].
+	IRC IRCOptions
+
 	// Logger, if not nil, receives a line for each session that starts
 	// or ends (info), and for rejected connections and failures (warn).
 	Logger *slog.Logger
 
 	group    track.Group
 	initOnce sync.Once
+	set      settings // resolved once, by init
+	setErr   error
+	gate     *admit.Gate
 	hub      Hub
 	room     string
-	conns    atomic.Int64
 
 	mu    sync.Mutex
 	nicks map[string]*session // by folded nickname
@@ -173,8 +208,39 @@ func (s *Server) Close() error {
 	return s.group.Close()
 }
 
-// Conns returns the number of connections open now.
-func (s *Server) Conns() int { return int(s.conns.Load()) }
+// Stats counts what a [Server] has done since it started. In the shared
+// [sockkit.Counters], Conns and ConnsTotal count connections (open now,
+// and accepted), Requests the lines handled, BytesIn their bytes and
+// BytesOut the bytes written to clients; Dropped.Full and
+// Dropped.SourceFull count connections refused for MaxConns and
+// MaxConnsPerSource, Dropped.Oversize and Malformed the lines refused as
+// too long or not valid UTF-8, Dropped.Idle the sessions ended by the
+// idle or registration timeout, and Dropped.Slow the clients
+// disconnected for not reading.
+type Stats struct {
+	sockkit.Counters
+	Nicks int64 // nicknames taken now
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.init()
+	s.mu.Lock()
+	nicks := len(s.nicks)
+	s.mu.Unlock()
+	return Stats{Counters: s.gate.Counters.Load(), Nicks: int64(nicks)}
+}
+
+// settings are the resolved fields of a Server.
+type settings struct {
+	maxLine, maxQueue, sendBuffer int
+	writeTimeout, idleTimeout     time.Duration
+	registerTimeout               time.Duration
+	shutdownTimeout               time.Duration
+	lineRate                      float64
+	lineBurst                     int
+	irc                           ircConfig
+}
 
 func (s *Server) log(level slog.Level, msg string, args ...any) {
 	if s.Logger != nil {
@@ -182,8 +248,27 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
+// init resolves the settings, once; a bad one is reported by Serve.
 func (s *Server) init() {
 	s.initOnce.Do(func() {
+		r := opt.New("chat")
+		maxConns := opt.Unlimited(r, "MaxConns", s.MaxConns, DefaultMaxConns)
+		s.gate = admit.New(admit.Config{
+			MaxConns:     maxConns,
+			MaxPerSource: opt.Unlimited(r, "MaxConnsPerSource", s.MaxConnsPerSource, admit.DefaultPerSource(maxConns)),
+		})
+		s.set = settings{
+			maxLine:         opt.AtMost(r, "MaxLineBytes", s.MaxLineBytes, DefaultMaxLineBytes, MaxMaxLineBytes),
+			maxQueue:        opt.Default(r, "MaxQueueBytes", s.MaxQueueBytes, DefaultMaxQueueBytes),
+			sendBuffer:      opt.Unlimited(r, "SendBuffer", s.SendBuffer, DefaultSendBuffer),
+			writeTimeout:    opt.Unlimited(r, "WriteTimeout", s.WriteTimeout, DefaultWriteTimeout),
+			idleTimeout:     opt.Unlimited(r, "IdleTimeout", s.IdleTimeout, DefaultIdleTimeout),
+			registerTimeout: opt.Unlimited(r, "RegisterTimeout", s.RegisterTimeout, DefaultRegisterTimeout),
+			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
+			lineRate:        opt.Unlimited(r, "LineRate", s.LineRate, DefaultLineRate),
+			lineBurst:       opt.Default(r, "LineBurst", s.LineBurst, DefaultLineBurst),
+		}
+		s.set.irc = s.IRC.resolve(r)
 		s.hub = s.Hub
 		if s.hub == nil {
 			s.hub = new(LocalHub)
@@ -192,64 +277,78 @@ func (s *Server) init() {
 		if s.DefaultRoom != "" {
 			s.room = fold(s.DefaultRoom)
 		}
+		r.Check(ValidRoom(s.room), "DefaultRoom", s.DefaultRoom, "must be a valid room name")
 		s.nicks = make(map[string]*session)
+		s.setErr = r.Err()
 	})
 }
 
 // Serve accepts connections on l and runs a chat session on each until
 // the client leaves, is disconnected, or the server stops. It always
-// returns a non-nil error and closes l. After [Server.Shutdown] or
-// [Server.Close] the error is [ErrServerClosed]; cancelling ctx closes l
-// and every connection accepted on it, and the error wraps both
-// ErrServerClosed and the context's cause. Serve returns only when every
-// session it started has ended.
+// returns a non-nil error and closes l: a setting out of range, or
+// [ErrServerClosed] after [Server.Shutdown], [Server.Close] or the
+// cancelling of ctx, which starts the same graceful shutdown as Shutdown
+// (every client gets "BYE shutdown"), bounded by ShutdownTimeout. Serve
+// returns only when every session it started has ended.
+//
+// Clients on l may speak the plain dialect or IRC: the first line tells
+// (see the package documentation). [Server.ServeIRC] serves IRC alone.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return s.serve(ctx, l, dialectSniff)
+}
+
+func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 	s.init()
-	if !ValidRoom(s.room) {
-		l.Close()
-		return errors.New("chat: invalid DefaultRoom " + s.DefaultRoom)
-	}
-	scope, err := s.group.Begin(ctx, l, nil, 0)
-	if err != nil {
-		return ErrServerClosed
-	}
-	maxConns := int64(opt.Or(s.MaxConns, DefaultMaxConns))
-	onRetry := func(err error, delay time.Duration) {
-		s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
-	}
-	for {
-		c, err := scope.Accept(l, onRetry)
-		if err != nil {
-			return scope.Finish(err, ErrServerClosed)
+	return s.group.Run(ctx, l, nil, s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(scope *track.Scope) error {
+		onRetry := func(err error, delay time.Duration) {
+			s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
 		}
-		if n := s.conns.Add(1); maxConns > 0 && n > maxConns {
-			s.conns.Add(-1)
-			s.log(slog.LevelWarn, "chat: connection limit reached; closing", "remote", c.RemoteAddr(), "limit", maxConns)
-			c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-			c.Write(Event{Kind: KindBye, Code: ByeFull, Text: "too many connections, try again later"}.appendLine(nil, true))
-			c.Close()
-			continue
-		}
-		if sb := opt.Or(s.SendBuffer, DefaultSendBuffer); sb > 0 {
-			if tc, ok := c.(interface{ SetWriteBuffer(int) error }); ok {
-				tc.SetWriteBuffer(sb)
+		for {
+			c, err := scope.Accept(l, onRetry)
+			if err != nil {
+				return err
 			}
+			s.start(scope, c, d)
 		}
-		ss := newSession(s, c)
-		remove, ok := scope.AddConn(c, ss.shutdown)
-		if !ok {
-			s.conns.Add(-1)
-			c.Close()
-			continue
+	})
+}
+
+// start admits the connection c, accepted in scope, and runs its session
+// in dialect d.
+func (s *Server) start(scope *track.Scope, c net.Conn, d dialect) {
+	release, why := s.gate.Conn(c.RemoteAddr())
+	if why != admit.OK {
+		text := "too many connections, try again later"
+		if why == admit.SourceFull {
+			text = "too many connections from your address"
 		}
-		if !scope.Go(func() {
-			defer remove()
-			ss.run() // ends with s.conns.Add(-1)
-		}) {
-			remove()
-			s.conns.Add(-1)
-			c.Close()
+		s.log(slog.LevelWarn, "chat: connection refused: "+why.String(), "remote", c.RemoteAddr())
+		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		c.Write(fullLine(d, text))
+		c.Close()
+		return
+	}
+	if sb := s.set.sendBuffer; sb > 0 {
+		if tc, ok := c.(interface{ SetWriteBuffer(int) error }); ok {
+			tc.SetWriteBuffer(sb)
 		}
+	}
+	ss := newSession(s, c)
+	ss.release = release
+	ss.dialect = d
+	remove, ok := scope.AddConn(c, ss.shutdown)
+	if !ok {
+		release()
+		c.Close()
+		return
+	}
+	if !scope.Go(func() {
+		defer remove()
+		ss.run() // ends with release()
+	}) {
+		remove()
+		release()
+		c.Close()
 	}
 }
 

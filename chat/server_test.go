@@ -46,9 +46,10 @@ func start(t *testing.T, s *Server) (addr string, stop func()) {
 // raw is a client that speaks the protocol by hand, as a person with nc
 // would.
 type raw struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
+	t   *testing.T
+	c   net.Conn
+	r   *bufio.Reader
+	irc bool // lines end with "\r\n" and fit in 512 bytes
 }
 
 func dialRaw(t *testing.T, addr string) *raw {
@@ -75,6 +76,12 @@ func (r *raw) line() string {
 	s, err := r.r.ReadString('\n')
 	if err != nil {
 		r.t.Fatalf("reading a line: %v (have %q)", err, s)
+	}
+	if r.irc {
+		if !strings.HasSuffix(s, "\r\n") || len(s) > ircMaxLine {
+			r.t.Fatalf("bad IRC line (%d bytes): %q", len(s), s)
+		}
+		s = strings.TrimSuffix(s, "\r\n")
 	}
 	return strings.TrimSuffix(s, "\n")
 }
@@ -447,7 +454,7 @@ func TestShutdownWithClients(t *testing.T) {
 		}
 		c.Close()
 	}
-	if n := srv.Conns(); n != 0 {
+	if n := srv.Stats().Conns; n != 0 {
 		t.Errorf("%d connections left after Shutdown", n)
 	}
 }
@@ -730,6 +737,9 @@ func FuzzServer(f *testing.F) {
 	}()
 
 	f.Fuzz(func(t *testing.T, in string) {
+		if first, _, _ := strings.Cut(in, "\n"); ircFirstLine([]byte(first)) {
+			return // IRC, which FuzzIRCSession covers
+		}
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -760,4 +770,124 @@ func FuzzServer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A connection that never takes a nickname is closed after
+// RegisterTimeout, however often it sends something else.
+func TestRegisterTimeout(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr, stop := start(t, &Server{RegisterTimeout: 400 * time.Millisecond})
+	defer stop()
+	joined := login(t, addr, "joined")
+	r := dialRaw(t, addr)
+	r.line() // HELLO
+	for range 3 {
+		r.send("/who\n") // a command before a nickname: an error, but traffic
+		if l := r.line(); !strings.HasPrefix(l, "ERR ") {
+			t.Fatalf("got %q, want an error", l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.expect("BYE timeout no nickname within 400ms")
+	r.expectEOF()
+	// The registered client is not affected.
+	joined.send("still here\n")
+	joined.expect("MSG lobby joined still here")
+}
+
+// One address cannot take every connection slot.
+func TestConnsPerSource(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := &Server{MaxConns: 10, MaxConnsPerSource: 2}
+	addr, stop := start(t, srv)
+	defer stop()
+	a, b := dialRaw(t, addr), dialRaw(t, addr)
+	a.line()
+	b.line()
+	c := dialRaw(t, addr)
+	c.expect("BYE full too many connections from your address")
+	c.expectEOF()
+	// Another address of the host still gets in.
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Skip("cannot dial from 127.0.0.2:", err)
+	}
+	defer conn.Close()
+	other := &raw{t: t, c: conn, r: bufio.NewReader(conn)}
+	if l := other.line(); !strings.HasPrefix(l, "HELLO ") {
+		t.Fatalf("another address got %q", l)
+	}
+	if st := srv.Stats(); st.Dropped.SourceFull != 1 || st.Conns != 3 {
+		t.Errorf("stats %+v", st.Counters)
+	}
+}
+
+// Cancelling the context given to Serve is a graceful shutdown: every
+// client gets its closing line.
+func TestCancelSendsBye(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := &Server{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ctx, l) }()
+	r := login(t, l.Addr().String(), "alice")
+	cancel()
+	r.expect("BYE shutdown server shutting down")
+	r.expectEOF()
+	if err := <-errc; err != ErrServerClosed {
+		t.Fatalf("Serve = %v, want ErrServerClosed", err)
+	}
+}
+
+// Every numeric setting: zero is the default, -1 is "no limit" only where
+// the doc says so, anything out of range is an error naming the field.
+func TestSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     func(s *Server, v int)
+		wantErr map[int]bool // by value; missing means no error
+	}{
+		{"MaxConns", func(s *Server, v int) { s.MaxConns = v }, nil},
+		{"MaxConnsPerSource", func(s *Server, v int) { s.MaxConnsPerSource = v }, nil},
+		{"MaxLineBytes", func(s *Server, v int) { s.MaxLineBytes = v }, map[int]bool{-1: true, 1 << 40: true}},
+		{"MaxQueueBytes", func(s *Server, v int) { s.MaxQueueBytes = v }, map[int]bool{-1: true}},
+		{"SendBuffer", func(s *Server, v int) { s.SendBuffer = v }, nil},
+		{"WriteTimeout", func(s *Server, v int) { s.WriteTimeout = time.Duration(v) }, nil},
+		{"WriteInterval", func(s *Server, v int) { s.WriteInterval = time.Duration(v) }, nil},
+		{"IdleTimeout", func(s *Server, v int) { s.IdleTimeout = time.Duration(v) }, nil},
+		{"RegisterTimeout", func(s *Server, v int) { s.RegisterTimeout = time.Duration(v) }, nil},
+		{"ShutdownTimeout", func(s *Server, v int) { s.ShutdownTimeout = time.Duration(v) }, map[int]bool{-1: true}},
+		{"LineRate", func(s *Server, v int) { s.LineRate = float64(v) }, nil},
+		{"LineBurst", func(s *Server, v int) { s.LineBurst = v }, map[int]bool{-1: true}},
+	}
+	for _, tt := range tests {
+		for _, v := range []int{-1, 0, 1, 1 << 40} {
+			t.Run(fmt.Sprintf("%s=%d", tt.name, v), func(t *testing.T) {
+				srv := &Server{}
+				tt.set(srv, v)
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				errc := make(chan error, 1)
+				go func() { errc <- srv.Serve(context.Background(), l) }()
+				if tt.wantErr[v] {
+					err := <-errc
+					if err == nil || errors.Is(err, ErrServerClosed) || !strings.Contains(err.Error(), "chat: "+tt.name+" ") {
+						t.Fatalf("Serve = %v, want an error naming %s", err, tt.name)
+					}
+					return
+				}
+				srv.Close()
+				if err := <-errc; err != ErrServerClosed {
+					t.Fatalf("Serve = %v, want it to run", err)
+				}
+			})
+		}
+	}
 }

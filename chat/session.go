@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/sockkit/sockkit/internal/opt"
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -44,10 +44,18 @@ type session struct {
 	interval     time.Duration // least time between writes; 0: automatic, < 0: none
 	idleTimeout  time.Duration
 	lim          *rate.Limiter // nil: no flood control
+	registerBy   time.Time     // when a client without a nickname is disconnected; zero: never
+	release      func()        // gives the connection's admission slot back; called once
 
 	nick    atomic.Pointer[string] // "" until the client picks one
-	room    string                 // the current room; session goroutine only
+	room    string                 // the current room ("" for none); session goroutine only
 	scratch []byte                 // for formatting lines; session goroutine only
+	dialect dialect                // set before run; then session goroutine only
+
+	// irc is the state of an IRC session, nil for the plain dialect. It
+	// is set once, by the session goroutine under mu, before the session
+	// is known to anyone else.
+	irc *ircState
 
 	// The outgoing queue, guarded by mu.
 	mu       sync.Mutex
@@ -70,17 +78,21 @@ func newSession(s *Server, c net.Conn) *session {
 	ss := &session{
 		srv:          s,
 		c:            c,
-		maxLine:      opt.Or(s.MaxLineBytes, DefaultMaxLineBytes),
-		maxQueue:     opt.Or(s.MaxQueueBytes, DefaultMaxQueueBytes),
-		writeTimeout: opt.Or(s.WriteTimeout, DefaultWriteTimeout),
+		maxLine:      s.set.maxLine,
+		maxQueue:     s.set.maxQueue,
+		writeTimeout: s.set.writeTimeout,
 		interval:     s.WriteInterval,
-		idleTimeout:  opt.Or(s.IdleTimeout, DefaultIdleTimeout),
+		idleTimeout:  s.set.idleTimeout,
+		release:      func() {},
 		wake:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		kickCh:       make(chan struct{}),
 	}
-	if r := opt.Or(s.LineRate, DefaultLineRate); r > 0 {
-		ss.lim = rate.NewLimiter(rate.Limit(r), max(1, opt.Or(s.LineBurst, DefaultLineBurst)))
+	if r := s.set.lineRate; r > 0 {
+		ss.lim = rate.NewLimiter(rate.Limit(r), s.set.lineBurst)
+	}
+	if s.set.registerTimeout > 0 {
+		ss.registerBy = time.Now().Add(s.set.registerTimeout)
 	}
 	empty := ""
 	ss.nick.Store(&empty)
@@ -90,21 +102,32 @@ func newSession(s *Server, c net.Conn) *session {
 // Nick implements [Member].
 func (ss *session) Nick() string { return *ss.nick.Load() }
 
-// Deliver implements [Member]: it appends line to the queue and wakes
-// the writer. A client whose queue would pass the limit loses what is
-// queued, gets "BYE slow" instead, and its session is stopped.
-func (ss *session) Deliver(line []byte) {
+// Deliver implements [Member]: it appends line to the queue, in the
+// client's dialect, and wakes the writer. A client whose queue would
+// pass the limit loses what is queued, gets "BYE slow" instead, and its
+// session is stopped.
+func (ss *session) Deliver(line []byte) { ss.queue(line, true) }
+
+// queue appends line to the queue; if translate, line is in the plain
+// dialect and an IRC client gets it in its own.
+func (ss *session) queue(line []byte, translate bool) {
 	ss.mu.Lock()
 	if ss.closed {
 		ss.mu.Unlock()
 		return
+	}
+	if translate && ss.irc != nil {
+		if line = ss.irc.translate(line, ss.Nick()); len(line) == 0 {
+			ss.mu.Unlock()
+			return
+		}
 	}
 	if len(ss.out)+ss.inflight+len(line) > ss.maxQueue {
 		r := &reason{ByeSlow, "you did not read fast enough", "too slow"}
 		if ss.why == nil {
 			ss.why = r
 		}
-		ss.out = Event{Kind: KindBye, Code: r.code, Text: r.bye}.appendLine(ss.out[:0], true)
+		ss.out = ss.appendBye(ss.out[:0], r)
 		ss.closed = true
 		ss.signalLocked()
 		ss.mu.Unlock()
@@ -151,9 +174,18 @@ func (ss *session) closeQueue(r *reason) {
 	if ss.why == nil {
 		ss.why = r
 	}
-	ss.out = Event{Kind: KindBye, Code: r.code, Text: r.bye}.appendLine(ss.out, true)
+	ss.out = ss.appendBye(ss.out, r)
 	ss.closed = true
 	ss.signalLocked()
+}
+
+// appendBye appends the last line, for r, in the client's dialect; mu
+// is held.
+func (ss *session) appendBye(b []byte, r *reason) []byte {
+	if ss.irc != nil {
+		return appendIRC(b, "", "ERROR", "Closing link: "+r.bye)
+	}
+	return Event{Kind: KindBye, Code: r.code, Text: r.bye}.appendLine(b, true)
 }
 
 // stop ends the read loop with reason r (unless a reason is set
@@ -211,7 +243,9 @@ func (ss *session) writeLoop() {
 			if ss.writeTimeout > 0 {
 				ss.c.SetWriteDeadline(time.Now().Add(ss.writeTimeout))
 			}
-			_, err = ss.c.Write(buf)
+			var n int
+			n, err = ss.c.Write(buf)
+			ss.srv.gate.Counters.Bytes(0, n)
 			last = time.Now()
 		}
 
@@ -244,15 +278,20 @@ func (ss *session) writeInterval() time.Duration {
 	if ss.interval != 0 {
 		return ss.interval
 	}
-	iv := time.Duration(ss.srv.conns.Load()) * AutoWriteIntervalPerConn
+	iv := time.Duration(ss.srv.gate.Counters.Open()) * AutoWriteIntervalPerConn
 	return min(max(iv, MinAutoWriteInterval), MaxAutoWriteInterval)
 }
 
 // run is the session: greeting, lines until the end, then goodbye.
+// An IRC client talks first, so an IRC session gets no greeting.
 func (ss *session) run() {
 	go ss.writeLoop()
-	ss.send(Event{Kind: KindHello, Text: fmt.Sprintf(
-		"sockkit chat: send your nickname (1-%d letters, digits, _ or -); /help lists the commands", MaxNickLen)})
+	if ss.dialect == dialectIRC {
+		ss.startIRC()
+	} else {
+		ss.send(Event{Kind: KindHello, Text: fmt.Sprintf(
+			"sockkit chat: send your nickname (1-%d letters, digits, _ or -); /help lists the commands", MaxNickLen)})
+	}
 	r := ss.readLoop()
 	ss.finish(r)
 }
@@ -261,13 +300,18 @@ func (ss *session) run() {
 // returns why.
 func (ss *session) readLoop() *reason {
 	lr := newLineReader(ss.c, ss.maxLine)
+	if ss.irc != nil {
+		ircReader(lr)
+	}
 	var deadlineSet time.Time
 	for {
-		if ss.idleTimeout > 0 {
+		if ss.irc != nil {
+			ss.ircDeadline()
+		} else if ss.idleTimeout > 0 || !ss.registerBy.IsZero() {
 			// Moving the deadline costs a little; doing it at most once a
 			// second makes the idle timeout up to a second shorter.
 			if now := time.Now(); now.Sub(deadlineSet) >= time.Second {
-				ss.c.SetReadDeadline(now.Add(ss.idleTimeout))
+				ss.c.SetReadDeadline(ss.readDeadline(now))
 				deadlineSet = now
 			}
 		}
@@ -276,12 +320,26 @@ func (ss *session) readLoop() *reason {
 		}
 		line, err := lr.next()
 		switch {
+		case err == errLineTooLong && ss.irc != nil:
+			ss.ircReply("417", "Input line was too long")
+			continue
 		case err == errLineTooLong:
+			ss.srv.gate.Counters.Drop(admit.Oversize)
+			if ss.dialect == dialectSniff { // not the way IRC begins
+				ss.dialect = dialectPlain
+			}
 			ss.sendError(CodeTooLong, "line longer than %d bytes; dropped", ss.maxLine)
 			continue
 		case err == nil:
 		case ss.kicked.Load():
 			return ss.reason()
+		case errors.Is(err, os.ErrDeadlineExceeded) && ss.irc != nil:
+			if r := ss.ircTimeout(); r != nil {
+				return r
+			}
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded) && ss.unregistered(time.Now()):
+			return &reason{ByeTimeout, "no nickname within " + ss.srv.set.registerTimeout.String(), "registration timeout"}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return &reason{ByeIdle, "nothing received for " + ss.idleTimeout.String(), "idle"}
 		case err == io.EOF:
@@ -300,17 +358,55 @@ func (ss *session) readLoop() *reason {
 				}
 			}
 		}
-		if r := ss.handle(line); r != nil {
+		if ss.dialect == dialectSniff {
+			ss.dialect = dialectPlain
+			if ircFirstLine(line) {
+				ss.startIRC()
+				ircReader(lr)
+			}
+		}
+		registered := ss.Nick() != ""
+		var r *reason
+		if ss.irc != nil {
+			r = ss.ircHandle(line)
+		} else {
+			r = ss.handle(line)
+		}
+		if r != nil {
 			return r
 		}
+		if !registered && ss.Nick() != "" {
+			deadlineSet = time.Time{} // the registration deadline no longer applies
+		}
 	}
+}
+
+// readDeadline returns the read deadline at now: the idle timeout, or
+// the registration deadline of a client without a nickname if sooner.
+func (ss *session) readDeadline(now time.Time) time.Time {
+	var d time.Time
+	if ss.idleTimeout > 0 {
+		d = now.Add(ss.idleTimeout)
+	}
+	if !ss.registerBy.IsZero() && ss.Nick() == "" && (d.IsZero() || ss.registerBy.Before(d)) {
+		d = ss.registerBy
+	}
+	return d
+}
+
+// unregistered reports whether the client has no nickname past its
+// registration deadline.
+func (ss *session) unregistered(now time.Time) bool {
+	return !ss.registerBy.IsZero() && ss.Nick() == "" && !now.Before(ss.registerBy)
 }
 
 // finish leaves the room, says goodbye and closes the connection.
 func (ss *session) finish(r *reason) {
 	if nick := ss.Nick(); nick != "" {
-		ss.srv.hub.Leave(ss.room, ss)
-		ss.publish(ss.room, Event{Kind: KindQuit, Room: ss.room, Nick: nick, Text: r.quit})
+		if ss.room != "" {
+			ss.srv.hub.Leave(ss.room, ss)
+			ss.publish(ss.room, Event{Kind: KindQuit, Room: ss.room, Nick: nick, Text: r.quit})
+		}
 		ss.srv.releaseNick(ss, nick)
 	}
 	ss.closeQueue(r)
@@ -320,7 +416,13 @@ func (ss *session) finish(r *reason) {
 	ss.mu.Unlock()
 	// The place is free once the client has its last line: the linger
 	// below only waits for the client to go.
-	ss.srv.conns.Add(-1)
+	ss.release()
+	switch why.code {
+	case ByeIdle, ByeTimeout:
+		ss.srv.gate.Counters.Drop(admit.Idle)
+	case ByeSlow:
+		ss.srv.gate.Counters.Drop(admit.Slow)
+	}
 	if !dead {
 		// Let the client read the last line: closing with unread input
 		// would send a reset, which can destroy it in the client's
@@ -339,9 +441,11 @@ func (ss *session) finish(r *reason) {
 // handle acts on one line and returns a reason when the session must end.
 func (ss *session) handle(raw []byte) *reason {
 	if !utf8.Valid(raw) {
+		ss.srv.gate.Counters.Drop(admit.Malformed)
 		ss.sendError(CodeBadUTF8, "line is not valid UTF-8; dropped")
 		return nil
 	}
+	ss.srv.gate.Counters.Request(len(raw), 0)
 	text := textsafe.Clean(string(raw))
 	dirty := len(text) != len(raw) // control characters were removed
 	in := parseInput(text)
@@ -435,9 +539,7 @@ func (ss *session) setNick(name string, dirty bool) {
 	}
 	ss.srv.log(slog.LevelInfo, "chat: session started", "remote", ss.c.RemoteAddr(), "nick", name)
 	ss.send(Event{Kind: KindWelcome, Nick: name, Text: "welcome; you are in " + ss.srv.room})
-	ss.room = ss.srv.room
-	ss.srv.hub.Join(ss.room, ss)
-	ss.publish(ss.room, Event{Kind: KindJoin, Room: ss.room, Nick: name})
+	ss.move(ss.srv.room)
 }
 
 // filter runs the server's filter, if any, and reports whether the
@@ -464,7 +566,7 @@ func (ss *session) say(kind Kind, text string) {
 
 func (ss *session) private(to, text string) {
 	peer := ss.srv.lookupNick(to)
-	if peer == nil {
+	if peer == nil || !peer.joined() {
 		ss.sendError(CodeNoSuchNick, "nobody is called %s", to)
 		return
 	}
@@ -489,12 +591,23 @@ func (ss *session) join(name string) {
 		ss.send(Event{Kind: KindInfo, Text: "you are already in " + room})
 		return
 	}
+	ss.move(room)
+}
+
+// move takes the client out of its room, if it is in one, and into room,
+// unless room is "" (only IRC clients can be in no room). Both rooms see
+// it happen, and so does the client.
+func (ss *session) move(room string) {
 	nick := ss.Nick()
-	ss.publish(ss.room, Event{Kind: KindPart, Room: ss.room, Nick: nick})
-	ss.srv.hub.Leave(ss.room, ss)
+	if ss.room != "" {
+		ss.publish(ss.room, Event{Kind: KindPart, Room: ss.room, Nick: nick})
+		ss.srv.hub.Leave(ss.room, ss)
+	}
 	ss.room = room
-	ss.srv.hub.Join(room, ss)
-	ss.publish(room, Event{Kind: KindJoin, Room: room, Nick: nick})
+	if room != "" {
+		ss.srv.hub.Join(room, ss)
+		ss.publish(room, Event{Kind: KindJoin, Room: room, Nick: nick})
+	}
 }
 
 func (ss *session) rooms() {

@@ -1,6 +1,8 @@
 package udpcolor
 
 import (
+	"github.com/sockkit/sockkit/internal/admit"
+
 	"log/slog"
 	"net/netip"
 	"time"
@@ -57,7 +59,7 @@ func (s *Server) fromMember(c *conn, m *member, b []byte, now time.Time, scratch
 		s.log(slog.LevelDebug, "udpcolor: dropped replayed datagram", "from", m.addr, "kind", p.Kind, "seq", p.Seq)
 		return scratch, true
 	case m.lim != nil && !m.lim.AllowN(now, 1):
-		s.stats.rate.Add(1)
+		s.gate.Counters.Drop(admit.Rate)
 		s.log(slog.LevelDebug, "udpcolor: dropped datagram over its member's rate", "from", m.addr)
 		return scratch, true
 	}

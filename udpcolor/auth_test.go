@@ -98,9 +98,10 @@ func TestServerRefusesUnsignedMemberDatagrams(t *testing.T) {
 				case "Replays":
 					want.Replays++
 				case "DroppedMalformed":
-					want.DroppedMalformed++
+					want.Dropped.Malformed++
 				}
 			}
+			want.BytesIn, want.BytesOut = after.BytesIn, after.BytesOut // bytes differ with each spoof's size
 			if after != want {
 				t.Errorf("Stats after the spoofs = %+v\nwant %+v", after, want)
 			}
@@ -151,8 +152,8 @@ func TestServerBadMACFlood(t *testing.T) {
 	}
 	h.expect(got, want...)
 	st := h.s.Stats()
-	if st.BadMACs != 2*n || st.Members != 3 || st.DroppedRate != 0 {
-		t.Errorf("BadMACs = %d, Members = %d, DroppedRate = %d; want %d, 3, 0", st.BadMACs, st.Members, st.DroppedRate, 2*n)
+	if st.BadMACs != 2*n || st.Conns != 3 || st.Dropped.Rate != 0 {
+		t.Errorf("BadMACs = %d, Members = %d, DroppedRate = %d; want %d, 3, 0", st.BadMACs, st.Conns, st.Dropped.Rate, 2*n)
 	}
 	h.clock.Add(time.Second) // the members' own allowances are untouched too
 	h.say(bob, "fine")

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"net"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/dgram"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -134,16 +136,18 @@ func (cl *Client) Join(ctx context.Context, addr, name string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Unix(1, 0)) })
+	done := clientio.Bind(ctx, nc)
 	key, err := cl.handshake(ctx, nc, name)
-	if !stop() && err == nil {
-		err = ctx.Err()
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx)
 	}
-	if err != nil {
+	if err = done(err); err != nil {
 		nc.Close()
+		if clientio.Interrupted(err) {
+			err = fmt.Errorf("udpcolor: joining: %w", err)
+		}
 		return nil, err
 	}
-	nc.SetReadDeadline(time.Time{})
 	buf := cl.Buffer
 	if buf <= 0 {
 		buf = DefaultBuffer
@@ -240,7 +244,7 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					break // next attempt
 				}
-				if isRefused(err) {
+				if dgram.IsRefused(err) {
 					lastErr = err
 					t := time.NewTimer(time.Until(deadline))
 					select {
@@ -408,7 +412,7 @@ func (c *Conn) readLoop() {
 	for {
 		n, err := c.nc.Read(buf)
 		if err != nil {
-			if isRefused(err) {
+			if dgram.IsRefused(err) {
 				continue // an ICMP error for an earlier datagram
 			}
 			c.end(err)

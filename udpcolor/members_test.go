@@ -70,8 +70,8 @@ func TestServerMembersPerAddr(t *testing.T) {
 	// A second host still joins, and the refusals are counted.
 	h.join(addr("10.7.0.2:20000"), "other")
 	st := h.s.Stats()
-	if st.Members != DefaultMaxMembersPerAddr+1 || st.RefusedAddrFull != 1024-DefaultMaxMembersPerAddr {
-		t.Errorf("Members = %d, RefusedAddrFull = %d", st.Members, st.RefusedAddrFull)
+	if st.Conns != DefaultMaxMembersPerAddr+1 || st.Dropped.SourceFull != 1024-DefaultMaxMembersPerAddr {
+		t.Errorf("Members = %d, RefusedAddrFull = %d", st.Conns, st.Dropped.SourceFull)
 	}
 }
 
@@ -113,7 +113,10 @@ func TestServerMembersPerAddrSettings(t *testing.T) {
 			var got []string
 			for i, a := range tt.joins {
 				r := h.joinAll(map[netip.AddrPort]string{addr(a): fmt.Sprintf("m%d", i)})
-				got = append(got, r[addr(a)])
+				// The server reads IPv4-mapped sources as the IPv4 address
+				// they are, and answers that.
+				ap := addr(a)
+				got = append(got, r[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())])
 			}
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("answers (-want +got):\n%s", d)

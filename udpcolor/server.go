@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/dgram"
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
 	"github.com/sockkit/sockkit/internal/track"
@@ -28,6 +31,7 @@ const (
 	DefaultCookieLifetime    = 30 * time.Second
 	DefaultRate              = 50  // datagrams per second per source IP
 	DefaultBurst             = 100 // datagrams
+	DefaultShutdownTimeout   = track.DefaultShutdownTimeout
 )
 
 // ErrServerClosed is returned by [Server.ServePacket] after [Server.Shutdown]
@@ -52,7 +56,7 @@ var ErrServerClosed = errors.New("udpcolor: server closed")
 // [Server.Shutdown] or [Server.Close].
 type Server struct {
 	// MaxMembers bounds the member table; joins beyond it get the error
-	// "full". Zero or negative means DefaultMaxMembers.
+	// "full". Zero means DefaultMaxMembers.
 	MaxMembers int
 
 	// MaxMembersPerAddr bounds the members that share one source IP
@@ -68,12 +72,11 @@ type Server struct {
 
 	// MemberTimeout is how long a member may stay silent (no msg and no
 	// ping) before it is dropped with "bye NAME expired"; members are
-	// checked every quarter of it. Zero or negative means
-	// DefaultMemberTimeout.
+	// checked every quarter of it. Zero means DefaultMemberTimeout.
 	MemberTimeout time.Duration
 
 	// CookieLifetime is how long a cookie may be echoed after the server
-	// issued it. Zero or negative means DefaultCookieLifetime.
+	// issued it. Zero means DefaultCookieLifetime.
 	CookieLifetime time.Duration
 
 	// Rate is the sustained number of datagrams per second accepted from
@@ -86,8 +89,13 @@ type Server struct {
 	Rate float64
 
 	// Burst is the number of datagrams a source, or a member, may send at
-	// once before Rate applies. Zero or negative means DefaultBurst.
+	// once before Rate applies. Zero means DefaultBurst.
 	Burst int
+
+	// ShutdownTimeout bounds the graceful shutdown (with its "bye NAME
+	// shutdown" to every member) that cancelling the context given to
+	// ServePacket starts. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 
 	// Transcript, if not nil, receives every relayed message as
 	// "name : text" and every join, leave and expiry as "* name joined",
@@ -110,8 +118,10 @@ type Server struct {
 
 	g        track.Group
 	initOnce sync.Once
+	set      settings // resolved once, by init
+	setErr   error
 	key      [32]byte
-	lim      *ratelimit.Limiter
+	gate     *admit.Gate
 	// memberRate and memberBurst are each member's own limit (the same
 	// as a source address's); memberRate is 0 when Rate is negative.
 	memberRate  rate.Limit
@@ -128,6 +138,14 @@ type Server struct {
 	lastSweep time.Time
 }
 
+// settings are the resolved fields of a Server.
+type settings struct {
+	maxMembers, maxPerAddr        int
+	memberTimeout, cookieLifetime time.Duration
+	shutdownTimeout               time.Duration
+}
+
+// init resolves the settings, once; a bad one is reported by ServePacket.
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		if _, err := rand.Read(s.key[:]); err != nil {
@@ -136,16 +154,19 @@ func (s *Server) init() {
 		if s.now == nil {
 			s.now = time.Now
 		}
-		r, burst := s.Rate, s.Burst
-		if r == 0 {
-			r = DefaultRate
+		r := opt.New("udpcolor")
+		s.set = settings{
+			maxMembers:      opt.Default(r, "MaxMembers", s.MaxMembers, DefaultMaxMembers),
+			maxPerAddr:      opt.Unlimited(r, "MaxMembersPerAddr", s.MaxMembersPerAddr, DefaultMaxMembersPerAddr),
+			memberTimeout:   opt.Default(r, "MemberTimeout", s.MemberTimeout, DefaultMemberTimeout),
+			cookieLifetime:  opt.Default(r, "CookieLifetime", s.CookieLifetime, DefaultCookieLifetime),
+			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
 		}
-		if burst <= 0 {
-			burst = DefaultBurst
-		}
-		if r > 0 {
-			s.lim = ratelimit.New(ratelimit.Config{Rate: rate.Limit(r), Burst: burst})
-			s.memberRate, s.memberBurst = rate.Limit(r), burst
+		perSecond := opt.Unlimited(r, "Rate", s.Rate, DefaultRate)
+		burst := opt.Default(r, "Burst", s.Burst, DefaultBurst)
+		s.gate = admit.New(admit.Config{Rate: perSecond, Burst: burst})
+		if perSecond > 0 {
+			s.memberRate, s.memberBurst = rate.Limit(perSecond), burst
 		}
 		if s.Transcript != nil {
 			s.render = NewRenderer(s.Transcript, s.Palette, s.Color)
@@ -153,36 +174,15 @@ func (s *Server) init() {
 		s.members = make(map[string]*member)
 		s.byAddr = make(map[netip.AddrPort]*member)
 		s.perAddr = make(map[netip.Addr]int)
+		r.Check(s.Color >= ColorAuto && s.Color <= ColorAlways, "Color", s.Color, "must be ColorAuto, ColorNever or ColorAlways")
+		s.setErr = r.Err()
 	})
 }
 
-func (s *Server) maxMembers() int {
-	if s.MaxMembers > 0 {
-		return s.MaxMembers
-	}
-	return DefaultMaxMembers
-}
-
-func (s *Server) maxMembersPerAddr() int {
-	if s.MaxMembersPerAddr == 0 {
-		return DefaultMaxMembersPerAddr
-	}
-	return s.MaxMembersPerAddr
-}
-
-func (s *Server) memberTimeout() time.Duration {
-	if s.MemberTimeout > 0 {
-		return s.MemberTimeout
-	}
-	return DefaultMemberTimeout
-}
-
-func (s *Server) cookieLifetime() time.Duration {
-	if s.CookieLifetime > 0 {
-		return s.CookieLifetime
-	}
-	return DefaultCookieLifetime
-}
+func (s *Server) maxMembers() int               { return s.set.maxMembers }
+func (s *Server) maxMembersPerAddr() int        { return s.set.maxPerAddr }
+func (s *Server) memberTimeout() time.Duration  { return s.set.memberTimeout }
+func (s *Server) cookieLifetime() time.Duration { return s.set.cookieLifetime }
 
 func (s *Server) log(level slog.Level, msg string, args ...any) {
 	if s.Logger != nil {
@@ -190,50 +190,43 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 	}
 }
 
-// Stats counts what a [Server] has done. All fields are totals since the
-// server started, except Members.
+// Stats counts what a [Server] has done since it started. In the shared
+// [sockkit.Counters], Conns is the number of members now, ConnsTotal the
+// joins admitted (after a valid cookie), Requests the msg datagrams
+// relayed, BytesOut the bytes sent; Dropped.Full counts joins refused
+// because the table was full, Dropped.SourceFull joins refused because
+// their address already had MaxMembersPerAddr members, and
+// Dropped.Rate, Oversize, Malformed and Port the datagrams dropped unread.
 type Stats struct {
-	Members          int   // members now
-	Joined           int64 // joins admitted (after a valid cookie)
-	Left             int64 // members that sent leave or rejoined under another name
-	Expired          int64 // members dropped by MemberTimeout
-	Cookies          int64 // cookies sent
-	BadCookies       int64 // echoed cookies refused (forged, expired, other address or name)
-	RefusedAddrFull  int64 // join datagrams refused because their address has MaxMembersPerAddr members
-	Messages         int64 // msg datagrams relayed
-	Relayed          int64 // relay datagrams sent (one per other member per message)
-	DroppedRate      int64 // datagrams past their source's rate
-	DroppedOversize  int64 // datagrams larger than MaxDatagram (or cut by the read)
-	DroppedMalformed int64 // datagrams that do not parse
-	DroppedPort      int64 // datagrams from source port 0 or below 1024
-	BadMACs          int64 // msg, ping and leave datagrams from a member's address whose MAC is wrong
-	Replays          int64 // member datagrams with a valid MAC and a counter already seen, or too old
+	sockkit.Counters
+	Left       int64 // members that sent leave or rejoined under another name
+	Expired    int64 // members dropped by MemberTimeout
+	Cookies    int64 // cookies sent
+	BadCookies int64 // echoed cookies refused (forged, expired, other address or name)
+	Relayed    int64 // relay datagrams sent (one per other member per message)
+	BadMACs    int64 // msg, ping and leave datagrams from a member's address whose MAC is wrong
+	Replays    int64 // member datagrams with a valid MAC and a counter already seen, or too old
 }
 
 type stats struct {
-	joined, left, expired, cookies, badCookies, messages, relayed atomic.Int64
-	addrFull, badMACs, replays                                    atomic.Int64
-	rate, oversize, malformed, port                               atomic.Int64
+	left, expired, cookies, badCookies, relayed atomic.Int64
+	badMACs, replays                            atomic.Int64
 }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
+	s.init()
+	c := s.gate.Counters.Load()
+	c.Conns = int64(s.Members())
 	return Stats{
-		Members:          s.Members(),
-		Joined:           s.stats.joined.Load(),
-		Left:             s.stats.left.Load(),
-		Expired:          s.stats.expired.Load(),
-		Cookies:          s.stats.cookies.Load(),
-		BadCookies:       s.stats.badCookies.Load(),
-		RefusedAddrFull:  s.stats.addrFull.Load(),
-		Messages:         s.stats.messages.Load(),
-		Relayed:          s.stats.relayed.Load(),
-		DroppedRate:      s.stats.rate.Load(),
-		DroppedOversize:  s.stats.oversize.Load(),
-		DroppedMalformed: s.stats.malformed.Load(),
-		DroppedPort:      s.stats.port.Load(),
-		BadMACs:          s.stats.badMACs.Load(),
-		Replays:          s.stats.replays.Load(),
+		Counters:   c,
+		Left:       s.stats.left.Load(),
+		Expired:    s.stats.expired.Load(),
+		Cookies:    s.stats.cookies.Load(),
+		BadCookies: s.stats.badCookies.Load(),
+		Relayed:    s.stats.relayed.Load(),
+		BadMACs:    s.stats.badMACs.Load(),
+		Replays:    s.stats.replays.Load(),
 	}
 }
 
@@ -247,63 +240,28 @@ func (s *Server) Stats() Stats {
 // one member table.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	sc, err := s.g.Begin(ctx, pc, func() { pc.SetReadDeadline(time.Unix(1, 0)) }, 0)
-	if err != nil {
-		return ErrServerClosed
-	}
-	c := newConn(pc)
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	var loopErr error
-	if !sc.Go(func() {
-		defer close(done)
+	return s.g.Run(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(sc *track.Scope) error {
+		c := &conn{pc: pc, counters: &s.gate.Counters}
+		quit := make(chan struct{})
 		defer close(quit)
-		loopErr = s.readLoop(ctx, c)
-		if ctx.Err() == nil && s.g.ShuttingDown() {
-			s.farewell(c)
-		}
-	}) {
-		close(done)
-		close(quit)
-	}
-	sc.Go(func() { s.sweepLoop(quit) })
-	<-done
-	return sc.Finish(loopErr, ErrServerClosed)
-}
-
-// readLoop reads and handles datagrams until reading fails.
-func (s *Server) readLoop(ctx context.Context, c *conn) error {
-	buf := make([]byte, MaxDatagram+1) // one more byte shows truncation
-	var scratch []*member
-	for {
-		n, from, err := c.read(buf)
-		if err != nil {
-			if s.g.ShuttingDown() || ctx.Err() != nil {
-				return nil
+		sc.Go(func() { s.sweepLoop(quit) })
+		var scratch []*member
+		err := dgram.Serve(pc, dgram.Config{
+			MaxDatagram: MaxDatagram,
+			Stopping:    sc.Stopping,
+			Counters:    &s.gate.Counters,
+			Logger:      s.Logger,
+			Name:        "udpcolor",
+		}, func(_ *dgram.Writer, d *dgram.Datagram) {
+			if from, ok := d.From.AddrPort(); ok {
+				scratch = s.handle(c, d.Data, from, scratch[:0])
 			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// Someone else set a deadline on pc; it is not ours to keep.
-				// Shutdown may have set its own meanwhile: look again after
-				// clearing, or its deadline would be lost.
-				c.pc.SetReadDeadline(time.Time{})
-				if s.g.ShuttingDown() || ctx.Err() != nil {
-					return nil
-				}
-				continue
-			}
-			// An ICMP error reported on the socket is about one earlier
-			// datagram to one peer, not about the socket.
-			var ne net.Error
-			if isRefused(err) || errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		if !from.IsValid() {
-			continue
-		}
-		scratch = s.handle(c, buf[:n], from, scratch[:0])
-	}
+		})
+		// The members of c are forgotten either way; a graceful shutdown
+		// says bye to them first.
+		s.farewell(c, s.g.Graceful())
+		return err
+	})
 }
 
 // sweepLoop expires silent members until quit is closed.
@@ -320,8 +278,8 @@ func (s *Server) sweepLoop(quit <-chan struct{}) {
 	}
 }
 
-// farewell says bye to the members of c and forgets them.
-func (s *Server) farewell(c *conn) {
+// farewell forgets the members of c, saying bye to them if bye is set.
+func (s *Server) farewell(c *conn, bye bool) {
 	s.mu.Lock()
 	var ms []*member
 	for _, m := range s.members {
@@ -332,7 +290,7 @@ func (s *Server) farewell(c *conn) {
 	}
 	s.mu.Unlock()
 	for _, m := range ms {
-		if s.send(c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeShutdown}) != nil {
+		if !bye || s.send(c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeShutdown}) != nil {
 			return
 		}
 	}
@@ -342,17 +300,12 @@ func (s *Server) farewell(c *conn) {
 // for reuse.
 func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*member) []*member {
 	now := s.now()
-	if from.Port() < 1024 {
+	if !s.gate.Port(int(from.Port())) {
 		// Port 0 is not a real source, and low ports belong to services
 		// (echo, DNS, NTP...) that answer anything: answering them could
-		// start an endless loop between two servers.
-		s.stats.port.Add(1)
+		// start an endless loop between two servers. (The loop has
+		// dropped datagrams larger than MaxDatagram already.)
 		s.log(slog.LevelDebug, "udpcolor: dropped datagram from a service port", "from", from)
-		return scratch
-	}
-	if len(b) > MaxDatagram {
-		s.stats.oversize.Add(1)
-		s.log(slog.LevelDebug, "udpcolor: dropped oversize datagram", "from", from)
 		return scratch
 	}
 	s.maybeSweep(now)
@@ -364,8 +317,7 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 			return scratch
 		}
 	}
-	if s.lim != nil && !s.lim.AllowN(now, ratelimit.KeyIP(from.Addr()), 1) {
-		s.stats.rate.Add(1)
+	if !s.gate.Allow(ratelimit.KeyIP(from.Addr()), now) {
 		s.log(slog.LevelDebug, "udpcolor: dropped datagram over its source's rate", "from", from)
 		return scratch
 	}
@@ -374,7 +326,7 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 	// is never larger than the datagram.
 	p, err := Parse(b)
 	if err != nil {
-		s.stats.malformed.Add(1)
+		s.gate.Counters.Drop(admit.Malformed)
 		s.log(slog.LevelDebug, "udpcolor: dropped malformed datagram", "from", from, "err", err)
 		switch {
 		case otherVersionJoin(b):
@@ -398,7 +350,7 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 		// A kind only servers send (cookie, welcome, relay, bye, error) is
 		// dropped without a word: answering an error with an error would
 		// let one spoofed datagram set two servers talking forever.
-		s.stats.malformed.Add(1)
+		s.gate.Counters.Drop(admit.Malformed)
 		s.log(slog.LevelDebug, "udpcolor: dropped a server's datagram", "from", from, "kind", p.Kind)
 	}
 	return scratch
@@ -458,7 +410,7 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, p Packet, now time.Ti
 		s.stats.left.Add(1)
 		s.event(old.name, "left")
 	}
-	s.stats.joined.Add(1)
+	s.gate.Counters.Opened()
 	s.event(p.Name, "joined")
 	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: nm.key})
 }
@@ -483,7 +435,7 @@ func (s *Server) relay(m *member, text string, targets []*member) []*member {
 	if s.render != nil {
 		s.render.Message(m.name, text)
 	}
-	s.stats.messages.Add(1)
+	s.gate.Counters.Request(0, 0)
 	sent := 0
 	for i, o := range targets {
 		if o.c.write(out, o.addr) == nil {
@@ -505,8 +457,11 @@ func (s *Server) event(name, what string) {
 
 // refuse answers a join of n bytes with the error datagram of r.
 func (s *Server) refuse(c *conn, from netip.AddrPort, n int, r refusal) {
-	if r.code == CodeAddrFull {
-		s.stats.addrFull.Add(1)
+	switch r.code {
+	case CodeAddrFull:
+		s.gate.Counters.Drop(admit.SourceFull)
+	case CodeFull:
+		s.gate.Counters.Drop(admit.Full)
 	}
 	s.reply(c, from, n, Packet{Kind: KindError, Code: r.code, Text: r.detail})
 }
@@ -545,41 +500,18 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.g.Shutdown(ctx) 
 // every ServePacket has returned. It is idempotent.
 func (s *Server) Close() error { return s.g.Close() }
 
-// conn reads and writes datagrams with netip.AddrPort addresses, without
-// allocating when pc is a *net.UDPConn.
+// conn is a packet conn of the server; members remember the one they
+// joined through.
 type conn struct {
-	pc  net.PacketConn
-	udp *net.UDPConn
-}
-
-func newConn(pc net.PacketConn) *conn {
-	u, _ := pc.(*net.UDPConn)
-	return &conn{pc: pc, udp: u}
-}
-
-// read reads one datagram. The address is invalid when the PacketConn
-// does not use IP addresses.
-func (c *conn) read(b []byte) (int, netip.AddrPort, error) {
-	if c.udp != nil {
-		return c.udp.ReadFromUDPAddrPort(b)
-	}
-	n, a, err := c.pc.ReadFrom(b)
-	if err != nil || a == nil {
-		return n, netip.AddrPort{}, err
-	}
-	if u, ok := a.(*net.UDPAddr); ok {
-		return n, u.AddrPort(), nil
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return n, ap, nil
+	pc       net.PacketConn
+	counters *admit.Counters
 }
 
 func (c *conn) write(b []byte, to netip.AddrPort) error {
-	if c.udp != nil {
-		_, err := c.udp.WriteToUDPAddrPort(b, to)
-		return err
+	err := dgram.WriteTo(c.pc, b, dgram.AddrPort(to))
+	if err == nil {
+		c.counters.Bytes(0, len(b))
 	}
-	_, err := c.pc.WriteTo(b, net.UDPAddrFromAddrPort(to))
 	return err
 }
 

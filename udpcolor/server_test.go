@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit"
 	"io"
 	"log/slog"
 	"net"
@@ -477,8 +478,8 @@ func TestServerFlood(t *testing.T) {
 	if got := h.drain(); len(got) != 10 {
 		t.Errorf("after 1s bob got %d messages, want 10", len(got))
 	}
-	if st := h.s.Stats(); st.DroppedRate != 1000-burst+100-10 {
-		t.Errorf("DroppedRate = %d, want %d", st.DroppedRate, 1000-burst+100-10)
+	if st := h.s.Stats(); st.Dropped.Rate != 1000-burst+100-10 {
+		t.Errorf("DroppedRate = %d, want %d", st.Dropped.Rate, 1000-burst+100-10)
 	}
 }
 
@@ -601,7 +602,7 @@ func TestServerDropsServicePorts(t *testing.T) {
 		h.sendPacket(addr(from), Packet{Kind: KindJoin, Name: "dns"})
 	}
 	h.expect(h.drain())
-	if got := h.s.Stats().DroppedPort; got != 3 {
+	if got := h.s.Stats().Dropped.Port; got != 3 {
 		t.Errorf("DroppedPort = %d, want 3", got)
 	}
 }
@@ -623,7 +624,13 @@ func TestServerStats(t *testing.T) {
 	h.c.in <- datagram{replay, alice}
 	h.drain()
 	got := h.s.Stats() // each join and drain above sent a sentinel a cookie: 7 of them
-	want := Stats{Members: 2, Joined: 3, Left: 1, Cookies: 3 + 7, Messages: 4, Relayed: 2 + 2 + 1 + 1, DroppedMalformed: 1, BadMACs: 1, Replays: 1}
+	want := Stats{
+		Counters: sockkit.Counters{Conns: 2, ConnsTotal: 3, Requests: 4, Dropped: sockkit.Drops{Malformed: 1},
+			BytesIn: got.BytesIn, BytesOut: got.BytesOut}, // bytes: checked below
+		Left: 1, Cookies: 3 + 7, Relayed: 2 + 2 + 1 + 1, BadMACs: 1, Replays: 1}
+	if got.BytesIn == 0 || got.BytesOut == 0 {
+		t.Errorf("bytes in %d, out %d: not counted", got.BytesIn, got.BytesOut)
+	}
 	if got != want {
 		t.Errorf("Stats() = %+v\nwant       %+v", got, want)
 	}

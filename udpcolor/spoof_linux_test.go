@@ -191,14 +191,14 @@ func TestSpoofedDatagramsAsMember(t *testing.T) {
 	}
 	sp.send(t, from, server, []byte("msg I am alice (version 1)"))
 	sp.send(t, from, server, []byte("leave"))
-	waitStats(t, s, "the spoofed datagrams", func(st Stats) bool { return st.BadMACs == 4 && st.DroppedMalformed == 2 })
+	waitStats(t, s, "the spoofed datagrams", func(st Stats) bool { return st.BadMACs == 4 && st.Dropped.Malformed == 2 })
 
 	if err := alice.Send(context.Background(), "really me"); err != nil {
 		t.Fatal(err)
 	}
 	expectNext(t, bob, Message{Name: "alice", Text: "really me"})
-	if st := s.Stats(); st.Members != 2 || st.Left != 0 || st.Messages != 1 {
-		t.Errorf("Members = %d, Left = %d, Messages = %d; want 2, 0, 1", st.Members, st.Left, st.Messages)
+	if st := s.Stats(); st.Conns != 2 || st.Left != 0 || st.Requests != 1 {
+		t.Errorf("Members = %d, Left = %d, Messages = %d; want 2, 0, 1", st.Conns, st.Left, st.Requests)
 	}
 	if alice.Err() != nil {
 		t.Errorf("alice's session ended: %v", alice.Err())
@@ -221,8 +221,8 @@ func TestSpoofedReplay(t *testing.T) {
 	waitStats(t, s, "the replays", func(st Stats) bool { return st.Replays == 2 })
 	alice.Send(ctx, "twice")
 	expectNext(t, bob, Message{Name: "alice", Text: "twice"})
-	if st := s.Stats(); st.Messages != 2 {
-		t.Errorf("Messages = %d, want 2", st.Messages)
+	if st := s.Stats(); st.Requests != 2 {
+		t.Errorf("Messages = %d, want 2", st.Requests)
 	}
 
 }
@@ -306,8 +306,8 @@ func TestSpoofedJoinCannotGuessCookie(t *testing.T) {
 	if received > spoofed {
 		t.Errorf("the victim got %d bytes for %d spoofed in its name", received, spoofed)
 	}
-	if st := s.Stats(); st.Members != 0 || st.Joined != 0 {
-		t.Errorf("Members = %d, Joined = %d after spoofed joins", st.Members, st.Joined)
+	if st := s.Stats(); st.Conns != 0 || st.ConnsTotal != 0 {
+		t.Errorf("Members = %d, Joined = %d after spoofed joins", st.Conns, st.ConnsTotal)
 	}
 }
 

@@ -1,10 +1,11 @@
 // Command chat runs a multi-user chat server and joins it.
 //
-//	chat serve [-addr 127.0.0.1:7070] [-quit-words byebye,q]
+//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
 //	chat join [-addr 127.0.0.1:7070] -nick NAME
 //
 // serve runs the server until interrupted; people can also join it with
-// nc or telnet. join reads lines from stdin (messages, or commands such as
+// nc, telnet or an IRC client, and with -irc it also listens for IRC
+// clients alone (irssi -c 127.0.0.1 -p 6667), in the same rooms. join reads lines from stdin (messages, or commands such as
 // /join ROOM and /quit) and prints the room to stdout, with coloured
 // nicknames when stdout is a terminal and NO_COLOR is not set. It works
 // with stdin from a pipe too, and leaves when stdin ends:
@@ -37,7 +38,7 @@ import (
 const defaultAddr = "127.0.0.1:7070"
 
 const usage = `usage:
-  chat serve [-addr 127.0.0.1:7070] [-quit-words byebye,q]
+  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
   chat join [-addr 127.0.0.1:7070] -nick NAME
 `
 
@@ -61,12 +62,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("chat", "serve", usage, stderr)
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
 	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
+	ircAddr := fs.String("irc", "", "also serve IRC alone on this `address` (6667 is IRC's port)")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	var ircL net.Listener
+	if *ircAddr != "" {
+		if ircL, err = net.Listen("tcp", *ircAddr); err != nil {
+			l.Close()
+			return err
+		}
 	}
 	srv := &chat.Server{Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	for _, w := range strings.Split(*quit, ",") {
@@ -75,21 +84,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	// Serve does not get ctx, whose end would close every connection at
 	// once: an interrupt is a graceful Shutdown, so that every client
 	// gets its "BYE shutdown".
 	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
+	serving := 1
+	if ircL != nil {
+		fmt.Fprintf(stdout, "chat: serving IRC on %s\n", ircL.Addr())
+		go func() { errc <- srv.ServeIRC(context.WithoutCancel(ctx), ircL) }()
+		serving++
+	}
 	var err2 error
 	select {
 	case <-ctx.Done():
 	case err2 = <-errc:
+		serving--
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutCtx)
-	if err2 == nil {
-		err2 = <-errc
+	for ; serving > 0; serving-- {
+		if err := <-errc; err2 == nil || errors.Is(err2, chat.ErrServerClosed) {
+			err2 = err
+		}
 	}
 	if errors.Is(err2, chat.ErrServerClosed) {
 		fmt.Fprintln(stdout, "chat: stopped")

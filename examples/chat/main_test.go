@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockkit/sockkit/internal/clitest"
 
@@ -100,9 +102,55 @@ func TestServeAndJoin(t *testing.T) {
 	annInW.Close()
 }
 
+func TestServeIRC(t *testing.T) {
+	defer leaktest.Check(t)()
+	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, nil, stdout, stderr)
+	}
+	p := clitest.Start(t, serve, "serve", "-addr", "127.0.0.1:0", "-irc", "127.0.0.1:0")
+	addr := clitest.WaitFor(t, &p.Stdout, `chat: serving on (\S+)`)
+	ircAddr := clitest.WaitFor(t, &p.Stdout, `chat: serving IRC on (\S+)`)
+
+	ann, err := chat.Dial(context.Background(), addr, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	c, err := net.Dial("tcp", ircAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	io.WriteString(c, "NICK ivy\r\nUSER ivy 0 * :Ivy\r\nPRIVMSG #lobby :hi from IRC\r\n")
+	lines := bufio.NewScanner(c)
+	if !lines.Scan() || lines.Text() != ":sockkit 001 ivy :Welcome to the sockkit IRC network, ivy!ivy@sockkit" {
+		t.Fatalf("first IRC line %q, want the welcome", lines.Text())
+	}
+	for e := range ann.Events() {
+		if e.Kind == chat.KindMessage {
+			if e.Nick != "ivy" || e.Text != "hi from IRC" {
+				t.Errorf("ann got %+v", e)
+			}
+			break
+		}
+	}
+	// An interrupt closes the IRC listener too, with a goodbye.
+	if err := p.Stop(); err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	var last string
+	for lines.Scan() {
+		last = lines.Text()
+	}
+	if last != "ERROR :Closing link: server shutting down" {
+		t.Errorf("last IRC line %q, want the ERROR", last)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{
-		nil, {"nope"}, {"join"}, {"join", "-nick"}, {"serve", "extra"}, {"serve", "-bogus"},
+		nil, {"nope"}, {"join"}, {"join", "-nick"}, {"serve", "extra"}, {"serve", "-bogus"}, {"serve", "-irc"},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), args, strings.NewReader(""), &out, &errOut)

@@ -2,16 +2,20 @@
 // with resume, parallel ranges and SHA-256 verification.
 //
 //	httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
-//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
+//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] URL
 //
-// serve without -dir answers the "Hello World" page at /. get saves to
-// the last element of the URL's path unless -o says otherwise ("-o -" is
-// standard output), shows a progress bar on standard error when it is a
-// terminal, and ends with a one-line summary. An interrupted get keeps
+// serve without -dir answers the "Hello World" page at every path, to a
+// browser as to curl. get saves to the last element of the URL's path
+// unless -o says otherwise ("-o -" is standard output), shows a progress
+// bar on standard error when it is a terminal, logs retries there, and
+// ends with a one-line summary. An interrupted or killed get keeps
 // FILE.part and FILE.part.state; running the same command again resumes.
+// Two gets to the same FILE never write it together: the second fails at
+// once naming the first one's process, or with -wait waits for it (and
+// downloads nothing if the first one completed the same URL).
 //
 // A bad or missing flag prints usage and exits 2; any other failure
-// prints one line and exits 1.
+// prints why (and, for some, what to do) and exits 1.
 package main
 
 import (
@@ -19,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -36,7 +41,7 @@ import (
 
 const usage = `usage:
   httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
-  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
+  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] URL
 `
 
 func main() { cli.Main("httpfetch", run) }
@@ -92,6 +97,7 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "output file, - for standard output (default: from the URL)")
 	parallel := fs.Int("parallel", httpfetch.DefaultParallel, "ranges downloaded at once")
 	sum := fs.String("sha256", "", "expected SHA-256 digest, in hex")
+	wait := fs.Bool("wait", false, "wait for another download to the same file instead of failing")
 	if err := cli.Parse(fs, args, 1, 1); err != nil {
 		return err
 	}
@@ -109,7 +115,7 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	c := &httpfetch.Client{Parallel: *parallel}
+	c := &httpfetch.Client{Parallel: *parallel, WaitForLock: *wait, Logger: logger(stderr)}
 	defer c.CloseIdleConnections()
 	bar := newBar(stderr, dest)
 	if bar != nil {
@@ -122,6 +128,12 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := c.Download(ctx, req)
 	bar.finish()
+	if errors.Is(err, httpfetch.ErrLocked) {
+		if !*wait {
+			return fmt.Errorf("%w; add -wait to wait for it", err)
+		}
+		return err
+	}
 	if err != nil {
 		if dest != "-" {
 			if _, serr := os.Stat(dest + ".part.state"); serr == nil {
@@ -134,12 +146,32 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// logger writes the client's retries, restarts and waits on w, one line
+// each, without times.
+func logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
 // summarize is the one line printed after a download.
 func summarize(dest string, res *httpfetch.Result) string {
 	var b strings.Builder
 	where := dest
 	if dest == "-" {
 		where = "standard output"
+	}
+	if res.CompletedBy != 0 {
+		fmt.Fprintf(&b, "saved %s: %s, downloaded by process %d while this one waited", where, size(res.Size), res.CompletedBy)
+		if res.SHA256 != "" {
+			b.WriteString(", sha256 ok")
+		}
+		return b.String()
 	}
 	secs := res.Elapsed.Seconds()
 	rate := 0.0

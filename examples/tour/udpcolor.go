@@ -75,7 +75,7 @@ func tourUdpcolor(ctx context.Context, w io.Writer) error {
 		}
 	}
 	st := srv.Stats()
-	fmt.Fprintf(w, "%d messages relayed as %d datagrams; %d heard\n", st.Messages, st.Relayed, heard)
+	fmt.Fprintf(w, "%d messages relayed as %d datagrams; %d heard\n", st.Requests, st.Relayed, heard)
 	return srv.Shutdown(ctx)
 }
 

@@ -154,7 +154,7 @@ func TestJoinLeavesOnInputError(t *testing.T) {
 	if !errors.Is(err, eio) {
 		t.Errorf("join returned %v, want the read error", err)
 	}
-	if st := srv.Stats(); st.Left != 1 || st.Members != 0 {
-		t.Errorf("Left = %d, Members = %d; want the member to have left", st.Left, st.Members)
+	if st := srv.Stats(); st.Left != 1 || st.Conns != 0 {
+		t.Errorf("Left = %d, Members = %d; want the member to have left", st.Left, st.Conns)
 	}
 }

@@ -239,6 +239,9 @@ func (c *Counters) Opened() { c.conns.Add(1); c.connsTotal.Add(1) }
 // Closed counts a connection opened with [Counters.Opened] closed.
 func (c *Counters) Closed() { c.conns.Add(-1) }
 
+// Open returns the number of connections open now.
+func (c *Counters) Open() int64 { return c.conns.Load() }
+
 // Load returns the counters as the public vocabulary of every server.
 func (c *Counters) Load() sockkit.Counters {
 	return sockkit.Counters{

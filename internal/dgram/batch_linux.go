@@ -76,6 +76,7 @@ func serveBatch(c *conn, b *batch, cfg *Config, w *Writer, h Handler) error {
 				rx = cfg.Now()
 			}
 			d.Data, d.From, d.RX = m.Buffers[0][:m.N], AddrOf(m.Addr), rx
+			cfg.received(m.N)
 			h(w, d)
 		}
 		w.flush()

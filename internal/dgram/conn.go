@@ -50,23 +50,20 @@ func (c *conn) read(b []byte) (n int, from Addr, rx time.Time, trunc bool, err e
 }
 
 // writeOne sends b to to.
-func (c *conn) writeOne(b []byte, to Addr) error {
-	if ap, ok := to.AddrPort(); ok && c.udp != nil {
-		_, err := c.udp.WriteToUDPAddrPort(b, ap)
-		return err
-	}
-	_, err := c.pc.WriteTo(b, to.Net())
-	return err
-}
+func (c *conn) writeOne(b []byte, to Addr) error { return WriteTo(c.pc, b, to) }
 
-// WriteTo sends b to to on pc, outside a loop (a server's farewell, say).
+// WriteTo sends b to to on pc, without allocating when pc is a UDP
+// socket: for what a server sends outside the loop's handler (a
+// farewell, an expiry notice).
 func WriteTo(pc net.PacketConn, b []byte, to Addr) error {
-	return (&conn{pc: pc, udp: udpOf(pc)}).writeOne(b, to)
-}
-
-func udpOf(pc net.PacketConn) *net.UDPConn {
-	u, _ := pc.(*net.UDPConn)
-	return u
+	if ap, ok := to.AddrPort(); ok {
+		if u, ok := pc.(*net.UDPConn); ok {
+			_, err := u.WriteToUDPAddrPort(b, ap)
+			return err
+		}
+	}
+	_, err := pc.WriteTo(b, to.Net())
+	return err
 }
 
 // Reader reads datagrams with the time each arrived, for clients that

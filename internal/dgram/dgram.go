@@ -69,7 +69,8 @@ type Config struct {
 	// read then ends the loop.
 	Stopping func() bool
 	// Counters, if not nil, counts oversize datagrams, replies refused by
-	// the anti-amplification rule, and the bytes sent.
+	// the anti-amplification rule, the bytes of the datagrams handed to
+	// the handler, and the bytes sent.
 	Counters *admit.Counters
 	// Stamp, if not nil, is called on each reply sent with
 	// [Writer.SendStamped], just before the system call that sends it (an
@@ -127,6 +128,7 @@ func serveSingle(c *conn, cfg *Config, w *Writer, h Handler) error {
 			continue
 		}
 		d.Data, d.From, d.RX = in[:n], from, rx
+		cfg.received(n)
 		h(w, d)
 		w.flush()
 		w.reset()
@@ -138,6 +140,12 @@ func loopErr(err error, cfg *Config) error {
 		return nil
 	}
 	return err
+}
+
+func (cfg *Config) received(n int) {
+	if cfg.Counters != nil {
+		cfg.Counters.Bytes(n, 0)
+	}
 }
 
 func (cfg *Config) drop(why admit.Reason) {

@@ -79,6 +79,15 @@ func (g *Group) Done() <-chan struct{} {
 	return g.done
 }
 
+// Graceful reports whether a graceful shutdown (Shutdown, or a cancelled
+// Serve context) has begun and Close has not: the time for a server to
+// say goodbye to its peers.
+func (g *Group) Graceful() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.state == shuttingDown
+}
+
 // ShuttingDown reports whether Shutdown or Close has begun.
 func (g *Group) ShuttingDown() bool {
 	g.mu.Lock()
@@ -134,6 +143,24 @@ func (s *Scope) shutdownForCtx() {
 	ctx, cancel := context.WithTimeout(context.Background(), s.grace)
 	defer cancel()
 	s.g.Shutdown(ctx)
+}
+
+// Run is the whole life of one Serve call, for servers whose Serve is a
+// loop: if setErr (the server's settings error) is not nil, it closes
+// closer and returns setErr; otherwise it opens a scope with
+// [Group.Begin] and runs loop in it, and returns what [Scope.Finish]
+// makes of loop's error: closed after Shutdown, Close or the cancelling of
+// ctx, or on a group that has shut down already.
+func (g *Group) Run(ctx context.Context, closer io.Closer, stop func(), grace time.Duration, setErr, closed error, loop func(*Scope) error) error {
+	if setErr != nil {
+		closer.Close()
+		return setErr
+	}
+	s, err := g.Begin(ctx, closer, stop, grace)
+	if err != nil {
+		return closed
+	}
+	return s.Finish(loop(s), closed)
 }
 
 // Go runs f in a goroutine that Finish, Shutdown and Close wait for. It

@@ -147,7 +147,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // newServer is the server under test, with bench settings: room for
 // every client, and no flood control (every message is wanted).
 func newServer() *chat.Server {
-	return &chat.Server{MaxConns: 100000, LineRate: -1, Logger: slog.New(slog.DiscardHandler)}
+	return &chat.Server{MaxConns: 100000, MaxConnsPerSource: -1, RegisterTimeout: -1, LineRate: -1, Logger: slog.New(slog.DiscardHandler)}
 }
 
 // runServer is -serve: it serves on addr, prints "listening ADDR", and

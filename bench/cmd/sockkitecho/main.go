@@ -70,11 +70,12 @@ func run(ctx context.Context, addr string, bufSize int, writeTimeout time.Durati
 // newServer returns the echo.Server as configured for benchmarking.
 func newServer(bufSize int, writeTimeout time.Duration) *echo.Server {
 	return &echo.Server{
-		MaxConns:         -1, // the hold test opens 10,000 connections
-		IdleTimeout:      -1,
-		PacketsPerSecond: -1, // all load comes from 127.0.0.1
-		BufferSize:       bufSize,
-		WriteTimeout:     writeTimeout,
+		MaxConns:          -1, // the hold test opens 10,000 connections
+		MaxConnsPerSource: -1, // from 127.0.0.1
+		IdleTimeout:       -1,
+		PacketsPerSecond:  -1, // all load comes from 127.0.0.1
+		BufferSize:        bufSize,
+		WriteTimeout:      writeTimeout,
 	}
 }
 

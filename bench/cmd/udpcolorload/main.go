@@ -159,7 +159,7 @@ func serveUntil(ctx context.Context, addr string, stdout io.Writer) error {
 	srv.Close()
 	<-done
 	st := srv.Stats()
-	fmt.Fprintf(stdout, "server: %d messages, %d relays sent\n", st.Messages, st.Relayed)
+	fmt.Fprintf(stdout, "server: %d messages, %d relays sent\n", st.Requests, st.Relayed)
 	return nil
 }
 
