@@ -52,6 +52,9 @@ import (
 
 const defaultAddr = "127.0.0.1:7007"
 
+// shutdownTimeout bounds the graceful shutdown that an interrupt starts.
+const shutdownTimeout = 5 * time.Second
+
 const usage = `usage:
   echo serve [-addr 127.0.0.1:7007] [-upper] [-greet TEXT] [-hello]
              [-rate N] [-burst N] [-tls-cert FILE -tls-key FILE]
@@ -98,7 +101,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &echo.Server{Greeting: *greet, PacketsPerSecond: *rate, PacketBurst: *burst}
+	srv := &echo.Server{Greeting: *greet, PacketsPerSecond: *rate, PacketBurst: *burst, ShutdownTimeout: shutdownTimeout}
 	if *upper {
 		srv.Transform = echo.Upper
 	}
@@ -121,27 +124,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "echo: serving TCP and UDP on %s\n", l.Addr())
 	fmt.Fprintf(stdout, "echo: TCP %s; UDP %s\n", describeTCP(srv, tlsConfig != nil), describeUDP(srv))
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ctx, l) }()
-	go func() { errc <- srv.ServePacket(ctx, pc) }()
-
-	var first error
-	select {
-	case <-ctx.Done():
-	case first = <-errc: // a listener failed: stop the other one too
-	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(shutCtx)
-	if first == nil {
-		first = <-errc
-	}
-	<-errc
-	if errors.Is(first, echo.ErrServerClosed) {
-		fmt.Fprintln(stdout, "echo: stopped")
-		return nil
-	}
-	return first
+	// The signal context goes straight to Serve and ServePacket: its end
+	// is the graceful shutdown, bounded by ShutdownTimeout.
+	return cli.Serve(ctx, "echo", stdout, echo.ErrServerClosed, shutdownTimeout, srv.Shutdown,
+		func(ctx context.Context) error { return srv.Serve(ctx, l) },
+		func(ctx context.Context) error { return srv.ServePacket(ctx, pc) })
 }
 
 // describeTCP says what the server does on TCP.
