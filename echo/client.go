@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"io"
 	"net"
 	"os"
@@ -97,18 +99,9 @@ func firstDiff(a, b []byte) int {
 }
 
 // TimeoutError is returned by [Conn.Echo] over UDP when no matching reply
-// came back after every attempt.
-type TimeoutError struct {
-	Attempts int
-	Timeout  time.Duration // per attempt
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("echo: no reply after %d attempts of %v", e.Attempts, e.Timeout)
-}
-
-// Unwrap returns [os.ErrDeadlineExceeded].
-func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
+// came back after every attempt; it is the one [sockkit.TimeoutError] of
+// every package, with Op "echo: udp round trip".
+type TimeoutError = sockkit.TimeoutError
 
 // Client connects to echo servers. Its zero value works.
 type Client struct {
@@ -266,14 +259,10 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := cn.bindContext(ctx)
+	done := clientio.Bind(ctx, cn.nc)
 	got, matched, err := cn.roundTrip(msg, wants)
-	if interrupted := stop(); err != nil && interrupted {
-		cause := context.Cause(ctx)
-		if cause == nil {
-			cause = context.DeadlineExceeded
-		}
-		err = fmt.Errorf("echo: %w", cause)
+	if err = done(err); clientio.Interrupted(err) {
+		err = fmt.Errorf("echo: %w", err)
 	}
 	if err != nil {
 		cn.broken = err
@@ -332,19 +321,13 @@ func (cn *Conn) Finish(ctx context.Context) ([]byte, error) {
 	for _, r := range rests {
 		longest = max(longest, len(r))
 	}
-	stop := cn.bindContext(ctx)
+	done := clientio.Bind(ctx, cn.nc)
 	err = cw.CloseWrite()
 	var got []byte
 	if err == nil {
 		got, err = io.ReadAll(io.LimitReader(cn.nc, int64(longest)+1))
 	}
-	if interrupted := stop(); err != nil && interrupted {
-		cause := context.Cause(ctx)
-		if cause == nil {
-			cause = context.DeadlineExceeded
-		}
-		err = cause
-	}
+	err = done(err)
 	if err != nil {
 		return got, fmt.Errorf("echo: finish: %w", err)
 	}
@@ -365,27 +348,6 @@ func (cn *Conn) brokenErr() error {
 		return errFinished
 	}
 	return fmt.Errorf("%w (%w)", ErrBroken, cn.broken)
-}
-
-// bindContext makes ctx's deadline and cancellation interrupt I/O on the
-// conn. The returned func undoes it and reports whether ctx interrupted.
-func (cn *Conn) bindContext(ctx context.Context) func() bool {
-	d, _ := ctx.Deadline()
-	cn.nc.SetDeadline(d)
-	interrupted := make(chan struct{})
-	stopAfter := context.AfterFunc(ctx, func() {
-		cn.nc.SetDeadline(time.Unix(1, 0))
-		close(interrupted)
-	})
-	return func() bool {
-		if !stopAfter() {
-			<-interrupted
-			return true
-		}
-		cn.nc.SetDeadline(time.Time{})
-		// The conn's deadline can fire a moment before ctx's own timer.
-		return ctx.Err() != nil || !d.IsZero() && !time.Now().Before(d)
-	}
 }
 
 // roundTrip writes msg and reads the reply, one of wants (see
@@ -548,7 +510,7 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 		case !errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, err
 		case attempt == cn.tries:
-			stop = &TimeoutError{Attempts: cn.tries, Timeout: cn.timeout}
+			stop = &TimeoutError{Op: "echo: udp round trip", Attempts: cn.tries, Timeout: cn.timeout}
 		default:
 			continue
 		}
