@@ -524,6 +524,7 @@ func TestServerOversize(t *testing.T) {
 }
 
 func TestServerCleansText(t *testing.T) {
+	t.Setenv("TERM", "xterm-256color")
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript, Color: ColorAlways, Palette: NewPalette(map[string]Color{"alice": 33, "bob": 64})})
 	h.join(alice, "alice")

@@ -60,31 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return cli.Dispatch(ctx, "udpcolor", usage, cli.Commands{"serve": serve, "join": join}, args, stdout, stderr)
 }
 
-// colorFlag is the -color flag.
-type colorFlag struct{ mode udpcolor.ColorMode }
-
-func (f *colorFlag) String() string {
-	return [...]string{"auto", "never", "always"}[f.mode]
-}
-
-func (f *colorFlag) Set(s string) error {
-	switch s {
-	case "auto":
-		f.mode = udpcolor.ColorAuto
-	case "never":
-		f.mode = udpcolor.ColorNever
-	case "always":
-		f.mode = udpcolor.ColorAlways
-	default:
-		return errors.New("want auto, always or never")
-	}
-	return nil
-}
-
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("udpcolor", "serve", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` to listen on")
-	var color colorFlag
+	var color udpcolor.ColorMode
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
@@ -95,7 +74,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv := &udpcolor.Server{
 		Transcript: stdout,
-		Color:      color.mode,
+		Color:      color,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	fmt.Fprintf(stderr, "udpcolor: serving on %s\n", pc.LocalAddr())
@@ -121,7 +100,7 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("udpcolor", "join", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` of the server")
 	name := fs.String("name", "", "your `name` in the group (required)")
-	var color colorFlag
+	var color udpcolor.ColorMode
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
@@ -140,7 +119,7 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 	fmt.Fprintf(stderr, "udpcolor: joined %s as %s; type a line to send it, end of input to leave\n", *addr, *name)
-	r := udpcolor.NewRenderer(stdout, nil, color.mode)
+	r := udpcolor.NewRenderer(stdout, nil, color)
 
 	lines := make(chan string)
 	readDone := make(chan error, 1)
