@@ -148,6 +148,15 @@ func (r *Renderer) Message(name, text string) error {
 	return r.line("", name, " : ", text)
 }
 
+// Print writes m as [Renderer.Message] does, or, for a plain sender's
+// line (m.Unverified), as "name (unverified) : text".
+func (r *Renderer) Print(m Message) error {
+	if m.Unverified {
+		return r.line("", m.Name, " (unverified) : ", m.Text)
+	}
+	return r.Message(m.Name, m.Text)
+}
+
 // Event writes "* name what" and a newline, for joins, leaves and
 // expiries.
 func (r *Renderer) Event(name, what string) error {
