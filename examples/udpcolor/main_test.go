@@ -24,7 +24,7 @@ func TestServeAndJoin(t *testing.T) {
 	var serverOut, serverErr clitest.Buffer
 	served := make(chan error, 1)
 	go func() {
-		served <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-color", "never"}, &serverOut, &serverErr)
+		served <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-color", "never", "-console=false"}, &serverOut, &serverErr)
 	}()
 	addr := clitest.WaitFor(t, &serverErr, `serving on (\S+)\n`)
 
