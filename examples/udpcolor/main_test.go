@@ -105,6 +105,9 @@ func TestUsage(t *testing.T) {
 		{"serve", "-bogus"},
 		{"serve", "extra"},
 		{"serve", "-color", "purple"},
+		{"serve", "-charset", "klingon"},
+		{"serve", "-console=maybe"},
+		{"join", "-name", "bea", "-charset", ""},
 		{"join"},
 		{"join", "-name"},
 	} {
