@@ -206,7 +206,7 @@
 // and no more until it sends again. What it is owed is
 // capped at three times one datagram of MaxDatagram bytes, and forgotten
 // after MemberTimeout of silence; a line that does not fit is not sent
-// (Say's error wraps [ErrOverBudget]). The server remembers at most 256
+// (Say returns a [BudgetError]). The server remembers at most 256
 // plain senders (the one silent longest is forgotten first): how much it
 // may still send each, and a hash of its last datagram.
 //

@@ -47,11 +47,26 @@ const maxPlainPeers = 256
 // wire: three times one datagram of the largest size.
 const maxPlainCredit = admit.Factor * (MaxDatagram + admit.Overhead)
 
-// ErrOverBudget is wrapped by the error of [Server.Say] when its line was
-// not sent to the last plain sender because that would have sent it
-// more than three times the bytes it has sent (counted on the wire, see
-// the package documentation). The members got the line all the same.
+// ErrOverBudget is wrapped by every [BudgetError].
 var ErrOverBudget = errors.New("udpcolor: more than three times what the plain sender sent")
+
+// BudgetError is the error of [Server.Say] when its line was not sent to
+// the last plain sender because that would have sent it more than three
+// times the bytes it has sent (counted on the wire, see the package
+// documentation). The members got the line all the same. It wraps
+// [ErrOverBudget].
+type BudgetError struct {
+	Name string // the plain sender's, sanitised
+	Size int    // the bytes of the line that was not sent
+	Room int    // the bytes of a line that could still be sent it, until it sends again
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("udpcolor: not sent to %s (unverified): more than three times what it sent (the line is %d bytes, %d would fit until it sends again)", e.Name, e.Size, e.Room)
+}
+
+// Unwrap returns [ErrOverBudget].
+func (e *BudgetError) Unwrap() error { return ErrOverBudget }
 
 // PlainMode says what a [Server] does with datagrams of the plain
 // dialect, the tutorial's "name : text" (see the package documentation).
@@ -215,15 +230,16 @@ func (t *plainTable) lastPeer(now time.Time, timeout time.Duration) (p *plainPee
 }
 
 // spend takes the cost on the wire of an n-byte datagram from p's
-// credit, and reports whether there was enough.
-func (t *plainTable) spend(p *plainPeer, n int) bool {
+// credit, and reports whether there was enough; if not, room is the
+// largest datagram there is credit for.
+func (t *plainTable) spend(p *plainPeer, n int) (room int, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if cost := n + admit.Overhead; p.credit >= cost {
 		p.credit -= cost
-		return true
+		return 0, true
 	}
-	return false
+	return max(0, p.credit-admit.Overhead), false
 }
 
 // plainLimiter returns a limiter of perSecond events in bursts of five
@@ -294,7 +310,7 @@ func (s *Server) plain(c *conn, w *dgram.Writer, d *dgram.Datagram, from netip.A
 func (s *Server) plainAnswer(w *dgram.Writer, d *dgram.Datagram, p *plainPeer, text string) {
 	out := append(w.Buffer(), OperatorName+" : "...)
 	out = append(out, text...)
-	if !s.plainPeers.spend(p, len(out)) {
+	if _, ok := s.plainPeers.spend(p, len(out)); !ok {
 		s.gate.Counters.Drop(admit.Amplification)
 		return
 	}
@@ -315,8 +331,8 @@ func (s *Server) plainAnswer(w *dgram.Writer, d *dgram.Datagram, p *plainPeer, t
 // characters and escape sequences and of blanks at either end, and must
 // then be 1 to [MaxText] bytes of UTF-8. The last plain sender is not
 // sent a line that would make what it was sent more than three times
-// what it sent: Say then returns an error that wraps
-// [ErrOverBudget] and names the sender, the members having got the line.
+// what it sent: Say then returns a [*BudgetError], the members having
+// got the line.
 // Say is safe to call from any goroutine while the server is serving.
 func (s *Server) Say(text string) error {
 	s.init()
@@ -338,9 +354,9 @@ func (s *Server) Say(text string) error {
 		return nil
 	}
 	line := []byte(OperatorName + " : " + text)
-	if !s.plainPeers.spend(p, len(line)) {
+	if room, ok := s.plainPeers.spend(p, len(line)); !ok {
 		s.gate.Counters.Drop(admit.Amplification)
-		return fmt.Errorf("udpcolor: not sent to %s (unverified): %w; it must send more first", name, ErrOverBudget)
+		return &BudgetError{Name: name, Size: len(line), Room: room}
 	}
 	if err := p.c.write(line, p.addr); err != nil {
 		return err

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,8 +209,11 @@ func TestServerPlainBudget(t *testing.T) {
 	h.expect(h.drain(), dg(alex, "server : received"))
 	owed := admit.Factor*wire(3) - wire(len("server : received")) // 48
 	long := strings.Repeat("x", owed-admit.Overhead-len("server : ")+1)
-	if err := h.s.Say(long); !errors.Is(err, ErrOverBudget) {
-		t.Errorf("Say of %d bytes: %v, want ErrOverBudget", len(long), err)
+	var be *BudgetError
+	if err := h.s.Say(long); !errors.Is(err, ErrOverBudget) || !errors.As(err, &be) {
+		t.Errorf("Say of %d bytes: %v, want a BudgetError", len(long), err)
+	} else if want := (BudgetError{Name: "a", Size: 21, Room: 20}); *be != want {
+		t.Errorf("BudgetError %+v, want %+v", *be, want)
 	}
 	if err := h.s.Say(long[1:]); err != nil {
 		t.Errorf("Say of %d bytes: %v", len(long)-1, err)
@@ -383,5 +388,37 @@ func TestRendererPrint(t *testing.T) {
 	want := "\x1b[38;5;33malex\x1b[0m : hi\n\x1b[38;5;33malex\x1b[0m (unverified) : 我要退学\n"
 	if buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
+func BenchmarkParsePlain(b *testing.B) {
+	line := []byte("alex : 我要退学")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := parsePlain(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServerPlain measures one plain line through the server: the
+// gate, the parse, the table of plain senders, the transcript and the
+// answer (no members).
+func BenchmarkServerPlain(b *testing.B) {
+	s := &Server{Rate: -1, PlainRate: -1, Transcript: io.Discard}
+	c := newMemConn()
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServePacket(context.Background(), c) }()
+	defer func() {
+		s.Close()
+		<-errc
+	}()
+	from := netip.MustParseAddrPort("10.0.0.10:50010")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		c.in <- datagram{[]byte("alex : line " + strconv.Itoa(i)), from}
+		<-c.out
 	}
 }

@@ -169,18 +169,7 @@ func TestServeCharset(t *testing.T) {
 // shown in GBK.
 func TestJoinCharset(t *testing.T) {
 	defer leaktest.Check(t)()
-	srv := &udpcolor.Server{}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ServePacket(context.Background(), pc) }()
-	defer func() {
-		srv.Close()
-		<-served
-	}()
-	addr := pc.LocalAddr().String()
+	_, addr := startServer(t)
 	alice, err := (&udpcolor.Client{}).Join(context.Background(), addr, "alice")
 	if err != nil {
 		t.Fatal(err)
