@@ -32,9 +32,9 @@ const (
 	DefaultPlainRelayRate = 1  // plain lines per second relayed to members, all plain senders together
 )
 
-// PlainAck is the text of the automatic answer to a plain line, sent as
-// "server : received" (see [OperatorName]).
-const PlainAck = "received"
+// plainAck is the text of the automatic answer to a plain line, sent as
+// "server : received".
+const plainAck = "received"
 
 // plainRepeats is how many times in a row the same datagram from the same
 // source is answered automatically.
@@ -218,15 +218,16 @@ func (t *plainTable) shown(p *plainPeer, name string) {
 	}
 }
 
-// lastPeer returns the address, conn and name of the last plain sender,
-// unless it has been silent for longer than timeout.
-func (t *plainTable) lastPeer(now time.Time, timeout time.Duration) (p *plainPeer, name string) {
+// lastPeer returns the last plain sender, with its address, conn and
+// name as they are now, unless it has been silent for longer than
+// timeout.
+func (t *plainTable) lastPeer(now time.Time, timeout time.Duration) (p *plainPeer, to netip.AddrPort, c *conn, name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last == nil || now.Sub(t.last.seen) > timeout {
-		return nil, ""
+		return nil, netip.AddrPort{}, nil, ""
 	}
-	return t.last, t.last.name
+	return t.last, t.last.addr, t.last.c, t.last.name
 }
 
 // spend takes the cost on the wire of an n-byte datagram from p's
@@ -301,7 +302,7 @@ func (s *Server) plain(c *conn, w *dgram.Writer, d *dgram.Datagram, from netip.A
 		}
 	}
 	if answer && !s.Operator {
-		s.plainAnswer(w, d, peer, PlainAck)
+		s.plainAnswer(w, d, peer, plainAck)
 	}
 }
 
@@ -349,7 +350,7 @@ func (s *Server) Say(text string) error {
 		s.render.Message(OperatorName, text)
 	}
 	s.broadcast(out, nil, nil)
-	p, name := s.plainPeers.lastPeer(s.now(), s.memberTimeout())
+	p, to, c, name := s.plainPeers.lastPeer(s.now(), s.memberTimeout())
 	if p == nil {
 		return nil
 	}
@@ -358,7 +359,7 @@ func (s *Server) Say(text string) error {
 		s.gate.Counters.Drop(admit.Amplification)
 		return &BudgetError{Name: name, Size: len(line), Room: room}
 	}
-	if err := p.c.write(line, p.addr); err != nil {
+	if err := c.write(line, to); err != nil {
 		return err
 	}
 	s.stats.plainReplies.Add(1)

@@ -422,3 +422,25 @@ func BenchmarkServerPlain(b *testing.B) {
 		<-c.out
 	}
 }
+
+// Say runs in the operator's goroutine while the server takes lines from
+// the same plain sender (run with -race).
+func TestServerSayWhilePlainLinesArrive(t *testing.T) {
+	h := newHarness(t, &Server{Operator: true, Rate: -1, PlainRate: -1, Transcript: io.Discard})
+	h.join(alice, "alice")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			h.s.Say(fmt.Sprintf("answer %d", i))
+		}
+	}()
+	for i := range 200 {
+		h.send(alex, fmt.Sprintf("alex : line %d", i))
+	}
+	<-done
+	h.drain()
+	if st := h.s.Stats(); st.Plain != 200 {
+		t.Errorf("Plain = %d, want 200", st.Plain)
+	}
+}
