@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,9 +26,9 @@ import (
 // handshake is refused with 403 Forbidden when the request's Origin is
 // neither the socket's own host nor matches OriginPatterns, so that a page
 // of another site cannot open a socket in its visitor's name; a request
-// without Origin (a program, not a browser) is let in. A request gets
-// 503 Service Unavailable until Serve runs on the WebSocket and after it
-// has ended.
+// without Origin (a program, not a browser) is let in. A handshake that
+// arrives before Serve runs on the WebSocket waits for it; one that
+// arrives after Serve has ended gets 503 Service Unavailable.
 //
 // The zero value is ready to use. Like a listener, a WebSocket serves one
 // Server and is not reused once closed.
@@ -48,13 +47,15 @@ type WebSocket struct {
 	conns     chan *wsConn
 	done      chan struct{}
 	closeOnce sync.Once
-	serving   atomic.Bool // Accept has been called
+	ready     chan struct{} // closed by the first Accept
+	readyOnce sync.Once
 }
 
 func (w *WebSocket) init() {
 	w.initOnce.Do(func() {
 		w.conns = make(chan *wsConn)
 		w.done = make(chan struct{})
+		w.ready = make(chan struct{})
 	})
 }
 
@@ -62,8 +63,14 @@ func (w *WebSocket) init() {
 // to the Serve call running on w. It returns when the session has ended.
 func (w *WebSocket) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.init()
-	if !w.serving.Load() || w.closed() {
-		http.Error(rw, "chat: not serving", http.StatusServiceUnavailable)
+	select {
+	case <-w.ready:
+	case <-w.done:
+	case <-r.Context().Done():
+		return
+	}
+	if w.closed() {
+		http.Error(rw, "chat: server closed", http.StatusServiceUnavailable)
 		return
 	}
 	if !hijackable(rw) {
@@ -91,7 +98,7 @@ func (w *WebSocket) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // [net.ErrClosed] once w is closed.
 func (w *WebSocket) Accept() (net.Conn, error) {
 	w.init()
-	w.serving.Store(true)
+	w.readyOnce.Do(func() { close(w.ready) })
 	select {
 	case c := <-w.conns:
 		return c, nil

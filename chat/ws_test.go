@@ -46,7 +46,6 @@ func startWeb(t *testing.T, srv *Server, ws *WebSocket) (*web, func()) {
 	mux.Handle("GET /{$}", WebPage())
 	mux.Handle("GET /ws", ws)
 	w.http = httptest.NewServer(mux)
-	waitServing(t, ws)
 	return w, func() {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), hang)
@@ -60,17 +59,6 @@ func startWeb(t *testing.T, srv *Server, ws *WebSocket) (*web, func()) {
 			}
 		}
 		w.http.Close()
-	}
-}
-
-// waitServing waits until Serve has begun to accept on ws, before which
-// handshakes get 503.
-func waitServing(t *testing.T, ws *WebSocket) {
-	t.Helper()
-	for deadline := time.Now().Add(hang); !ws.serving.Load(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("Serve never accepted on the WebSocket")
-		}
 	}
 }
 
@@ -279,6 +267,10 @@ func TestTransportLimits(t *testing.T) {
 			c.expect("MSG lobby a still here")
 			c.expect("BYE idle nothing received for 300ms")
 			c.expectEOF()
+			d := w.srv.Stats().Dropped
+			if d.Oversize != 2 || d.Malformed != 1 || d.Idle != 1 {
+				t.Errorf("drops counted %+v, want 2 oversize, 1 malformed, 1 idle", d)
+			}
 		})
 	}
 }
@@ -299,7 +291,7 @@ func TestTransportShutdown(t *testing.T) {
 				c.expect("BYE shutdown server shutting down")
 				c.expectEOF()
 			}
-			if n := w.srv.Conns(); n != 0 {
+			if n := w.srv.Stats().Conns; n != 0 {
 				t.Errorf("%d connections left after Shutdown", n)
 			}
 		})
@@ -314,7 +306,6 @@ func TestTransportSlowReader(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			w, stop := startWeb(t, &Server{MaxQueueBytes: 64 << 10, LineRate: -1}, nil)
-			defer stop()
 			slow := loginOn(t, tr.dial(t, w), "slow")
 			sender := loginOn(t, dialRaw(t, w.tcp), "sender")
 			slow.expect("JOIN lobby sender") // and then it reads no more
@@ -345,6 +336,10 @@ func TestTransportSlowReader(t *testing.T) {
 				}
 			}
 			t.Logf("the slow client was dropped after %d lines (%d KiB)", sent, sent*len(pad)>>10)
+			stop() // the slow session ends once its last write has failed
+			if n := w.srv.Stats().Dropped.Slow; n != 1 {
+				t.Errorf("%d slow clients counted, want 1", n)
+			}
 		})
 	}
 }
@@ -395,22 +390,29 @@ func TestWebSocketOrigin(t *testing.T) {
 	}
 }
 
-// TestWebSocketNotServing checks the answer to a handshake that no Serve
-// call would take: before Serve, and after the WebSocket is closed.
+// TestWebSocketNotServing checks the handshakes that come before Serve
+// runs, which wait for it, and after it has ended, which get 503.
 func TestWebSocketNotServing(t *testing.T) {
 	defer leaktest.Check(t)()
 	ws := new(WebSocket)
 	hs := httptest.NewServer(ws)
 	defer hs.Close()
 	url := "ws" + strings.TrimPrefix(hs.URL, "http")
-	if _, err := dialWS(t, url, nil); err == nil || !strings.Contains(err.Error(), "status 503") {
-		t.Errorf("a handshake before Serve: %v, want 503", err)
-	}
+	early := make(chan *wsRaw, 1)
+	go func() {
+		c, err := dialWS(t, url, nil)
+		if err != nil {
+			t.Errorf("a handshake before Serve: %v", err)
+		}
+		early <- c
+	}()
 	srv := &Server{}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(context.Background(), ws) }()
-	waitServing(t, ws)
-	c := mustDialWS(t, url)
+	c := <-early
+	if c == nil {
+		t.FailNow()
+	}
 	loginOn(t, c, "a")
 	srv.Shutdown(context.Background())
 	c.expect("BYE shutdown server shutting down")

@@ -31,7 +31,6 @@ func wsPair(t *testing.T) (*wsConn, *websocket.Conn) {
 		}
 		accepted <- c
 	}()
-	waitServing(t, ws)
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
 	cc, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
