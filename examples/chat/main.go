@@ -141,7 +141,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	srv.Shutdown(shutCtx) // the browsers' sessions too: they get their BYE
 	if hs != nil {
-		hs.Shutdown(shutCtx)
+		// What is left is page loads, which take a moment, and the spare
+		// connections browsers open ahead, which Shutdown would wait 5 s
+		// for: a second's grace, then close.
+		hctx, hcancel := context.WithTimeout(shutCtx, time.Second)
+		hs.Shutdown(hctx)
+		hcancel()
+		hs.Close()
 	}
 	for ; serving > 0; serving-- {
 		if err := <-errc; err2 == nil || errors.Is(err2, chat.ErrServerClosed) {
