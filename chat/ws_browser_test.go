@@ -27,12 +27,17 @@ type tab struct {
 	ctx context.Context
 }
 
-// openPage opens url in a new tab of the browser of parent and joins as
-// nick.
-func openPage(t *testing.T, parent context.Context, url, nick string) *tab {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(parent)
+// newTab opens a second tab in the browser of first (browsertest.New's
+// tab, the one screenshot when a test fails).
+func newTab(t *testing.T, first context.Context) context.Context {
+	ctx, cancel := chromedp.NewContext(first)
 	t.Cleanup(cancel)
+	return ctx
+}
+
+// openPage opens url in the tab ctx and joins as nick.
+func openPage(t *testing.T, ctx context.Context, url, nick string) *tab {
+	t.Helper()
 	p := &tab{t: t, ctx: ctx}
 	p.do(chromedp.EmulateViewport(1000, 640), chromedp.Navigate(url))
 	p.join(nick)
@@ -43,8 +48,11 @@ func openPage(t *testing.T, parent context.Context, url, nick string) *tab {
 // welcomed it.
 func (p *tab) join(nick string) {
 	p.t.Helper()
-	p.do(chromedp.WaitVisible(chromedp.ID("nick")), chromedp.SendKeys(chromedp.ID("nick"), nick+"\r"))
-	p.waitLine("-- you are in lobby")
+	p.do(chromedp.WaitVisible(chromedp.ID("nick")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("nick").value = ""`),
+		chromedp.SendKeys(chromedp.ID("nick"), nick+"\r"))
+	p.poll(`(want) => document.getElementById("status").textContent === want`, "connected as "+nick)
+	p.poll(`() => document.getElementById("room").textContent !== ""`)
 }
 
 func (p *tab) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -73,7 +81,8 @@ func (p *tab) poll(fn string, args ...any) {
 		chromedp.WithPollingArgs(args...), chromedp.WithPollingTimeout(hang)))
 	if err != nil {
 		log, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById("log").innerText`))
-		p.t.Fatalf("waiting for %s %q: %v\nthe page's log:\n%s", fn, args, err, log)
+		status, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById("status").textContent`))
+		p.t.Fatalf("waiting for %s %q: %v\nthe page's status: %s; its log:\n%s", fn, args, err, status, log)
 	}
 }
 
@@ -96,7 +105,7 @@ func TestBrowser(t *testing.T) {
 	nc := loginOn(t, dialRaw(t, w.tcp), "nc")
 	ann := openPage(t, browser, w.http.URL+"/", "ann")
 	nc.expect("JOIN lobby ann")
-	bob := openPage(t, browser, w.http.URL+"/", "bob")
+	bob := openPage(t, newTab(t, browser), w.http.URL+"/", "bob")
 	nc.expect("JOIN lobby bob")
 	ann.waitLine("-- bob joined lobby")
 
@@ -153,6 +162,10 @@ func TestBrowser(t *testing.T) {
 	if got := eval[string](ann, `document.getElementById("status").textContent`); got != "disconnected (quit)" {
 		t.Errorf("status after /quit: %q", got)
 	}
+	// Joining again after a /quit starts afresh, in the lobby.
+	ann.join("ann")
+	nc.expect("JOIN lobby ann")
+	ann.poll(`() => document.getElementById("room").textContent === "#lobby"`)
 }
 
 // TestBrowserPhone checks that the page fits a phone's screen.

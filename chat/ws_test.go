@@ -272,6 +272,27 @@ func TestTransportLimits(t *testing.T) {
 	}
 }
 
+// TestTransportFlood checks flood control on every transport: lines sent
+// at once past the burst are slowed down, not dropped.
+func TestTransportFlood(t *testing.T) {
+	defer leaktest.Check(t)()
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			w, stop := startWeb(t, &Server{LineRate: 100, LineBurst: 2}, nil)
+			defer stop()
+			c := loginOn(t, tr.dial(t, w), "a")
+			var b strings.Builder
+			for i := range 30 {
+				fmt.Fprintf(&b, "line %d\n", i)
+			}
+			c.send(b.String())
+			for i := range 30 {
+				c.expect(fmt.Sprintf("MSG lobby a line %d", i))
+			}
+		})
+	}
+}
+
 func TestTransportIdle(t *testing.T) {
 	defer leaktest.Check(t)()
 	for _, tr := range transports {
