@@ -305,7 +305,9 @@
 // UTF-8 and control characters, flood control, idle timeout, limits on
 // connections (counted with TCP's, by the browser's TCP address: behind
 // a proxy, the proxy's), slow-reader drops ([Server.SendBuffer] applies
-// to the TCP connection under the socket) and shutdown. Over the socket:
+// to the TCP connection under the socket) and shutdown; the first line
+// tells the dialect as it does on TCP (the page's is "/nick NAME"). Over
+// the socket:
 //
 //   - the handshake is an HTTP/1.1 GET; no subprotocol and no
 //     compression are negotiated. It is refused with 403 Forbidden when
