@@ -214,7 +214,7 @@ func (s *Server) init() {
 		s.members = make(map[string]*member)
 		s.byAddr = make(map[netip.AddrPort]*member)
 		s.perAddr = make(map[netip.Addr]int)
-		r.Check(s.Color >= ColorAuto && s.Color <= ColorAlways, "Color", s.Color, "must be ColorAuto, ColorNever or ColorAlways")
+		r.Check(s.Color == ColorAuto || s.Color == ColorNever || s.Color == ColorAlways, "Color", s.Color, "must be ColorAuto, ColorNever or ColorAlways")
 		s.setErr = r.Err()
 	})
 }
