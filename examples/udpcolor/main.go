@@ -187,12 +187,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Color:      colorFor(stdout, color),
 		Operator:   *console,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// A signal ends ctx, which is the graceful shutdown: every member
+		// gets "bye NAME shutdown" within this time.
+		ShutdownTimeout: shutdownTimeout,
 	}
 	fmt.Fprintf(stderr, "udpcolor: serving on %s\n", pc.LocalAddr())
 	done := make(chan error, 1)
-	// The server's context outlives the signal, so that Shutdown can say
-	// bye to the members.
-	go func() { done <- srv.ServePacket(context.WithoutCancel(ctx), pc) }()
+	go func() { done <- srv.ServePacket(ctx, pc) }()
 
 	var lines chan string
 	var consoleDone chan error
@@ -204,29 +205,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		in := cs.reader(stdin)
 		go func() { consoleDone <- readLines(in, lines, quit) }()
 	}
-	var consoleErr error
-wait:
 	for {
 		select {
-		case err := <-done:
-			return err // reading failed
-		case <-ctx.Done():
-			break wait
+		case err := <-done: // a signal (the graceful shutdown) or a failure
+			if errors.Is(err, udpcolor.ErrServerClosed) {
+				err = nil
+			}
+			return err
 		case line := <-lines:
 			if err := srv.Say(line); err != nil {
 				fmt.Fprintln(stderr, cli.Message("udpcolor", err))
 			}
-		case consoleErr = <-consoleDone:
-			break wait
+		case consoleErr := <-consoleDone: // the operator's end of input
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			srv.Shutdown(sctx)
+			cancel()
+			if err := <-done; !errors.Is(err, udpcolor.ErrServerClosed) {
+				return err
+			}
+			return consoleErr
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	srv.Shutdown(sctx)
-	if err := <-done; !errors.Is(err, udpcolor.ErrServerClosed) {
-		return err
-	}
-	return consoleErr
 }
 
 func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
