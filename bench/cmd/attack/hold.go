@@ -230,28 +230,15 @@ func dripEcho(ctx context.Context, e *env, r *Result) error {
 		stopPoll := make(chan struct{})
 		most := pollConns(c, stopPoll)
 		conns := make([]net.Conn, dripConns)
-		var wg sync.WaitGroup
-		var next atomic.Int64
 		var dialErrs atomic.Int64
-		for range 32 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= dripConns {
-						return
-					}
-					nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-					if err != nil {
-						dialErrs.Add(1)
-						continue
-					}
-					conns[i] = nc
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(dripConns, 32, func(i int) {
+			nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				dialErrs.Add(1)
+				return
+			}
+			conns[i] = nc
+		})
 		defer func() {
 			for _, nc := range conns {
 				if nc != nil {

@@ -220,7 +220,7 @@ func lockHTTP(ctx context.Context, e *env, r *Result) error {
 		if secondErr != nil {
 			secondMsg = secondErr.Error()
 		}
-		r.Notes = append(r.Notes, fmt.Sprintf("first download done in %v; the second failed after %v: %q; the third waited and was completed by pid %d (this one); the file is the served one: %v (%d B)",
+		r.Notes = append(r.Notes, fmt.Sprintf("first download done in %v; the second failed after %v: %q; the third waited, and found the file completed by pid %d; the file is the served one: %v (%d B)",
 			o1.at.Round(time.Millisecond), secondTook.Round(time.Microsecond), secondMsg, completedBy(o3.res), bytes.Equal(got, blob), len(got)))
 		return nil
 	})

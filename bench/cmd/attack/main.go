@@ -47,6 +47,8 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
@@ -234,6 +236,23 @@ func pace(ctx context.Context, n int, perSecond float64, send func(i int) error)
 		time.Sleep(time.Millisecond)
 	}
 	return i, nil
+}
+
+// parallel calls f(i) for every i from 0 to n-1, on workers goroutines,
+// and returns when all calls have.
+func parallel(n, workers int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // sleep waits for d or until ctx is done.

@@ -127,9 +127,6 @@ func fillRateLimit(ctx context.Context, e *env, r *Result) error {
 		if err := c.stats(&st); err != nil {
 			return err
 		}
-		if dropsBefore >= 0 {
-			r.Notes = append(r.Notes, fmt.Sprintf("UDP datagrams dropped by the kernel for full receive buffers during the flood (machine-wide; the server not keeping up): %d", rcvbufErrors()-dropsBefore))
-		}
 		if clientsDone > floodTime {
 			r.Fails = append(r.Fails, "the flood ended before the clients did")
 		}
@@ -137,6 +134,9 @@ func fillRateLimit(ctx context.Context, e *env, r *Result) error {
 			fr.sent, min(fr.sent, floodSources), floodTime.Seconds(), float64(fr.sent)/floodTime.Seconds(),
 			float64(floodTable)/floodRate+0.3, clientsDone.Seconds(), r.LegitOK, samples, 4*r.LegitOK, kods, timeouts, others,
 			st.NTPReplies, st.KissOfDeath, st.Dropped.Rate))
+		if dropsBefore >= 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("UDP datagrams dropped by the kernel for full receive buffers during the flood (machine-wide; a server that did not keep up): %d", rcvbufErrors()-dropsBefore))
+		}
 		return nil
 	}, "timesync")
 }

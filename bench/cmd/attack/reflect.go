@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,36 +56,27 @@ func probeAddr(i int) netip.Addr {
 func probe(ctx context.Context, server netip.AddrPort, cs []candidate) ([]int, error) {
 	sizes := make([]int, len(cs))
 	errs := make([]error, len(cs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1<<16)
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(cs) || ctx.Err() != nil {
-					return
-				}
-				sizes[i] = -1
-				c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(probeAddr(i), 0)))
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				if _, err := c.WriteToUDPAddrPort(cs[i].payload, server); err != nil {
-					errs[i] = fmt.Errorf("%s: %w", cs[i].label, err)
-				}
-				c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
-				if n, err := c.Read(buf); err == nil {
-					sizes[i] = n
-				}
-				c.Close()
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(len(cs), 16, func(i int) {
+		sizes[i] = -1
+		if ctx.Err() != nil {
+			return
+		}
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(probeAddr(i), 0)))
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		defer c.Close()
+		if _, err := c.WriteToUDPAddrPort(cs[i].payload, server); err != nil {
+			errs[i] = fmt.Errorf("%s: %w", cs[i].label, err)
+			return
+		}
+		buf := make([]byte, 1<<16)
+		c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil {
+			sizes[i] = n
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

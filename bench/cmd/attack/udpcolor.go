@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -91,28 +90,15 @@ func fillUDPColor(ctx context.Context, e *env, r *Result) error {
 			}
 			socks = append(socks, s)
 		}
-		var wg sync.WaitGroup
-		next := atomic.Int64{}
-		for range 64 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= ports {
-						return
-					}
-					code, err := joinRaw(ctx, socks[i], server, fmt.Sprintf("flood-%d", i))
-					if err != nil {
-						code = "no answer"
-					}
-					mu.Lock()
-					codes[code]++
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(ports, 64, func(i int) {
+			code, err := joinRaw(ctx, socks[i], server, fmt.Sprintf("flood-%d", i))
+			if err != nil {
+				code = "no answer"
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		})
 
 		// The room as full as that host can make it: real users from
 		// another address join.
@@ -263,6 +249,14 @@ func spoofUDPColor(ctx context.Context, e *env, r *Result) error {
 			spoofed = append(spoofed, []byte("msg spoofed, version 1"), []byte("leave"))
 			unsigned += 2
 		}
+		// Joins in alice's name: under another name, which would take her
+		// place, with a made-up cookie.
+		var joins int
+		for i := range 20 {
+			b, _ := udpcolor.Packet{Kind: udpcolor.KindJoin, Name: fmt.Sprintf("mallory%d", i), Cookie: base64.RawURLEncoding.EncodeToString(make([]byte, 20))}.Append(nil)
+			spoofed = append(spoofed, b)
+			joins++
+		}
 		captured := tap.lastSent()
 		for range 50 {
 			spoofed = append(spoofed, captured)
@@ -323,8 +317,8 @@ func spoofUDPColor(ctx context.Context, e *env, r *Result) error {
 		if st.Conns != 2 || st.Left != 0 || alice.Err() != nil {
 			r.Fails = append(r.Fails, fmt.Sprintf("alice is no longer a member: members %d, left %d, her session: %v", st.Conns, st.Left, alice.Err()))
 		}
-		r.Notes = append(r.Notes, fmt.Sprintf("%d datagrams spoofed from alice's address (%d with a wrong MAC, %d replays, %d unsigned): 0 expected relayed, %d relayed; server: %d bad MACs, %d replays, %d relayed by alice",
-			len(spoofed), badMACs, replays, unsigned, foreign, st.BadMACs-before.BadMACs, st.Replays-before.Replays, st.Requests))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d datagrams spoofed from alice's address and port (%d with a wrong MAC, %d replays of hers, %d unsigned, %d joins with a made-up cookie) while she sent %d messages: %d spoofed ones relayed to bob (want 0); server: %d bad MACs, %d replays, %d bad cookies, %d messages relayed in all",
+			len(spoofed), badMACs, replays, unsigned, joins, real+1, foreign, st.BadMACs-before.BadMACs, st.Replays-before.Replays, st.BadCookies-before.BadCookies, st.Requests))
 		return nil
 	}, "udpcolor")
 }
