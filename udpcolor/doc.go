@@ -171,7 +171,7 @@
 // that is what this server's answers look like, so such a line is an
 // echo of one of them, or another udpcolor server's answer.
 //
-// A plain line takes its turn in its source's rate ([Server.Rate]), as
+// A plain line takes its turn in its source's rate ([Server.PacketsPerSecond]), as
 // every datagram does, and then in a rate shared by all plain senders
 // ([Server.PlainRate], [DefaultPlainRate] a second, in bursts of five
 // seconds' worth); beyond either it is dropped. A line whose NAME a member
@@ -304,8 +304,8 @@
 // # Limits and defaults
 //
 // Per source IP address (IPv6: per /64), all ports together, the server
-// accepts [DefaultRate] datagrams per second in bursts of [DefaultBurst];
-// the rest are dropped unread ([Server.Rate], [Server.Burst]). A member's
+// accepts [DefaultPacketsPerSecond] datagrams per second in bursts of [DefaultPacketBurst];
+// the rest are dropped unread ([Server.PacketsPerSecond], [Server.PacketBurst]). A member's
 // signed datagrams count instead against an allowance of the same size
 // of the member's own, after their MAC has been checked, so that
 // datagrams spoofed from its address cannot silence it. Datagrams from

@@ -405,7 +405,7 @@ func BenchmarkParsePlain(b *testing.B) {
 // gate, the parse, the table of plain senders, the transcript and the
 // answer (no members).
 func BenchmarkServerPlain(b *testing.B) {
-	s := &Server{Rate: -1, PlainRate: -1, Transcript: io.Discard}
+	s := &Server{PacketsPerSecond: -1, PlainRate: -1, Transcript: io.Discard}
 	c := newMemConn()
 	errc := make(chan error, 1)
 	go func() { errc <- s.ServePacket(context.Background(), c) }()
@@ -426,7 +426,7 @@ func BenchmarkServerPlain(b *testing.B) {
 // Say runs in the operator's goroutine while the server takes lines from
 // the same plain sender (run with -race).
 func TestServerSayWhilePlainLinesArrive(t *testing.T) {
-	h := newHarness(t, &Server{Operator: true, Rate: -1, PlainRate: -1, Transcript: io.Discard})
+	h := newHarness(t, &Server{Operator: true, PacketsPerSecond: -1, PlainRate: -1, Transcript: io.Discard})
 	h.join(alice, "alice")
 	done := make(chan struct{})
 	go func() {

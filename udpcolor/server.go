@@ -29,8 +29,8 @@ const (
 	DefaultMaxMembersPerAddr = 4
 	DefaultMemberTimeout     = 60 * time.Second
 	DefaultCookieLifetime    = 30 * time.Second
-	DefaultRate              = 50  // datagrams per second per source IP
-	DefaultBurst             = 100 // datagrams
+	DefaultPacketsPerSecond  = 50  // datagrams per second per source IP
+	DefaultPacketBurst       = 100 // datagrams
 	DefaultShutdownTimeout   = track.DefaultShutdownTimeout
 )
 
@@ -83,18 +83,18 @@ type Server struct {
 	// issued it. Zero means DefaultCookieLifetime.
 	CookieLifetime time.Duration
 
-	// Rate is the sustained number of datagrams per second accepted from
+	// PacketsPerSecond is the sustained number of datagrams per second accepted from
 	// one source IP address (an IPv6 source by its /64), all ports
 	// together; datagrams beyond it are dropped unread. Each member has
 	// an allowance of the same rate of its own, which its signed msg,
 	// ping and leave use instead, once their MAC has been checked. Zero
-	// means DefaultRate; a negative value turns both limits off, which is
+	// means DefaultPacketsPerSecond; a negative value turns both limits off, which is
 	// only for trusted networks and benchmarks.
-	Rate float64
+	PacketsPerSecond float64
 
-	// Burst is the number of datagrams a source, or a member, may send at
-	// once before Rate applies. Zero means DefaultBurst.
-	Burst int
+	// PacketBurst is the number of datagrams a source, or a member, may send at
+	// once before PacketsPerSecond applies. Zero means DefaultPacketBurst.
+	PacketBurst int
 
 	// ShutdownTimeout bounds the graceful shutdown (with its "bye NAME
 	// shutdown" to every member) that cancelling the context given to
@@ -198,8 +198,8 @@ func (s *Server) init() {
 			cookieLifetime:  opt.Default(r, "CookieLifetime", s.CookieLifetime, DefaultCookieLifetime),
 			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
 		}
-		perSecond := opt.Unlimited(r, "Rate", s.Rate, DefaultRate)
-		burst := opt.Default(r, "Burst", s.Burst, DefaultBurst)
+		perSecond := opt.Unlimited(r, "PacketsPerSecond", s.PacketsPerSecond, DefaultPacketsPerSecond)
+		burst := opt.Default(r, "PacketBurst", s.PacketBurst, DefaultPacketBurst)
 		s.gate = admit.New(admit.Config{Rate: perSecond, Burst: burst})
 		if perSecond > 0 {
 			s.memberRate, s.memberBurst = rate.Limit(perSecond), burst

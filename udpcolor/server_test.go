@@ -476,7 +476,7 @@ func TestServerFlood(t *testing.T) {
 	// The clock is frozen, so the buckets never refill: exactly Burst
 	// messages of the flooding member get through.
 	const burst = 20
-	h := newHarness(t, &Server{Rate: 10, Burst: burst})
+	h := newHarness(t, &Server{PacketsPerSecond: 10, PacketBurst: burst})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	for i := range 1000 {
@@ -508,7 +508,7 @@ func TestServerFlood(t *testing.T) {
 // only: the member still speaks.
 func TestServerFloodFromMemberAddress(t *testing.T) {
 	const burst = 20
-	h := newHarness(t, &Server{Rate: 10, Burst: burst})
+	h := newHarness(t, &Server{PacketsPerSecond: 10, PacketBurst: burst})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	sameHost := netip.AddrPortFrom(alice.Addr(), alice.Port()+1)

@@ -80,9 +80,9 @@ func serveCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	sctx := context.WithoutCancel(ctx)
 	switch kind := fs.Arg(0); kind {
 	case "udpcolor":
-		s := &udpcolor.Server{Rate: *rateFlag}
+		s := &udpcolor.Server{PacketsPerSecond: *rateFlag}
 		if *rateFlag != 0 {
-			set("Rate=%g (default %d)", *rateFlag, udpcolor.DefaultRate)
+			set("Rate=%g (default %d)", *rateFlag, udpcolor.DefaultPacketsPerSecond) // udpcolor.Server.PacketsPerSecond
 		}
 		pc, err := listenUDP()
 		if err != nil {
