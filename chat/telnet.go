@@ -50,18 +50,14 @@ type telnet struct {
 	// send queues a reply for the client; nil sends nothing.
 	send func(reply []byte)
 
-	// seen is set once the client has sent IAC: it speaks telnet, and
-	// the data byte 0xff must be doubled in what it is sent.
+	// seen is set once the client has sent a command: it speaks
+	// telnet, and the data byte 0xff must be doubled in what it is
+	// sent.
 	seen atomic.Bool
 }
 
 // start is called for an IAC among ordinary bytes.
-func (t *telnet) start() {
-	t.state = tnCmd
-	if !t.seen.Load() {
-		t.seen.Store(true)
-	}
-}
+func (t *telnet) start() { t.state = tnCmd }
 
 // step takes the byte c, which follows IAC or is part of a command, and
 // returns what it means for the line.
@@ -69,6 +65,9 @@ func (t *telnet) step(c byte) tnAction {
 	switch t.state {
 	case tnCmd:
 		t.state = tnData
+		if c >= tnFirstCommand && !t.seen.Load() {
+			t.seen.Store(true)
+		}
 		switch {
 		case c == tnIAC:
 			return tnByte
