@@ -1,7 +1,7 @@
 package chat
 
 import (
-	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"unicode"
@@ -47,6 +47,19 @@ var charsets = []*charset{
 
 // utf8Charset is the charset of a connection that has not picked one.
 var utf8Charset = charsets[0]
+
+// utf8Conn is implemented by connections whose clients speak UTF-8
+// whatever Server.Charset says, such as a browser's WebSocket (whose
+// text messages are UTF-8): their sessions start in UTF-8.
+type utf8Conn interface{ utf8Only() }
+
+// connCharset returns the charset a session on c starts in.
+func (s *Server) connCharset(c net.Conn) *charset {
+	if _, ok := c.(utf8Conn); ok {
+		return utf8Charset
+	}
+	return s.set.charset
+}
 
 // charsetKey is name in lower case with only its letters and digits, so
 // that "Shift-JIS", "shift_jis" and "SHIFTJIS" are the same.
@@ -122,10 +135,4 @@ func appendTransform(dst []byte, t transform.Transformer, src []byte, repl strin
 			t.Reset()
 		}
 	}
-}
-
-// charsetError is the text of the ERR line for a line that is not valid
-// in cs.
-func charsetError(cs *charset) string {
-	return fmt.Sprintf("line is not valid %s; dropped", cs.name)
 }

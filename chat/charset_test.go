@@ -229,3 +229,84 @@ func TestCharsetSetting(t *testing.T) {
 		t.Errorf("Serve with Charset klingon: %v, want an error naming Charset", err)
 	}
 }
+
+// utf8Pipe is a connection whose client speaks UTF-8 whatever the
+// server's charset, as a WebSocket's does.
+type utf8Pipe struct{ net.Conn }
+
+func (utf8Pipe) utf8Only() {}
+
+func TestUTF8Conn(t *testing.T) {
+	s := &Server{Charset: "gbk"}
+	s.init()
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if cs := newSession(s, a).cs; cs.name != "GBK" {
+		t.Errorf("a session on a plain connection starts in %s, want GBK", cs.name)
+	}
+	if cs := newSession(s, utf8Pipe{b}).cs; cs != utf8Charset {
+		t.Errorf("a session on a UTF-8 connection starts in %s", cs.name)
+	}
+}
+
+// deliverSession returns a session of s in the named charset whose queue
+// nobody writes: the caller empties it.
+func deliverSession(tb testing.TB, s *Server, name string) *session {
+	tb.Helper()
+	s.init()
+	a, b := net.Pipe()
+	tb.Cleanup(func() { a.Close(); b.Close() })
+	ss := newSession(s, a)
+	cs, ok := lookupCharset(name)
+	if !ok {
+		tb.Fatalf("no charset %s", name)
+	}
+	ss.setCharset(cs)
+	return ss
+}
+
+// Delivering a room's line costs no allocation, for a UTF-8 recipient
+// (the line is copied as it is) and for a GBK one (encoded into a buffer
+// the session keeps).
+func TestDeliverAllocs(t *testing.T) {
+	line := []byte("MSG lobby alice 你好, world 😀\n")
+	for _, tt := range []struct{ charset, want string }{
+		{"UTF-8", string(line)},
+		{"GBK", gbk(t, "MSG lobby alice 你好, world ?\n")},
+	} {
+		ss := deliverSession(t, new(Server), tt.charset)
+		ss.Deliver(line)
+		if got := string(ss.out); got != tt.want {
+			t.Errorf("%s: queued %q, want %q", tt.charset, got, tt.want)
+		}
+		n := testing.AllocsPerRun(100, func() {
+			ss.Deliver(line)
+			ss.mu.Lock()
+			ss.out = ss.out[:0]
+			ss.mu.Unlock()
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations per line, want 0", tt.charset, n)
+		}
+	}
+}
+
+// BenchmarkDeliver measures what handing one room line to one member
+// costs, by the member's charset.
+func BenchmarkDeliver(b *testing.B) {
+	line := []byte("MSG lobby alice 你好, this is a line of a usual length for a chat room\n")
+	for _, name := range []string{"UTF-8", "GBK", "Latin-1"} {
+		b.Run(name, func(b *testing.B) {
+			ss := deliverSession(b, new(Server), name)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(line)))
+			for b.Loop() {
+				ss.Deliver(line)
+				ss.mu.Lock()
+				ss.out = ss.out[:0]
+				ss.mu.Unlock()
+			}
+		})
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // readAll reads every line from in with a lineReader of limit max and
@@ -334,4 +336,50 @@ func FuzzTelnetLineReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// "/join #room" is the room, as IRC users type it, and /help says so.
+func TestJoinHashRoom(t *testing.T) {
+	defer leaktest.Check(t)()
+	plain, irc, stop := startBoth(t, &Server{})
+	defer stop()
+	alice := login(t, plain, "alice")
+	ivy := ircLogin(t, irc, "ivy")
+	alice.expect("JOIN lobby ivy")
+	ivy.send("JOIN #go\r\n")
+	ivy.until(num("366", "ivy", "#go :End of /NAMES list"))
+	alice.expect("PART lobby ivy")
+
+	alice.send("/join #Go\n")
+	alice.expect("PART lobby alice")
+	alice.expect("JOIN go alice")
+	ivy.expect(":alice!alice@sockkit JOIN #go")
+	alice.send("/who #go\n/join #go\n/join ##go\n/join #\n")
+	alice.expect("WHO go alice ivy")
+	alice.expect("INFO you are already in go")
+	alice.expect("ERR bad-room a room name is 1-24 letters, digits, _ or -, not starting with -")
+	alice.expect("ERR bad-room a room name is 1-24 letters, digits, _ or -, not starting with -")
+	alice.send("/help\n")
+	if l := alice.line(); !strings.Contains(l, "/join ROOM (or #ROOM)") || !strings.Contains(l, "/charset [NAME]") {
+		t.Errorf("help %q does not mention #ROOM and /charset", l)
+	}
+}
+
+// BenchmarkLineReader reads the lines a busy client sends, many to a
+// read, as the server does (with telnet on); run with -benchmem.
+func BenchmarkLineReader(b *testing.B) {
+	in := []byte(strings.Repeat("a line of a usual length for a chat room, with some words in it\r\n", 1000))
+	r := bytes.NewReader(in)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(in)
+		lr := newLineReader(r, DefaultMaxLineBytes)
+		lr.tn = new(telnet)
+		for {
+			if _, err := lr.next(); err != nil {
+				break
+			}
+		}
+	}
 }

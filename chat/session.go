@@ -117,7 +117,7 @@ func newSession(s *Server, c net.Conn) *session {
 	empty := ""
 	ss.nick.Store(&empty)
 	ss.tn = &telnet{send: func(reply []byte) { ss.queue(reply, false) }}
-	ss.setCharset(s.set.charset)
+	ss.setCharset(s.connCharset(c))
 	return ss
 }
 
