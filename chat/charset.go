@@ -1,10 +1,10 @@
 package chat
 
 import (
+	"fmt"
 	"net"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
@@ -13,8 +13,10 @@ import (
 	"golang.org/x/text/encoding/korean"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/traditionalchinese"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 
+	icharset "github.com/sockkit/sockkit/internal/charset"
 	"github.com/sockkit/sockkit/internal/opt"
 )
 
@@ -23,26 +25,26 @@ import (
 // are the same bytes in all, and none has a state that runs from one line
 // to the next, so that each line is decoded, and encoded, on its own.
 type charset struct {
-	name    string            // as /charset shows it
-	aliases []string          // other names, compared as key does
-	enc     encoding.Encoding // nil for UTF-8
+	name string            // as /charset shows it
+	enc  encoding.Encoding // nil for UTF-8
 	// ffText says that the byte 0xff is a character (ÿ), not only
 	// telnet's IAC: a telnet client then gets it doubled.
 	ffText bool
 }
 
-// charsets are the ones a server knows, UTF-8 first.
+// charsets are the ones a server knows, UTF-8 first. Names are looked up
+// with internal/charset, as every example program's -charset is.
 var charsets = []*charset{
 	{name: "UTF-8"},
-	{name: "GBK", aliases: []string{"CP936", "Windows-936", "GB2312", "EUC-CN"}, enc: simplifiedchinese.GBK},
+	{name: "GBK", enc: simplifiedchinese.GBK},
 	{name: "GB18030", enc: simplifiedchinese.GB18030},
-	{name: "Big5", aliases: []string{"CP950"}, enc: traditionalchinese.Big5},
-	{name: "Shift_JIS", aliases: []string{"SJIS", "MS_Kanji", "CP932", "Windows-31J"}, enc: japanese.ShiftJIS},
+	{name: "Big5", enc: traditionalchinese.Big5},
+	{name: "Shift_JIS", enc: japanese.ShiftJIS},
 	{name: "EUC-JP", enc: japanese.EUCJP},
-	{name: "EUC-KR", aliases: []string{"CP949", "UHC"}, enc: korean.EUCKR},
-	{name: "ISO-8859-1", aliases: []string{"Latin-1", "L1", "CP819"}, enc: charmap.ISO8859_1, ffText: true},
-	{name: "ISO-8859-15", aliases: []string{"Latin-9", "L9"}, enc: charmap.ISO8859_15, ffText: true},
-	{name: "Windows-1252", aliases: []string{"CP1252"}, enc: charmap.Windows1252, ffText: true},
+	{name: "EUC-KR", enc: korean.EUCKR},
+	{name: "ISO-8859-1", enc: charmap.ISO8859_1, ffText: true},
+	{name: "ISO-8859-15", enc: charmap.ISO8859_15, ffText: true},
+	{name: "Windows-1252", enc: charmap.Windows1252, ffText: true},
 }
 
 // utf8Charset is the charset of a connection that has not picked one.
@@ -50,26 +52,25 @@ var utf8Charset = charsets[0]
 
 // utf8Conn is implemented by connections whose clients speak UTF-8
 // whatever Server.Charset says, such as a browser's WebSocket (whose
-// text messages are UTF-8): their sessions start in UTF-8.
+// text messages are UTF-8): their sessions are in UTF-8, which /charset
+// cannot change.
 type utf8Conn interface{ utf8Only() }
+
+// utf8Only makes a browser's session UTF-8 alone.
+func (*wsConn) utf8Only() {}
+
+// isUTF8Conn reports whether c is a [utf8Conn].
+func isUTF8Conn(c net.Conn) bool {
+	_, ok := c.(utf8Conn)
+	return ok
+}
 
 // connCharset returns the charset a session on c starts in.
 func (s *Server) connCharset(c net.Conn) *charset {
-	if _, ok := c.(utf8Conn); ok {
+	if isUTF8Conn(c) {
 		return utf8Charset
 	}
 	return s.set.charset
-}
-
-// charsetKey is name in lower case with only its letters and digits, so
-// that "Shift-JIS", "shift_jis" and "SHIFTJIS" are the same.
-func charsetKey(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			return unicode.ToLower(r)
-		}
-		return -1
-	}, name)
 }
 
 // charsetNames lists the names of the charsets, for error texts.
@@ -81,21 +82,21 @@ func charsetNames() string {
 	return strings.Join(names, ", ")
 }
 
-// lookupCharset returns the charset called name, or one of its aliases,
-// without regard to case, spaces and punctuation.
-func lookupCharset(name string) (*charset, bool) {
-	key := charsetKey(name)
+// lookupCharset returns the charset called name, by any of the names
+// internal/charset knows for it ("gb2312", "Shift-JIS", "latin1"), or
+// why there is none: the name is unknown, or its charset cannot carry
+// the protocol's lines.
+func lookupCharset(name string) (*charset, error) {
+	e, err := icharset.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("no charset %s; the server knows %s", name, charsetNames())
+	}
 	for _, cs := range charsets {
-		if charsetKey(cs.name) == key {
-			return cs, true
-		}
-		for _, a := range cs.aliases {
-			if charsetKey(a) == key {
-				return cs, true
-			}
+		if cs.enc == e || cs.enc == nil && e == unicode.UTF8 {
+			return cs, nil
 		}
 	}
-	return nil, false
+	return nil, fmt.Errorf("%s cannot carry this chat's lines; the server knows %s", name, charsetNames())
 }
 
 // resolveCharset resolves the Server's Charset field: UTF-8 when empty.
@@ -103,9 +104,9 @@ func resolveCharset(r *opt.Resolver, name string) *charset {
 	if name == "" {
 		return utf8Charset
 	}
-	cs, ok := lookupCharset(name)
-	if !ok {
-		r.Fail("Charset", name, "is not a charset the server knows ("+charsetNames()+")")
+	cs, err := lookupCharset(name)
+	if err != nil {
+		r.Fail("Charset", name, err.Error())
 		return utf8Charset
 	}
 	return cs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	icharset "github.com/sockkit/sockkit/internal/charset"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -45,18 +47,35 @@ func TestLookupCharset(t *testing.T) {
 		{"utf-8", "UTF-8"}, {"UTF8", "UTF-8"}, {"gbk", "GBK"}, {"CP936", "GBK"}, {"gb2312", "GBK"},
 		{"gb18030", "GB18030"}, {"big5", "Big5"}, {"Big-5", "Big5"}, {"shift-jis", "Shift_JIS"},
 		{"SJIS", "Shift_JIS"}, {"euc-jp", "EUC-JP"}, {"euckr", "EUC-KR"}, {"latin1", "ISO-8859-1"},
-		{"Latin-1", "ISO-8859-1"}, {"iso8859-1", "ISO-8859-1"}, {"latin9", "ISO-8859-15"},
+		{"Latin-1", "ISO-8859-1"}, {"ISO-8859-1", "ISO-8859-1"}, {"l9", "ISO-8859-15"},
 		{"cp1252", "Windows-1252"}, {"windows-1252", "Windows-1252"},
 	}
 	for _, tt := range tests {
-		cs, ok := lookupCharset(tt.name)
-		if !ok || cs.name != tt.want {
-			t.Errorf("lookupCharset(%q) = %v, %v; want %s", tt.name, cs, ok, tt.want)
+		cs, err := lookupCharset(tt.name)
+		if err != nil || cs.name != tt.want {
+			t.Errorf("lookupCharset(%q) = %v, %v; want %s", tt.name, cs, err, tt.want)
 		}
 	}
-	for _, name := range []string{"", "klingon", "utf-16", "iso-2022-jp", "gbk2"} {
-		if cs, ok := lookupCharset(name); ok {
-			t.Errorf("lookupCharset(%q) = %s, want none", name, cs.name)
+	// Every charset internal/charset offers is either one of the
+	// server's or refused, and each of the server's has a name.
+	for _, cs := range charsets {
+		if got, err := lookupCharset(cs.name); err != nil || got != cs {
+			t.Errorf("lookupCharset(%q) = %v, %v", cs.name, got, err)
+		}
+	}
+	for _, name := range append(icharset.Names(), "", "klingon", "gbk2") {
+		if cs, err := lookupCharset(name); err == nil && !slices.Contains(charsets, cs) {
+			t.Errorf("lookupCharset(%q) = %v, not one of charsets", name, cs)
+		}
+	}
+	for _, tt := range []struct{ name, err string }{
+		{"klingon", "no charset klingon; the server knows " + charsetNames()},
+		{"UTF-16LE", "UTF-16LE cannot carry this chat's lines; the server knows " + charsetNames()},
+		{"ISO-2022-JP", "ISO-2022-JP cannot carry this chat's lines; the server knows " + charsetNames()},
+		{"windows-1251", "windows-1251 cannot carry this chat's lines; the server knows " + charsetNames()},
+	} {
+		if _, err := lookupCharset(tt.name); err == nil || err.Error() != tt.err {
+			t.Errorf("lookupCharset(%q): %v, want %q", tt.name, err, tt.err)
 		}
 	}
 }
@@ -101,6 +120,8 @@ func TestCharsetSession(t *testing.T) {
 	bob.expect("INFO your charset is UTF-8; /charset NAME changes it to one of " + charsetNames())
 	bob.send("/charset Klingon\n")
 	bob.expect("ERR no-such-charset no charset Klingon; the server knows " + charsetNames())
+	bob.send("/charset utf-16\n")
+	bob.expect("ERR no-such-charset utf-16 cannot carry this chat's lines; the server knows " + charsetNames())
 	bob.send("/charset gbk\n")
 	bob.expect("INFO your charset is now GBK")
 
@@ -258,9 +279,9 @@ func deliverSession(tb testing.TB, s *Server, name string) *session {
 	a, b := net.Pipe()
 	tb.Cleanup(func() { a.Close(); b.Close() })
 	ss := newSession(s, a)
-	cs, ok := lookupCharset(name)
-	if !ok {
-		tb.Fatalf("no charset %s", name)
+	cs, err := lookupCharset(name)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	ss.setCharset(cs)
 	return ss
@@ -309,4 +330,28 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A browser speaks UTF-8 on a server whose charset for others is GBK,
+// and cannot be made to speak anything else.
+func TestCharsetBrowser(t *testing.T) {
+	defer leaktest.Check(t)()
+	w, stop := startWeb(t, &Server{Charset: "GBK"}, nil)
+	defer stop()
+	bob := login(t, w.tcp, "bob")
+	ann := mustDialWS(t, w.wsURL())
+	ann.line() // HELLO
+	ann.send("/nick ann\n")
+	ann.until("JOIN lobby ann")
+	bob.expect("JOIN lobby ann")
+
+	ann.send("你好\n")
+	ann.expect("MSG lobby ann 你好")
+	bob.expect(gbk(t, "MSG lobby ann 你好"))
+	bob.send(gbk(t, "世界") + "\n")
+	ann.expect("MSG lobby bob 世界")
+	ann.send("/charset gbk\n")
+	ann.expect("ERR usage this connection carries UTF-8 only")
+	ann.send("/charset\n")
+	ann.expect("INFO your charset is UTF-8; /charset NAME changes it to one of " + charsetNames())
 }

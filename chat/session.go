@@ -723,9 +723,13 @@ func (ss *session) charset(name string) {
 		ss.send(Event{Kind: KindInfo, Text: "your charset is " + ss.cs.name + "; /charset NAME changes it to one of " + charsetNames()})
 		return
 	}
-	cs, ok := lookupCharset(name)
-	if !ok {
-		ss.sendError(CodeNoSuchCharset, "no charset %s; the server knows %s", name, charsetNames())
+	cs, err := lookupCharset(name)
+	if err != nil {
+		ss.sendError(CodeNoSuchCharset, "%s", err)
+		return
+	}
+	if cs != utf8Charset && isUTF8Conn(ss.c) {
+		ss.sendError(CodeUsage, "this connection carries UTF-8 only")
 		return
 	}
 	ss.setCharset(cs)

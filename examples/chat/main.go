@@ -1,12 +1,15 @@
 // Command chat runs a multi-user chat server and joins it.
 //
-//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
+//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
 //	           [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
 //	chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
 //
 // serve runs the server until interrupted; people can also join it with
 // nc, telnet or an IRC client, and with -irc it also listens for IRC
-// clients alone (irssi -c 127.0.0.1 -p 6667), in the same rooms.
+// clients alone (irssi -c 127.0.0.1 -p 6667), in the same rooms. With
+// -http it serves the chat page at / and its WebSocket at /ws, for
+// browsers, in the same rooms too (open http://127.0.0.1:8080/); -origins
+// lets pages of other sites open the socket (see chat.WebSocket).
 // -charset sets the charset of clients that do not choose one with
 // /charset (GBK for the tutorials' clients, say).
 //
@@ -43,6 +46,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -56,7 +60,7 @@ import (
 const defaultAddr = "127.0.0.1:7070"
 
 const usage = `usage:
-  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
+  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
              [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
   chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
 `
@@ -87,6 +91,8 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
 	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
 	ircAddr := fs.String("irc", "", "also serve IRC alone on this `address` (6667 is IRC's port)")
+	httpAddr := fs.String("http", "", "also serve the chat page at / and its WebSocket at /ws on this `address`")
+	origins := fs.String("origins", "", "comma-separated host `patterns` of other sites whose pages may open the WebSocket")
 	charset := fs.String("charset", "", "`charset` of clients that do not choose one with /charset, such as GBK (default UTF-8)")
 	console := fs.Bool("console", stdinIsTerminal(stdin), "be in the lobby as operator, reading stdin (default: when stdin is a terminal)")
 	oneshot := fs.Bool("oneshot", false, "with the console: stop when the first client to join leaves")
@@ -111,14 +117,21 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			return err
 		}
 	}
-	srv := &chat.Server{Logger: slog.New(slog.NewTextHandler(stderr, nil)), Charset: *charset}
-	for _, w := range strings.Split(*quit, ",") {
-		if w = strings.TrimSpace(w); w != "" {
-			srv.QuitWords = append(srv.QuitWords, w)
+	var httpL net.Listener
+	if *httpAddr != "" {
+		if httpL, err = net.Listen("tcp", *httpAddr); err != nil {
+			l.Close()
+			if ircL != nil {
+				ircL.Close()
+			}
+			return err
 		}
 	}
+	logHandler := slog.NewTextHandler(stderr, nil)
+	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset}
+	srv.QuitWords = list(*quit)
 	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
 	// Serve does not get ctx, whose end would close every connection at
 	// once: an interrupt is a graceful Shutdown, so that every client
 	// gets its "BYE shutdown".
@@ -128,6 +141,29 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		fmt.Fprintf(stdout, "chat: serving IRC on %s\n", ircL.Addr())
 		go func() { errc <- srv.ServeIRC(context.WithoutCancel(ctx), ircL) }()
 		serving++
+	}
+	var hs *http.Server
+	if httpL != nil {
+		ws := &chat.WebSocket{OriginPatterns: list(*origins)}
+		mux := http.NewServeMux()
+		mux.Handle("GET /{$}", chat.WebPage())
+		mux.Handle("GET /ws", ws)
+		hs = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       time.Minute,
+			ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
+		}
+		fmt.Fprintf(stdout, "chat: serving the web page on http://%s/\n", httpL.Addr())
+		go func() { errc <- srv.Serve(context.WithoutCancel(ctx), ws) }()
+		go func() {
+			err := hs.Serve(httpL)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = chat.ErrServerClosed
+			}
+			errc <- err
+		}()
+		serving += 2
 	}
 	var ended chan struct{} // closed when the console ends the conversation
 	consoleErr := make(chan error, 1)
@@ -145,7 +181,16 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(shutCtx)
+	srv.Shutdown(shutCtx) // the browsers' sessions too: they get their BYE
+	if hs != nil {
+		// What is left is page loads, which take a moment, and the spare
+		// connections browsers open ahead, which Shutdown would wait 5 s
+		// for: a second's grace, then close.
+		hctx, hcancel := context.WithTimeout(shutCtx, time.Second)
+		hs.Shutdown(hctx)
+		hcancel()
+		hs.Close()
+	}
 	for ; serving > 0; serving-- {
 		if err := <-errc; err2 == nil || errors.Is(err2, chat.ErrServerClosed) {
 			err2 = err
@@ -161,6 +206,17 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return nil
 	}
 	return err2
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(s string) []string {
+	var items []string
+	for _, w := range strings.Split(s, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			items = append(items, w)
+		}
+	}
+	return items
 }
 
 func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
