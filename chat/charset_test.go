@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os/exec"
@@ -195,6 +196,7 @@ func TestCharsetPython(t *testing.T) {
 	if err := gopher.c.Command(context.Background(), "charset", "UTF-8"); err != nil { // a Go program speaks UTF-8
 		t.Fatal(err)
 	}
+	gopher.until(Event{Kind: KindInfo, Text: "your charset is now UTF-8"})
 	host, port, _ := net.SplitHostPort(addr)
 	script := `
 import socket, sys
@@ -354,4 +356,34 @@ func TestCharsetBrowser(t *testing.T) {
 	ann.expect("ERR usage this connection carries UTF-8 only")
 	ann.send("/charset\n")
 	ann.expect("INFO your charset is UTF-8; /charset NAME changes it to one of " + charsetNames())
+}
+
+// FuzzCharset decodes arbitrary bytes from every charset, as a session
+// decodes a client's line, and encodes the text back, as a recipient
+// gets it: the text is UTF-8, and neither way adds or loses a line end.
+func FuzzCharset(f *testing.F) {
+	for _, s := range []string{
+		"\xc4\xe3\xba\xc3", "caf\xe9 \xff", "\x81\x30\x81\x30", "\x8e\xa1 \x8f\xa1\xa1", "a\nb\r\n", "\xff\xfd\x06",
+		"😀 你好 é", "\x82\xa0\x83\x41", "\xa4\x40",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, cs := range charsets[1:] {
+			text := appendTransform(nil, cs.enc.NewDecoder(), in, "\uFFFD")
+			if !utf8.Valid(text) {
+				t.Fatalf("%s: %q decodes to invalid UTF-8 %q", cs.name, in, text)
+			}
+			if bytes.Count(text, []byte("\n")) != bytes.Count(in, []byte("\n")) {
+				t.Fatalf("%s: %q decodes to %q", cs.name, in, text)
+			}
+			for _, src := range [][]byte{text, in} { // what the server has, and anything
+				out := appendTransform(nil, cs.enc.NewEncoder(), src, "?")
+				if bytes.Count(out, []byte("\n")) != bytes.Count(src, []byte("\n")) ||
+					bytes.Count(out, []byte("\r")) != bytes.Count(src, []byte("\r")) {
+					t.Fatalf("%s: %q encodes to %q", cs.name, src, out)
+				}
+			}
+		}
+	})
 }

@@ -199,7 +199,10 @@ func (ss *session) setCharset(cs *charset) {
 // is not: the decoder puts it where bytes were not text.
 func (ss *session) decode(raw []byte) (string, bool) {
 	if ss.decoder == nil {
-		return string(raw), utf8.Valid(raw)
+		if !utf8.Valid(raw) {
+			return "", false
+		}
+		return string(raw), true
 	}
 	ss.decBuf = appendTransform(ss.decBuf[:0], ss.decoder, raw, "\uFFFD")
 	if bytes.ContainsRune(ss.decBuf, utf8.RuneError) {
