@@ -58,7 +58,7 @@ func (lr *lineReader) next() ([]byte, error) {
 // scan reads buf until a line ends, or turns out too long, and returns
 // how many bytes of buf it took, and the line (done) or errLineTooLong.
 // It returns neither when buf ends first.
-func (lr *lineReader) scan(buf []byte) (n int, line []byte, done bool, err error) {
+func (lr *lineReader) scan(buf []byte) (int, []byte, bool, error) {
 	i := 0
 	for i < len(buf) {
 		if lr.tn != nil && lr.tn.state != tnData {
