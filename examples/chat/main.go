@@ -128,18 +128,17 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		}
 	}
 	logHandler := slog.NewTextHandler(stderr, nil)
-	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset}
+	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset, ShutdownTimeout: 5 * time.Second}
 	srv.QuitWords = list(*quit)
 	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
 	errc := make(chan error, 4)
-	// Serve does not get ctx, whose end would close every connection at
-	// once: an interrupt is a graceful Shutdown, so that every client
-	// gets its "BYE shutdown".
-	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
+	// The signal context goes straight to Serve: its end is the graceful
+	// shutdown, in which every client gets its "BYE shutdown".
+	go func() { errc <- srv.Serve(ctx, l) }()
 	serving := 1
 	if ircL != nil {
 		fmt.Fprintf(stdout, "chat: serving IRC on %s\n", ircL.Addr())
-		go func() { errc <- srv.ServeIRC(context.WithoutCancel(ctx), ircL) }()
+		go func() { errc <- srv.ServeIRC(ctx, ircL) }()
 		serving++
 	}
 	var hs *http.Server
@@ -155,7 +154,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
 		}
 		fmt.Fprintf(stdout, "chat: serving the web page on http://%s/\n", httpL.Addr())
-		go func() { errc <- srv.Serve(context.WithoutCancel(ctx), ws) }()
+		go func() { errc <- srv.Serve(ctx, ws) }()
 		go func() {
 			err := hs.Serve(httpL)
 			if errors.Is(err, http.ErrServerClosed) {
@@ -181,7 +180,10 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(shutCtx) // the browsers' sessions too: they get their BYE
+	// After a signal this waits for the shutdown ctx started; after the
+	// console's end or a failure it starts one. The browsers' sessions
+	// get their BYE too.
+	srv.Shutdown(shutCtx)
 	if hs != nil {
 		// What is left is page loads, which take a moment, and the spare
 		// connections browsers open ahead, which Shutdown would wait 5 s
