@@ -40,7 +40,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/text/encoding"
 	"golang.org/x/text/transform"
 
 	"github.com/sockkit/sockkit/echo"
@@ -181,45 +180,6 @@ func (e *expectFlag) Set(s string) error {
 	return errors.New("want auto, exact or upper")
 }
 
-// charsetFlag is -charset: the charset of the message and the reply.
-// Without it, the message goes out as the command line has it (UTF-8,
-// usually) and the reply is shown as UTF-8.
-type charsetFlag struct {
-	name string
-	enc  encoding.Encoding // nil without -charset
-}
-
-// encode returns the bytes to send for s.
-func (c *charsetFlag) encode(s string) ([]byte, error) {
-	if c.enc == nil {
-		return []byte(s), nil
-	}
-	b, err := charset.Encode(c.enc, s)
-	if err != nil {
-		return nil, fmt.Errorf("-charset %s: %w", c.name, err)
-	}
-	return b, nil
-}
-
-// decode returns the text of b, ready for a terminal.
-func (c *charsetFlag) decode(b []byte) string {
-	if c.enc != nil {
-		return textsafe.Clean(charset.Decode(c.enc, b))
-	}
-	return textsafe.Clean(string(b))
-}
-
-func (c *charsetFlag) String() string { return c.name }
-
-func (c *charsetFlag) Set(s string) error {
-	enc, err := charset.Lookup(s)
-	if err != nil {
-		return err
-	}
-	c.name, c.enc = s, enc
-	return nil
-}
-
 func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("echo", "send", usage, stderr)
 	addr := fs.String("addr", defaultAddr, "server `address`")
@@ -227,8 +187,8 @@ func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	expect := expectAuto
 	fs.Var(&expect, "expect", "which replies to accept (`mode`): auto, the message back unchanged or in upper case; exact or upper, only that one")
 	upper := fs.Bool("upper", false, "the same as -expect upper")
-	var cs charsetFlag
-	fs.Var(&cs, "charset", "send the message, and read the reply, in the charset `NAME`: "+strings.Join(charset.Names(), ", ")+", or another IANA or WHATWG name")
+	var cs charset.Flag
+	fs.Var(&cs, "charset", charset.Usage("the message sent and the reply"))
 	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
 	var tf tlsflag.ClientFlags
 	tf.Register(fs)
@@ -247,7 +207,7 @@ func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *udp && tf.Enabled() {
 		return badFlags(fs, errors.New("TLS is for TCP: -tls, -ca and -insecure do not go with -udp"))
 	}
-	msg, err := cs.encode(strings.Join(fs.Args(), " "))
+	msg, err := cs.Encode(strings.Join(fs.Args(), " "))
 	if err != nil {
 		return err
 	}
@@ -289,7 +249,7 @@ func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return explain(err, expect, *timeout, !*udp && tlsConfig == nil)
 	}
-	fmt.Fprintln(stdout, cs.decode(reply))
+	fmt.Fprintln(stdout, textsafe.Clean(cs.Decode(reply)))
 	if expect == expectAuto {
 		if bytes.Equal(reply, msg) {
 			fmt.Fprintln(stderr, "echo send: the server sent the message back unchanged")

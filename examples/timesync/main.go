@@ -3,7 +3,7 @@
 //
 //	timesync serve  [-addr 127.0.0.1:12300] [-rate 8]
 //	timesync query  [-addr 127.0.0.1:12300] [-samples 8] [-interval 125ms]
-//	timesync format [-addr 127.0.0.1:12300] FORMAT
+//	timesync format [-addr 127.0.0.1:12300] [-charset NAME] FORMAT
 //
 // serve answers both NTP clients and the format service on one UDP port
 // until interrupted. query prints the offset of the local clock from the
@@ -22,6 +22,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/charset"
+
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/timesync"
 )
@@ -34,7 +36,7 @@ const shutdownTimeout = 5 * time.Second
 const usage = `usage:
   timesync serve  [-addr 127.0.0.1:12300] [-rate 8]
   timesync query  [-addr 127.0.0.1:12300] [-samples 8] [-interval 125ms]
-  timesync format [-addr 127.0.0.1:12300] FORMAT
+  timesync format [-addr 127.0.0.1:12300] [-charset NAME] FORMAT
 `
 
 func main() { cli.Main("timesync", run) }
@@ -84,15 +86,18 @@ func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func format(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, addr := flags("format", stderr)
+	var cs charset.Flag
+	fs.Var(&cs, "charset", charset.Usage("the terminal, for the format typed and the time printed"))
 	if err := cli.Parse(fs, args, 1, 1); err != nil {
 		return err
 	}
+	// The wire is UTF-8; a GBK console types and reads GBK.
 	var c timesync.Client
-	s, err := c.Format(ctx, *addr, fs.Arg(0))
+	s, err := c.Format(ctx, *addr, cs.Decode([]byte(fs.Arg(0))))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, s)
+	fmt.Fprintln(cs.Writer(stdout), s)
 	return nil
 }
 

@@ -46,6 +46,14 @@ func TestServeQueryFormat(t *testing.T) {
 		t.Errorf("format printed %q, %v", out, err)
 	}
 
+	// A GBK console: the format arrives in GBK, the reply goes back in it.
+	gbkFormat := string([]byte{0xc8, 0xd5, 0xc6, 0xda, ' ', '%', 'F'}) // "日期 %F" in GBK
+	out, _, err = runOut(t, "format", "-addr", addr, "-charset", "gbk", gbkFormat)
+	if err != nil || !strings.HasPrefix(out, string([]byte{0xc8, 0xd5, 0xc6, 0xda, ' '})) || !regexp.MustCompile(`\d{4}-\d\d-\d\d
+$`).MatchString(out) {
+		t.Errorf("format -charset gbk printed %q, %v", out, err)
+	}
+
 	_, _, err = runOut(t, "format", "-addr", addr, "%Q")
 	if err == nil || errors.Is(err, cli.ErrUsage) || !strings.Contains(err.Error(), "unknown conversion %Q") {
 		t.Errorf("format %%Q: %v", err)

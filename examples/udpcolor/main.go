@@ -45,9 +45,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/transform"
-
 	"github.com/sockkit/sockkit/internal/charset"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/termcolor"
@@ -82,66 +79,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return cli.Dispatch(ctx, "udpcolor", usage, cli.Commands{"serve": serve, "join": join}, args, stdout, stderr)
 }
 
-// charsetFlag is -charset: the character set of the terminal.
-type charsetFlag struct {
-	name string
-	enc  encoding.Encoding // nil without -charset: UTF-8
-}
-
-func (c *charsetFlag) String() string { return c.name }
-
-func (c *charsetFlag) Set(s string) error {
-	enc, err := charset.Lookup(s)
-	if err != nil {
-		return err
-	}
-	c.name, c.enc = s, enc
-	return nil
-}
-
-// writer returns w, writing UTF-8 text in the charset. Each Write must
-// hold whole characters, as the renderer's and fmt's do; a character the
-// charset lacks is written as '?'.
-func (c *charsetFlag) writer(w io.Writer) io.Writer {
-	if c.enc == nil {
-		return w
-	}
-	return &encodingWriter{w: w, enc: c.enc}
-}
-
-// reader returns r, read as text in the charset, as UTF-8.
-func (c *charsetFlag) reader(r io.Reader) io.Reader {
-	if c.enc == nil {
-		return r
-	}
-	return transform.NewReader(r, c.enc.NewDecoder())
-}
-
-// encodingWriter writes UTF-8 text to w in a charset.
-type encodingWriter struct {
-	w   io.Writer
-	enc encoding.Encoding
-}
-
-func (e *encodingWriter) Write(p []byte) (int, error) {
-	b, err := charset.Encode(e.enc, string(p))
-	if err != nil {
-		s := strings.Map(func(r rune) rune {
-			if _, err := charset.Encode(e.enc, string(r)); err != nil {
-				return '?'
-			}
-			return r
-		}, strings.ToValidUTF8(string(p), "?"))
-		if b, err = charset.Encode(e.enc, s); err != nil {
-			return 0, err
-		}
-	}
-	if _, err := e.w.Write(b); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 // colorFor resolves the -color mode for the terminal w, before w is
 // wrapped in a charset's writer (which is no terminal).
 func colorFor(w io.Writer, mode udpcolor.ColorMode) udpcolor.ColorMode {
@@ -157,19 +94,14 @@ func isTerminal(r io.Reader) bool {
 	return ok && termcolor.IsTerminal(f)
 }
 
-// charsetUsage is the usage text of -charset.
-func charsetUsage(what string) string {
-	return "the character set `NAME` of the terminal, for " + what + ": " + strings.Join(charset.Names(), ", ") + ", or another IANA or WHATWG name (default UTF-8)"
-}
-
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("udpcolor", "serve", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` to listen on")
 	var color udpcolor.ColorMode
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
 	console := fs.Bool("console", false, "read the operator's lines from standard input (default: when it is a terminal)")
-	var cs charsetFlag
-	fs.Var(&cs, "charset", charsetUsage("the transcript and the console"))
+	var cs charset.Flag
+	fs.Var(&cs, "charset", charset.Usage("the terminal, for the transcript and the console"))
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -183,7 +115,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := &udpcolor.Server{
-		Transcript: cs.writer(stdout),
+		Transcript: cs.Writer(stdout),
 		Color:      colorFor(stdout, color),
 		Operator:   *console,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -202,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		lines, consoleDone = make(chan string), make(chan error, 1)
 		quit := make(chan struct{})
 		defer close(quit)
-		in := cs.reader(stdin)
+		in := cs.Reader(stdin)
 		go func() { consoleDone <- readLines(in, lines, quit) }()
 	}
 	for {
@@ -234,8 +166,8 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "your `name` in the group (required)")
 	var color udpcolor.ColorMode
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
-	var cs charsetFlag
-	fs.Var(&cs, "charset", charsetUsage("the messages shown and the lines typed"))
+	var cs charset.Flag
+	fs.Var(&cs, "charset", charset.Usage("the terminal, for the messages shown and the lines typed"))
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -253,11 +185,11 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 	fmt.Fprintf(stderr, "udpcolor: joined %s as %s; type a line to send it, end of input to leave\n", *addr, *name)
-	r := udpcolor.NewRenderer(cs.writer(stdout), nil, colorFor(stdout, color))
+	r := udpcolor.NewRenderer(cs.Writer(stdout), nil, colorFor(stdout, color))
 
 	lines := make(chan string)
 	readDone := make(chan error, 1)
-	in := cs.reader(stdin)
+	in := cs.Reader(stdin)
 	go func() { readDone <- readLines(in, lines, c.Done()) }()
 
 	for {
