@@ -1,0 +1,142 @@
+package natshub
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockkit/sockkit/chat"
+	"github.com/sockkit/sockkit/internal/leaktest"
+)
+
+var (
+	localLine  = "INFO " + infoLocal
+	sharedLine = "INFO " + infoShared
+)
+
+// TestNATSGoesAway kills NATS in the middle of a burst and starts it again,
+// with the embedded server and with Debian's nats-server (killed with
+// SIGKILL): rooms go local-only with one INFO line, no line is lost
+// without an ERR to its sender, and the rooms and nicknames join up again.
+func TestNATSGoesAway(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(*testing.T) natsPeer
+	}{
+		{"embedded", func(t *testing.T) natsPeer { return startEmbedded(t) }},
+		{"nats-server", func(t *testing.T) natsPeer { return startDebianNATS(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer leaktest.Check(t)()
+			testNATSGoesAway(t, tc.start(t))
+		})
+	}
+}
+
+func testNATSGoesAway(t *testing.T, ns natsPeer) {
+	// ann's server reads her burst at 300 lines a second, so that NATS
+	// dies while some of it is on its way.
+	a := startNode(t, ns.URL(), testOptions(), func(s *chat.Server) { s.LineRate, s.LineBurst = 300, 10 })
+	b := startNode(t, ns.URL(), testOptions())
+	ann := dial(t, a.addr, "ann")
+	amy := dial(t, a.addr, "amy")
+	bob := dial(t, b.addr, "bob")
+	ann.until("JOIN lobby bob")
+	amy.until("JOIN lobby bob")
+
+	// ann sends a burst; NATS dies in its middle.
+	const burst = 200
+	go func() {
+		var sb strings.Builder
+		for i := range burst {
+			fmt.Fprintf(&sb, "m%d\n", i)
+		}
+		ann.c.Write([]byte(sb.String()))
+	}()
+	amy.until("MSG lobby ann m20")
+	ns.Stop()
+
+	// Every user hears once that the room is local-only, and the rooms of
+	// each server go on by themselves.
+	annSaw := ann.until(localLine)
+	amySaw := append([]string{"MSG lobby ann m20"}, amy.until(localLine)...)
+	bob.until(localLine)
+	ann.send("end")
+	annSaw = append(annSaw, ann.until("MSG lobby ann end")...)
+	amySaw = append(amySaw, amy.until("MSG lobby ann end")...)
+	bob.send("alone on b")
+	bob.until("MSG lobby bob alone on b")
+
+	// Nothing lost in silence: each line of the burst reached amy, or ann
+	// heard that nobody got it.
+	got, nobody, drained := 0, 0, 0
+	for _, l := range amySaw {
+		if strings.HasPrefix(l, "MSG lobby ann m") {
+			got++
+		}
+	}
+	for _, l := range annSaw {
+		switch {
+		case strings.HasPrefix(l, "ERR "+chat.CodeNotDelivered+" ") && strings.Contains(l, "nobody got"):
+			nobody++
+		case strings.HasPrefix(l, "ERR "+chat.CodeNotDelivered+" "):
+			drained++
+		}
+	}
+	got += 20 // m0..m19, read before
+	if got+nobody != burst {
+		t.Errorf("amy got %d lines of %d and ann heard of %d lost: %d missing without a word", got, burst, nobody, burst-got-nobody)
+	}
+	t.Logf("burst of %d: %d delivered (%d of them here alone, with an ERR), %d refused", burst, got, drained, nobody)
+
+	ns.Restart()
+	for _, u := range []*user{ann, amy, bob} {
+		for _, l := range u.until(sharedLine) {
+			if l == localLine {
+				t.Errorf("%s: a second %q", u.nick, l)
+			}
+		}
+	}
+	ann.send("after")
+	bob.until("MSG lobby ann after")
+	// NATS forgot the directory: the servers wrote it again.
+	bob.eventually("/who", "WHO ", "WHO lobby amy ann bob")
+	cy := connect(t, b.addr)
+	cy.send("ann")
+	cy.untilPrefix("ERR nick-taken ")
+}
+
+// TestDeadServer: the nicknames of a server that dies without a word are
+// free again after its lease runs out.
+func TestDeadServer(t *testing.T) {
+	defer leaktest.Check(t)()
+	ns := startEmbedded(t)
+	a := startNode(t, ns.URL(), testOptions())
+	b := startNode(t, ns.URL(), testOptions())
+	ann := dial(t, a.addr, "ann")
+	dial(t, b.addr, "bob")
+	ann.until("JOIN lobby bob")
+	ann.eventually("/who", "WHO ", "WHO lobby ann bob")
+
+	died := time.Now()
+	b.hub.shutdown(false) // as a crash: nothing is taken out of NATS
+	b.stop(t)
+	ann.eventually("/who", "WHO ", "WHO lobby ann")
+	left := time.Since(died)
+	for {
+		u := connect(t, a.addr)
+		u.send("bob")
+		if l := u.line(); strings.HasPrefix(l, "WELCOME bob ") {
+			break
+		} else if !strings.HasPrefix(l, "ERR nick-taken ") {
+			t.Fatalf("claiming bob: %q", l)
+		}
+		u.c.Close()
+		if time.Since(died) > bound {
+			t.Fatal("bob's nickname was never released")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("with NickTTL %v: gone from /who after %v, nickname free after %v", testOptions().NickTTL, left, time.Since(died))
+}
