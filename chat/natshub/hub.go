@@ -92,13 +92,13 @@ type Options struct {
 
 // settings are the resolved Options.
 type settings struct {
-	nats                                   []nats.Option
-	roomPrefix, privPrefix                 string // subjects, ending in "."
-	stream, nicksBucket, serversBucket     string
-	nickTTL, echoTimeout, requestTimeout   time.Duration
-	reconnectWait, maxReconnectWait        time.Duration
-	maxPending, replicas                   int
-	logger                                 *slog.Logger
+	nats                                 []nats.Option
+	roomPrefix, privPrefix               string // subjects, ending in "."
+	stream, nicksBucket, serversBucket   string
+	nickTTL, echoTimeout, requestTimeout time.Duration
+	reconnectWait, maxReconnectWait      time.Duration
+	maxPending, replicas                 int
+	logger                               *slog.Logger
 }
 
 func (o *Options) resolve() (settings, error) {
