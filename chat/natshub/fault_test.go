@@ -140,3 +140,65 @@ func TestDeadServer(t *testing.T) {
 	}
 	t.Logf("with NickTTL %v: gone from /who after %v, nickname free after %v", testOptions().NickTTL, left, time.Since(died))
 }
+
+// TestSlowLink: a link to NATS that stops moving never stalls a
+// session: lines past MaxPendingBytes are refused at once, those on
+// their way are delivered here once EchoTimeout has passed, and the rooms
+// join up again when the link moves.
+func TestSlowLink(t *testing.T) {
+	defer leaktest.Check(t)()
+	ns := startEmbedded(t)
+	px := startProxy(t, strings.TrimPrefix(ns.URL(), "nats://"))
+	o := testOptions()
+	o.MaxPendingBytes = 2048
+	a := startNode(t, px.URL(), o)
+	b := startNode(t, ns.URL(), testOptions())
+	ann := dial(t, a.addr, "ann")
+	amy := dial(t, a.addr, "amy")
+	bob := dial(t, b.addr, "bob")
+	ann.until("JOIN lobby bob")
+	amy.until("JOIN lobby bob")
+
+	px.pause()
+	const burst = 100
+	var sb strings.Builder
+	for i := range burst {
+		fmt.Fprintf(&sb, "slow %03d %s\n", i, strings.Repeat(".", 40))
+	}
+	sb.WriteString("/who\n")
+	ann.send(strings.TrimSuffix(sb.String(), "\n"))
+	// The session is not held up: the answer comes while NATS hears nothing.
+	annSaw := ann.until("WHO lobby amy ann bob")
+	annSaw = append(annSaw, ann.until(localLine)...)
+	amySaw := amy.until(localLine)
+	ann.send("end")
+	annSaw = append(annSaw, ann.until("MSG lobby ann end")...)
+	amySaw = append(amySaw, amy.until("MSG lobby ann end")...)
+
+	got, busy, drained := 0, 0, 0
+	for _, l := range amySaw {
+		if strings.HasPrefix(l, "MSG lobby ann slow ") {
+			got++
+		}
+	}
+	for _, l := range annSaw {
+		switch {
+		case l == "ERR "+errBusy.code+" "+errBusy.text:
+			busy++
+		case l == "ERR "+errDrained.code+" "+errDrained.text:
+			drained++
+		}
+	}
+	if busy == 0 || got != drained || got+busy != burst {
+		t.Errorf("of %d lines, amy got %d, ann heard of %d refused and %d perhaps not shared", burst, got, busy, drained)
+	}
+
+	px.resume()
+	ann.until(sharedLine)
+	amy.until(sharedLine)
+	ann.send("moving again")
+	bob.until("MSG lobby ann moving again")
+	if s := a.hub.Stats(); !s.Shared || s.NotDelivered != int64(busy+drained) {
+		t.Errorf("stats %+v, want shared and %d not delivered", s, busy+drained)
+	}
+}

@@ -165,6 +165,7 @@ type Hub struct {
 	stop       chan struct{} // closed by Close
 	firstSetup chan struct{} // closed after the first attempt to share
 	wg         sync.WaitGroup
+	stopping   sync.WaitGroup // links being stopped
 	closeOnce  sync.Once
 	links      []*link // every link made, to wait for at Close; supervisor only
 
@@ -285,10 +286,11 @@ func Connect(url string, o Options) (*Hub, error) {
 		h.cancel()
 		return nil, err
 	}
-	h.wg.Add(3)
+	h.wg.Add(4)
 	go h.supervise()
 	go h.publishLoop()
 	go h.dirLoop()
+	go h.leaseLoop()
 	<-h.firstSetup
 	return h, nil
 }
@@ -412,6 +414,7 @@ func (h *Hub) shutdown(graceful bool) {
 		h.cancel()
 		h.wg.Wait() // the supervisor has torn the link down
 		h.nc.Close()
+		h.stopping.Wait()
 		for _, l := range h.links {
 			l.wait()
 		}

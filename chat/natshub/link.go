@@ -34,6 +34,16 @@ func (l *link) stop() {
 	}
 }
 
+// stopLink stops l from a goroutine of its own: stopping a consumer can
+// wait for NATS, and the rooms must not.
+func (h *Hub) stopLink(l *link) {
+	h.stopping.Add(1)
+	go func() {
+		defer h.stopping.Done()
+		l.stop()
+	}()
+}
+
 // wait waits, briefly at most, for what stop ended: it is used after
 // the NATS connection is closed, which ends them too.
 func (l *link) wait() {
@@ -54,13 +64,11 @@ func (l *link) wait() {
 }
 
 // supervise makes and tears down links as the connection comes and goes,
-// checks that lines come back from NATS in time, and renews the lease.
+// and checks that lines come back from NATS in time.
 func (h *Hub) supervise() {
 	defer h.wg.Done()
 	check := time.NewTicker(max(h.set.echoTimeout/4, time.Millisecond))
 	defer check.Stop()
-	refresh := time.NewTicker(h.set.nickTTL / 3)
-	defer refresh.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -103,11 +111,26 @@ func (h *Hub) supervise() {
 				retryC = retry.C
 				h.nc.ForceReconnect()
 			}
-		case <-refresh.C:
-			if l := h.current(); l != nil {
-				if err := h.refresh(l); err != nil {
-					h.warn("natshub: renewing the lease failed", err)
-				}
+		}
+	}
+}
+
+// leaseLoop renews the lease every NickTTL/3 while the rooms are shared;
+// it is not the supervisor's job, so that a slow NATS never delays the
+// supervisor's checks.
+func (h *Hub) leaseLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.set.nickTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		if l := h.current(); l != nil {
+			if err := h.refresh(l); err != nil {
+				h.warn("natshub: renewing the lease failed", err)
 			}
 		}
 	}
@@ -133,7 +156,7 @@ func (h *Hub) setup() (err error) {
 	l := &link{ctx: ctx, cancel: cancel, made: time.Now()}
 	defer func() {
 		if err != nil {
-			l.stop()
+			h.stopLink(l)
 			h.links = append(h.links, l)
 		}
 	}()
@@ -238,7 +261,7 @@ func (h *Hub) teardown(notify bool) {
 	notify = notify && len(h.members) > 0
 	h.toldLocal = h.toldLocal || notify
 	h.mu.Unlock()
-	l.stop()
+	h.stopLink(l)
 	for _, p := range drain {
 		h.local.Publish(p.room, p.data)
 		h.tell(p.from, errDrained)
