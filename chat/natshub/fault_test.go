@@ -1,10 +1,14 @@
 package natshub
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/internal/leaktest"
@@ -200,5 +204,116 @@ func TestSlowLink(t *testing.T) {
 	bob.until("MSG lobby ann moving again")
 	if s := a.hub.Stats(); !s.Shared || s.NotDelivered != int64(busy+drained) {
 		t.Errorf("stats %+v, want shared and %d not delivered", s, busy+drained)
+	}
+}
+
+// TestMalformedFromNATS: what others publish on the chat's subjects
+// reaches no user unless it is a line a chat server could have sent.
+func TestMalformedFromNATS(t *testing.T) {
+	defer leaktest.Check(t)()
+	ns := startEmbedded(t)
+	a := startNode(t, ns.URL(), testOptions())
+	ann := dial(t, a.addr, "ann")
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withOrigin := func(subject, data string) *nats.Msg {
+		return &nats.Msg{Subject: subject, Data: []byte(data), Header: nats.Header{originHeader: []string{id1 + " 1"}}}
+	}
+	bad := []*nats.Msg{
+		withOrigin("sockkit.chat.room.lobby", "MSG lobby eve \x1b]0;owned\x07\n"),
+		withOrigin("sockkit.chat.room.lobby", "MSG go eve wrong room\n"),
+		withOrigin("sockkit.chat.room.lobby", "BYE quit fake\n"),
+		withOrigin("sockkit.chat.room.lobby", "MSG lobby eve one\nMSG lobby eve two\n"),
+		{Subject: "sockkit.chat.room.lobby", Data: []byte("MSG lobby eve no origin\n")},
+		withOrigin("sockkit.chat.room.Lobby", "MSG Lobby eve hi\n"),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	for _, m := range bad {
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatalf("publishing %q: %v", m.Data, err)
+		}
+	}
+	if _, err := js.PublishMsg(ctx, withOrigin("sockkit.chat.room.lobby", "MSG lobby eve a fine line\n")); err != nil {
+		t.Fatal(err)
+	}
+	if saw := ann.until("MSG lobby eve a fine line"); len(saw) > 0 {
+		t.Errorf("ann saw %q", saw)
+	}
+	if got := a.hub.Stats().Dropped; got != int64(len(bad)) {
+		t.Errorf("%d dropped, want %d", got, len(bad))
+	}
+
+	// A private message that is not a PRIV line for one of this server's
+	// users gets "no-such-nick", and reaches nobody.
+	for _, data := range []string{"PRIV eve ann \x1b[31mred\n", "PRIV eve nobody hi\n", "MSG lobby eve hi\n"} {
+		resp, err := nc.Request("sockkit.chat.priv."+a.hub.ServerID(), []byte(data), bound)
+		if err != nil || string(resp.Data) != replyNoNick {
+			t.Errorf("private %q: %v %v", data, err, resp)
+		}
+	}
+	resp, err := nc.Request("sockkit.chat.priv."+a.hub.ServerID(), []byte("PRIV eve ann hello\n"), bound)
+	if err != nil || string(resp.Data) != replyOK {
+		t.Errorf("a good private message: %v %v", err, resp)
+	}
+	if saw := ann.until("PRIV eve ann hello"); len(saw) > 0 {
+		t.Errorf("ann saw %q", saw)
+	}
+}
+
+// TestNickCollision: two servers apart each give out the same nickname;
+// when they join up again, NATS keeps one, and the other user is told.
+func TestNickCollision(t *testing.T) {
+	defer leaktest.Check(t)()
+	ns := startEmbedded(t)
+	a := startNode(t, ns.URL(), testOptions())
+	b := startNode(t, ns.URL(), testOptions())
+	ann := dial(t, a.addr, "ann")
+	dial(t, b.addr, "bob")
+	ann.until("JOIN lobby bob")
+	ns.Stop()
+	ann.until(localLine)
+	zedA := connect(t, a.addr)
+	zedA.send("zed")
+	zedA.until(localLine)
+	zedB := connect(t, b.addr)
+	zedB.send("zed")
+	zedB.until(localLine)
+
+	ns.Restart()
+	zedA.until(sharedLine)
+	zedB.until(sharedLine)
+	state := func(n *node) (written, lost bool) {
+		n.hub.mu.Lock()
+		defer n.hub.mu.Unlock()
+		st := n.hub.own["zed"]
+		return st.rev != 0 && !n.hub.dirty["zed"], st.lost
+	}
+	deadline := time.Now().Add(bound)
+	for {
+		wa, la := state(a)
+		wb, lb := state(b)
+		if (wa || la) && (wb || lb) {
+			if la == lb {
+				t.Fatalf("zed lost on a: %v, on b: %v; want one of them", la, lb)
+			}
+			loser := zedA
+			if lb {
+				loser = zedB
+			}
+			loser.until("INFO " + lostText("zed"))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the directory never settled")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -115,6 +115,9 @@ func checkLine(b []byte, kinds map[chat.Kind]bool) (chat.Event, error) {
 	if err != nil {
 		return chat.Event{}, fmt.Errorf("%w: %w", errBadWire, err)
 	}
+	if e.String()+"\n" != string(b) {
+		return bad("not as a server writes it")
+	}
 	if !kinds[e.Kind] {
 		return bad("kind")
 	}
