@@ -1,6 +1,6 @@
 // Command chat runs a multi-user chat server and joins it.
 //
-//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
+//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q] [-nats URL|embedded [-nats-creds FILE]]
 //	chat join [-addr 127.0.0.1:7070] -nick NAME
 //
 // serve runs the server until interrupted; people can also join it with
@@ -11,6 +11,14 @@
 // with stdin from a pipe too, and leaves when stdin ends:
 //
 //	printf 'hi\n/quit\n' | chat join -nick ann
+//
+// With -nats, several serve commands share their rooms and nicknames
+// through a NATS server with JetStream (see package chat/natshub);
+// -nats embedded runs one inside the process, on a loopback port it
+// prints, for the others to join:
+//
+//	chat serve -addr 127.0.0.1:7070 -nats embedded        # chat: NATS at nats://127.0.0.1:PORT
+//	chat serve -addr 127.0.0.1:7071 -nats nats://127.0.0.1:PORT
 //
 // A bad or missing flag prints usage and exits 2; any other failure
 // prints one line and exits 1.
@@ -31,14 +39,18 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/sockkit/sockkit/chat"
+	"github.com/sockkit/sockkit/chat/natshub"
+	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 	"github.com/sockkit/sockkit/internal/cli"
 )
 
 const defaultAddr = "127.0.0.1:7070"
 
 const usage = `usage:
-  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
+  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q] [-nats URL|embedded [-nats-creds FILE]]
   chat join [-addr 127.0.0.1:7070] -nick NAME
 `
 
@@ -63,8 +75,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
 	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
 	ircAddr := fs.String("irc", "", "also serve IRC alone on this `address` (6667 is IRC's port)")
+	natsURL := fs.String("nats", "", "share rooms with other servers through the NATS server at this `URL`, or \"embedded\" to run one here")
+	natsCreds := fs.String("nats-creds", "", "NATS credentials `file` (a user JWT and its seed)")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
+	}
+	if *natsCreds != "" && *natsURL == "" {
+		fmt.Fprintln(stderr, "chat serve: -nats-creds needs -nats")
+		fs.Usage()
+		return cli.ErrUsage
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -77,7 +96,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv := &chat.Server{Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	srv := &chat.Server{Logger: logger}
+	if *natsURL != "" {
+		hub, stop, err := shareRooms(*natsURL, *natsCreds, logger, stdout)
+		if err != nil {
+			l.Close()
+			if ircL != nil {
+				ircL.Close()
+			}
+			return err
+		}
+		defer stop() // after the server's Shutdown below
+		srv.Hub = hub
+	}
 	for _, w := range strings.Split(*quit, ",") {
 		if w = strings.TrimSpace(w); w != "" {
 			srv.QuitWords = append(srv.QuitWords, w)
@@ -114,6 +146,47 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return err2
+}
+
+// shareRooms connects a natshub.Hub to the NATS server at url, or to
+// one it starts here for "embedded", and returns it with a func that
+// closes what it made.
+func shareRooms(url, creds string, logger *slog.Logger, stdout io.Writer) (*natshub.Hub, func(), error) {
+	var o natshub.Options
+	o.Logger = logger
+	if creds != "" {
+		if _, err := os.Stat(creds); err != nil {
+			return nil, nil, fmt.Errorf("-nats-creds: %w", err)
+		}
+		o.NATS = append(o.NATS, nats.UserCredentials(creds))
+	}
+	var ns *natsembed.Server
+	if url == "embedded" {
+		var err error
+		if ns, err = natsembed.Start(natsembed.Options{}); err != nil {
+			return nil, nil, err
+		}
+		url = ns.URL()
+		fmt.Fprintf(stdout, "chat: NATS at %s (join with: chat serve -addr ANOTHER:PORT -nats %s)\n", url, url)
+	}
+	hub, err := natshub.Connect(url, o)
+	if err != nil {
+		if ns != nil {
+			ns.Shutdown()
+		}
+		return nil, nil, err
+	}
+	if hub.Shared() {
+		fmt.Fprintf(stdout, "chat: rooms shared through NATS at %s\n", url)
+	} else {
+		fmt.Fprintf(stdout, "chat: NATS at %s not reachable yet; rooms are local-only until it is\n", url)
+	}
+	return hub, func() {
+		hub.Close()
+		if ns != nil {
+			ns.Shutdown()
+		}
+	}, nil
 }
 
 func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
