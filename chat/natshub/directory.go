@@ -40,15 +40,14 @@ const (
 func fold(nick string) string { return strings.ToLower(nick) }
 
 // Claim implements [chat.Directory]. While the rooms are shared it asks
-// NATS, which gives each nickname to one server; while they are
+// NATS, which gives each nickname to one server (claims of different
+// nicknames go on at once); while they are
 // local-only it refuses only the nicknames that the directory last gave
 // to a live server, and gives the others here, to be written to NATS
 // when the link comes back (where another server may have given it out
 // meanwhile: see the package documentation).
 func (h *Hub) Claim(m chat.Member, old, nick string) bool {
 	key := fold(nick)
-	h.dirMu.Lock()
-	defer h.dirMu.Unlock()
 	h.mu.Lock()
 	if st := h.own[key]; st != nil {
 		// A case change, or a nickname released here whose entry is not
@@ -85,6 +84,10 @@ func (h *Hub) Claim(m chat.Member, old, nick string) bool {
 		}
 	}
 	h.mu.Lock()
+	if other := h.own[key]; other != nil && other.m != m {
+		h.mu.Unlock() // another client here claimed it meanwhile
+		return false
+	}
 	h.own[key] = st
 	if l == nil || err != nil {
 		h.changedLocked(key, st) // to write when the link works

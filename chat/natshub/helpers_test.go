@@ -305,6 +305,29 @@ func (u *user) eventually(cmd, prefix, want string) {
 	}
 }
 
+// retry sends cmd until its answer is want rather than an ERR line: a
+// nickname given up on one server is free on the others a moment later.
+func (u *user) retry(cmd, want string) {
+	u.t.Helper()
+	deadline := time.Now().Add(bound)
+	for {
+		u.send(cmd)
+		for {
+			l := u.line()
+			if l == want {
+				return
+			}
+			if strings.HasPrefix(l, "ERR ") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			u.t.Fatalf("%s: %q never answered %q", u.nick, cmd, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // collector gathers the lines of a user that keep accepts, until the
 // connection ends; wait returns them.
 type collector struct {

@@ -7,66 +7,15 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockkit/sockkit/bench/internal/latency"
 )
-
-// hist is a latency histogram in microseconds with buckets 1/16 of a
-// power of two wide (about 6% precision).
-type hist [64 * 16]int64
-
-func bucket(us int64) int {
-	if us < 16 {
-		return int(max(us, 0))
-	}
-	e := bits.Len64(uint64(us)) - 5 // us has e+5 bits; keep the top 5
-	return (e+1)*16 + int(us>>e) - 16
-}
-
-// upper returns the largest value of bucket i, in microseconds.
-func upper(i int) int64 {
-	if i < 16 {
-		return int64(i)
-	}
-	e := i/16 - 1
-	return (int64(i%16+16)+1)<<e - 1
-}
-
-func (h *hist) add(o *hist) {
-	for i := range h {
-		h[i] += o[i]
-	}
-}
-
-func (h *hist) count() int64 {
-	var n int64
-	for _, c := range h {
-		n += c
-	}
-	return n
-}
-
-// quantile returns the upper bound of the bucket holding quantile q.
-func (h *hist) quantile(q float64) time.Duration {
-	n := h.count()
-	if n == 0 {
-		return 0
-	}
-	want := int64(math.Ceil(q * float64(n)))
-	var seen int64
-	for i, c := range h {
-		seen += c
-		if seen >= want && c > 0 {
-			return time.Duration(upper(i)) * time.Microsecond
-		}
-	}
-	return 0
-}
 
 // client is one connection of the load.
 type client struct {
@@ -78,7 +27,7 @@ type client struct {
 	r, w    int
 
 	// Written by the client's reader, read after it ends.
-	hist     hist
+	hist     latency.Hist
 	received int64 // MSG lines received in the window
 	kicked   bool  // got BYE slow
 	slowSeen int   // QUIT ... too slow lines seen
@@ -218,7 +167,7 @@ func (cl *client) line(l []byte, now int64, measuring bool) {
 		}
 		sent = sent*10 + int64(c-'0')
 	}
-	cl.hist[bucket((now-sent)/1000)]++
+	cl.hist.Record(time.Duration(now - sent))
 }
 
 // sendLoop sends rate messages per second until stop, starting at a
@@ -263,12 +212,15 @@ func (cl *client) sendLoop(rate float64, size int, win *window, stop <-chan stru
 
 // measure runs one point and prints its figures.
 func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
-	srv, err := startServer(ctx, cfg)
+	srv, err := startServers(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.close()
 	name := fmt.Sprintf("chat/n%d/r%g", p.n, p.rate)
+	if cfg.servers > 1 {
+		name += fmt.Sprintf("/servers%d", cfg.servers)
+	}
 	if cfg.stall > 0 {
 		name += fmt.Sprintf("/stall%g", cfg.stall)
 	}
@@ -294,7 +246,7 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cl, err := join(ctx, srv.addr, fmt.Sprintf("c%d", i), stalled)
+			cl, err := join(ctx, srv.addrs[i%len(srv.addrs)], fmt.Sprintf("c%d", i), stalled)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -370,14 +322,14 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 		return err
 	}
 
-	var h hist
+	var h latency.Hist
 	var received int64
 	kicked := 0
 	for _, cl := range clients {
 		if cl.stalled {
 			continue
 		}
-		h.add(&cl.hist)
+		h.Add(&cl.hist)
 		received += cl.received
 		kicked = max(kicked, cl.slowSeen)
 		if cl.kicked {
@@ -389,9 +341,9 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 	fmt.Fprintf(out, "%s/sent %.0f msg/s\n", name, float64(sent.Load())/secs)
 	fmt.Fprintf(out, "%s/delivered %.0f lines/s\n", name, float64(received)/secs)
 	fmt.Fprintf(out, "%s/expected %.0f lines/s\n", name, float64(sent.Load())*float64(readersN)/secs)
-	fmt.Fprintf(out, "%s/p50 %.2f ms\n", name, ms(h.quantile(0.50)))
-	fmt.Fprintf(out, "%s/p99 %.2f ms\n", name, ms(h.quantile(0.99)))
-	fmt.Fprintf(out, "%s/max %.2f ms\n", name, ms(h.quantile(1)))
+	fmt.Fprintf(out, "%s/p50 %.2f ms\n", name, ms(h.Quantile(0.50)))
+	fmt.Fprintf(out, "%s/p99 %.2f ms\n", name, ms(h.Quantile(0.99)))
+	fmt.Fprintf(out, "%s/max %.2f ms\n", name, ms(h.Quantile(1)))
 	fmt.Fprintf(out, "%s/kicked %d clients\n", name, kicked)
 	if !cfg.inproc {
 		fmt.Fprintf(out, "%s/server_cpu %.2f cores\n", name, (cpu1-cpu0).Seconds()/secs)
