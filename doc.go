@@ -1,7 +1,8 @@
 // Package sockkit is a set of classic socket protocols for Go, each in a
 // package of its own, written to be imported by programs and read by
-// people learning network programming. This package holds no code; it
-// introduces the others.
+// people learning network programming. This package holds no server of
+// its own; it introduces the others, and holds the vocabulary they share: [Counters],
+// the core of every server's Stats, and [TimeoutError].
 //
 // Every package has the same shape: a Server whose zero value is a working
 // server with safe limits, with Serve(ctx, net.Listener) for streams or
@@ -9,6 +10,51 @@
 // and an immediate Close, both leaving no goroutine behind; a Client whose
 // zero value works and whose every call takes a context; a doc.go that
 // describes the protocol byte by byte; and runnable examples.
+//
+// # Lifecycle
+//
+// One rule for every server, decided once:
+//
+//   - Serve and ServePacket own their accept or read loop and every
+//     goroutine they start, and always return a non-nil error. They close
+//     the listener or packet conn they were given.
+//   - Shutdown(ctx) is graceful: it stops accepting (or reading), lets each
+//     session end as its protocol says (chat clients get "BYE shutdown",
+//     udpcolor members "bye NAME shutdown", an HTTP request in flight is
+//     answered), and waits for every goroutine; when ctx ends first, it
+//     closes what is left and returns ctx.Err(). Close is immediate and
+//     idempotent.
+//   - Cancelling the context given to Serve starts the same graceful
+//     shutdown, bounded by the Server's ShutdownTimeout field (default 5
+//     seconds), after which what is left is closed. A program passes its
+//     signal.NotifyContext context straight to Serve.
+//   - Serve returns exactly the package's ErrServerClosed after any of the
+//     three, and at once when called on a server that has shut down: a
+//     server is not reused.
+//
+// # Settings
+//
+// Each Server and Client resolves its fields once, when it starts, into a
+// private copy. Zero means the documented default. A negative value means
+// "no limit" only for the fields whose documentation says so; any other
+// out-of-range value makes Serve return an error naming the package, the
+// field and the value ("echo: BufferSize -1: must be positive"). No
+// setting can make a server panic.
+//
+// # Admission and amplification
+//
+// One admission gate decides, in every server, whether a connection or a
+// datagram is taken: connections in total (MaxConns) and per source
+// address (MaxConnsPerSource, an IPv6 source counted by its /64, so that
+// one host cannot take every slot), datagram sizes, source ports (no
+// replies to ports below 1024, which belong to services that would answer
+// back), and per-source rates. One rule bounds what a UDP server sends to
+// a source that has not proven its address: at most three times the bytes
+// the source sent, counted on the wire with 28 bytes of IPv4 and UDP
+// headers per datagram (the anti-amplification limit of QUIC, RFC 9000
+// section 8.1), on top of the per-source rate. A spoofed request can
+// therefore never make a sockkit server send its victim more than three
+// times what the attacker sent.
 //
 // # Packages
 //

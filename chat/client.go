@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -122,23 +121,18 @@ func (cl *Client) NewConn(ctx context.Context, c net.Conn, nick string) (*Conn, 
 		readDone: make(chan struct{}),
 		lr:       newLineReader(c, maxLine),
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
+	done := clientio.Bind(ctx, c)
 	nickName, early, err := conn.handshake(nick)
-	if !stop() || err != nil {
-		switch {
-		case err == nil || ctx.Err() != nil:
-			err = fmt.Errorf("chat: joining: %w", context.Cause(ctx))
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			// The deadline taken from ctx passed a moment before ctx
-			// itself noticed.
-			err = fmt.Errorf("chat: joining: %w", context.DeadlineExceeded)
+	if err == nil && ctx.Err() != nil {
+		err = context.Cause(ctx) // ctx ended as the handshake did: give up all the same
+	}
+	if err = done(err); err != nil {
+		if clientio.Interrupted(err) {
+			err = fmt.Errorf("chat: joining: %w", err)
 		}
+		c.Close()
 		return nil, err
 	}
-	c.SetDeadline(time.Time{})
 	conn.nick = nickName
 	go conn.readLoop(early)
 	return conn, nil
@@ -291,18 +285,13 @@ func (conn *Conn) Send(ctx context.Context, line string) error {
 	conn.wmu.Lock()
 	defer conn.wmu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("chat: send: %w", context.Cause(ctx))
 	}
-	stop := context.AfterFunc(ctx, func() { conn.c.SetWriteDeadline(time.Unix(1, 0)) })
-	defer stop()
-	dl, _ := ctx.Deadline()
-	conn.c.SetWriteDeadline(dl)
+	done := clientio.BindWrite(ctx, conn.c)
 	buf := make([]byte, 0, len(line)+1)
 	buf = append(append(buf, line...), '\n')
-	if _, err := conn.c.Write(buf); err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
+	_, err := conn.c.Write(buf)
+	if err = done(err); err != nil {
 		return fmt.Errorf("chat: send: %w", err)
 	}
 	return nil

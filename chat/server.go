@@ -299,24 +299,18 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 
 func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 	s.init()
-	if s.setErr != nil {
-		l.Close()
-		return s.setErr
-	}
-	scope, err := s.group.Begin(ctx, l, nil, s.set.shutdownTimeout)
-	if err != nil {
-		return ErrServerClosed
-	}
-	onRetry := func(err error, delay time.Duration) {
-		s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
-	}
-	for {
-		c, err := scope.Accept(l, onRetry)
-		if err != nil {
-			return scope.Finish(err, ErrServerClosed)
+	return s.group.Run(ctx, l, nil, s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(scope *track.Scope) error {
+		onRetry := func(err error, delay time.Duration) {
+			s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
 		}
-		s.start(scope, c, d)
-	}
+		for {
+			c, err := scope.Accept(l, onRetry)
+			if err != nil {
+				return err
+			}
+			s.start(scope, c, d)
+		}
+	})
 }
 
 // start admits the connection c, accepted in scope, and runs its session

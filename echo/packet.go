@@ -8,6 +8,7 @@ import (
 	"golang.org/x/text/transform"
 
 	"github.com/sockkit/sockkit/internal/dgram"
+	"github.com/sockkit/sockkit/internal/track"
 )
 
 // A PacketHandler answers one datagram. It appends its reply to reply
@@ -31,34 +32,27 @@ type PacketHandler func(reply, req []byte, from net.Addr) []byte
 // or the cancelling of ctx.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	if s.setErr != nil {
-		pc.Close()
-		return s.setErr
-	}
-	scope, err := s.group.Begin(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout)
-	if err != nil {
-		return ErrServerClosed
-	}
 	handler := s.PacketHandler
 	if handler == nil {
 		handler = echoHandler(s.Transform)
 	}
-	loopErr := dgram.Serve(pc, dgram.Config{
-		MaxDatagram: s.set.maxDatagram,
-		Stopping:    scope.Stopping,
-		Counters:    &s.gate.Counters,
-		Logger:      s.Logger,
-		Name:        "echo",
-	}, func(w *dgram.Writer, d *dgram.Datagram) {
-		if !s.gate.Port(d.From.Port()) || !s.gate.Allow(d.From.Key(), time.Now()) {
-			return
-		}
-		reply := handler(w.Buffer(), d.Data, d.From.Net())
-		if len(reply) > 0 && w.Reply(d, reply) {
-			s.gate.Counters.Request(len(d.Data), 0) // the bytes out are counted as they go
-		}
+	return s.group.Run(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(scope *track.Scope) error {
+		return dgram.Serve(pc, dgram.Config{
+			MaxDatagram: s.set.maxDatagram,
+			Stopping:    scope.Stopping,
+			Counters:    &s.gate.Counters,
+			Logger:      s.Logger,
+			Name:        "echo",
+		}, func(w *dgram.Writer, d *dgram.Datagram) {
+			if !s.gate.Port(d.From.Port()) || !s.gate.Allow(d.From.Key(), time.Now()) {
+				return
+			}
+			reply := handler(w.Buffer(), d.Data, d.From.Net())
+			if len(reply) > 0 && w.Reply(d, reply) {
+				s.gate.Counters.Request(len(d.Data), 0) // the bytes out are counted as they go
+			}
+		})
 	})
-	return scope.Finish(loopErr, ErrServerClosed)
 }
 
 // echoHandler returns the handler that sends a datagram back, through a

@@ -12,6 +12,7 @@ import (
 	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
+	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/track"
 	"golang.org/x/text/transform"
@@ -69,6 +70,14 @@ type Server struct {
 	// PacketHandler, if not nil, answers datagrams instead of the echo;
 	// see [PacketHandler] and [Hello]. It does not apply to TCP.
 	PacketHandler PacketHandler
+
+	// Greeting, if not empty, makes Serve the tutorials' TCP greeting
+	// server instead of an echo: each connection is sent Greeting and a
+	// line feed (unless Greeting ends with one), then closed as soon as
+	// the client closes its side too, or after a second at most; what the
+	// client sends is dropped. Transform does not apply; ServePacket is
+	// unaffected.
+	Greeting string
 
 	// MaxConns bounds the TCP connections open at once, over every
 	// Serve call. A connection past the limit is closed as soon as it is
@@ -198,54 +207,56 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 // accepted has ended.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	s.init()
-	if s.setErr != nil {
-		l.Close()
-		return s.setErr
-	}
-	scope, err := s.group.Begin(ctx, l, nil, s.set.shutdownTimeout)
-	if err != nil {
-		return ErrServerClosed
-	}
-	p := newParker(s, scope)
-	onRetry := func(err error, delay time.Duration) {
-		s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", delay)
-	}
-	for {
-		c, err := scope.Accept(l, onRetry)
-		if err != nil {
-			if p != nil {
-				p.stop()
+	return s.group.Run(ctx, l, nil, s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(scope *track.Scope) error {
+		p := newPoller(scope)
+		defer p.Close()
+		onRetry := func(err error, delay time.Duration) {
+			s.log(slog.LevelWarn, "echo: accept failed; retrying", "err", err, "delay", delay)
+		}
+		for {
+			c, err := scope.Accept(l, onRetry)
+			if err != nil {
+				return err
 			}
-			return scope.Finish(err, ErrServerClosed)
+			s.start(scope, p, c)
 		}
-		release, why := s.gate.Conn(c.RemoteAddr())
-		if why != admit.OK {
-			s.log(slog.LevelWarn, "echo: connection refused: "+why.String(), "remote", c.RemoteAddr())
-			c.Close()
-			continue
-		}
-		sc := s.newStreamConn(c)
-		remove, ok := scope.AddConn(c, sc.shutdown)
-		if !ok {
-			release()
-			c.Close()
-			continue
-		}
-		sc.scope = scope
-		sc.cleanup = func() {
-			remove()
-			release()
-		}
-		sc.useParker(p)
-		// A new connection waits for its first bytes parked, with no
-		// goroutine: connections that are opened and left idle cost the
-		// least that way.
-		if sc.p != nil && p.park(sc) {
-			continue
-		}
-		if !scope.Go(sc.run) {
-			sc.end()
-		}
+	})
+}
+
+// start admits c, accepted in scope, and echoes it: parked until its first
+// bytes where p can, in a goroutine of its own otherwise.
+func (s *Server) start(scope *track.Scope, p *park.Poller, c net.Conn) {
+	release, why := s.gate.Conn(c.RemoteAddr())
+	if why != admit.OK {
+		s.log(slog.LevelWarn, "echo: connection refused: "+why.String(), "remote", c.RemoteAddr())
+		c.Close()
+		return
+	}
+	if s.Greeting != "" {
+		s.greet(scope, c, release)
+		return
+	}
+	sc := s.newStreamConn(c)
+	remove, ok := scope.AddConn(c, sc.shutdown)
+	if !ok {
+		release()
+		c.Close()
+		return
+	}
+	sc.scope = scope
+	sc.cleanup = func() {
+		remove()
+		release()
+	}
+	sc.useParker(p)
+	// A new connection waits for its first bytes parked, with no
+	// goroutine: connections that are opened and left idle cost the least
+	// that way.
+	if sc.parking.Registered() && sc.park() {
+		return
+	}
+	if !scope.Go(sc.run) {
+		sc.end()
 	}
 }
 

@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/text/transform"
 
 	"github.com/sockkit/sockkit/internal/opt"
+	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/track"
 )
 
@@ -25,10 +27,19 @@ const maxPending = 1024
 var errEOF = io.EOF
 
 // linger is how long a connection keeps its goroutine after its last
-// read before it is parked (see parker): long enough that a connection
+// read before it is parked (see stream_park.go): long enough that a connection
 // in steady use never pays for the hand-off, short enough that the
 // goroutines of idle connections do not pile up.
 var linger = 100 * time.Millisecond // a variable only so that tests can shorten it
+
+// start is when the package was initialised. A connection keeps its
+// times as durations since start (see clock), which are a third the size
+// of a time.Time: with thousands of connections, every byte of their
+// state counts.
+var start = time.Now()
+
+// clock returns the monotonic time since start.
+func clock() time.Duration { return time.Since(start) }
 
 // streamConn is the state of one TCP connection.
 type streamConn struct {
@@ -41,15 +52,14 @@ type streamConn struct {
 	write      time.Duration
 	wait       time.Duration // read deadline: idle, or linger when parking
 	rearm      time.Duration // how stale the deadline may get; see armRead
-	armedAt    time.Time     // when the read deadline was last moved
-	lastActive time.Time     // when the connection last read
+	armedAt    time.Duration // when the read deadline was last moved (clock)
+	lastActive time.Duration // when the connection last read (clock)
 	draining   atomic.Bool   // graceful shutdown has begun
+	armed      bool          // the read deadline is set, at armedAt
 
 	scope   *track.Scope
-	cleanup func() // unregisters the connection; called once, after Close
-	p       *parker
-	parkID  int32
-	inEpoll bool
+	cleanup func()    // unregisters the connection; called once, after Close
+	parking park.Conn // parks the connection while it idles, if registered
 }
 
 func (s *Server) newStreamConn(c net.Conn) *streamConn {
@@ -58,6 +68,9 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 		c:     c,
 		idle:  opt.Or(s.IdleTimeout, DefaultIdleTimeout),
 		write: opt.Or(s.WriteTimeout, DefaultWriteTimeout),
+		// A new connection parks before it reads: its idle timeout
+		// counts from now.
+		lastActive: clock(),
 	}
 	sc.wait = sc.idle
 	sc.rearm = sc.idle / 8
@@ -68,19 +81,6 @@ func (s *Server) newStreamConn(c net.Conn) *streamConn {
 	return sc
 }
 
-// useParker lets sc be parked by p when it idles.
-func (sc *streamConn) useParker(p *parker) {
-	if p == nil || sc.raw == nil {
-		return
-	}
-	sc.p = p
-	sc.wait = linger
-	if sc.idle > 0 {
-		sc.wait = min(linger, sc.idle)
-	}
-	sc.rearm = sc.wait / 2
-}
-
 // run serves the connection in the calling goroutine until it ends, or
 // parks.
 func (sc *streamConn) run() {
@@ -89,9 +89,9 @@ func (sc *streamConn) run() {
 	}
 }
 
-// resume gives a connection taken from the parker a goroutine again.
+// resume gives a connection back from the poller its goroutine again.
 func (sc *streamConn) resume() {
-	sc.armedAt = time.Time{}
+	sc.armed = false
 	if !sc.scope.Go(sc.run) {
 		sc.end() // the server is closed
 	}
@@ -108,7 +108,8 @@ func (sc *streamConn) end() {
 func (sc *streamConn) shutdown() {
 	sc.draining.Store(true)
 	sc.c.SetReadDeadline(time.Unix(1, 0))
-	if sc.p != nil && sc.p.unpark(sc) {
+	if sc.parking.Unpark() {
+		sc.s.parked.Add(-1)
 		sc.resume()
 	}
 }
@@ -123,11 +124,11 @@ func (sc *streamConn) shutdown() {
 // every eighth of the linger cost about 5% more server CPU per round trip.
 func (sc *streamConn) armRead() {
 	if sc.wait > 0 {
-		now := time.Now()
+		now := clock()
 		sc.lastActive = now
-		if sc.armedAt.IsZero() || now.Sub(sc.armedAt) > sc.rearm {
-			sc.armedAt = now
-			sc.c.SetReadDeadline(now.Add(sc.wait))
+		if !sc.armed || now-sc.armedAt > sc.rearm {
+			sc.armed, sc.armedAt = true, now
+			sc.c.SetReadDeadline(start.Add(now + sc.wait))
 		}
 	}
 	if sc.draining.Load() {
@@ -171,10 +172,10 @@ func (sc *streamConn) serve() (parked bool) {
 		}
 		sc.release(buf)
 		if err != nil {
-			if sc.p != nil && sc.tryPark(err) {
-				return true
-			}
-			if sc.armedAt.IsZero() {
+			if sc.parking.Registered() && sc.lingered(err) {
+				if sc.park() {
+					return true
+				}
 				continue // parking was refused: wait here
 			}
 			sc.finish(err)
@@ -183,19 +184,21 @@ func (sc *streamConn) serve() (parked bool) {
 	}
 }
 
-// tryPark parks the connection if err is the end of its linger period.
-// When parking is refused it clears armedAt, so that serve waits again.
+// lingered reports whether err ends only the connection's linger: its
+// read deadline passed, but neither its idle timeout nor a shutdown has
+// come. It then clears armed, so that the next read deadline is set
+// afresh if the connection does not park.
 //
 //go:noinline
-func (sc *streamConn) tryPark(err error) bool {
+func (sc *streamConn) lingered(err error) bool {
 	if !errors.Is(err, os.ErrDeadlineExceeded) || sc.draining.Load() {
 		return false
 	}
-	if sc.idle > 0 && time.Since(sc.lastActive) >= sc.idle {
+	if sc.idle > 0 && clock()-sc.lastActive >= sc.idle {
 		return false // idle timeout
 	}
-	sc.armedAt = time.Time{}
-	return sc.p.park(sc)
+	sc.armed = false
+	return true
 }
 
 // echo sends p back, through the transformer if there is one.
@@ -302,6 +305,7 @@ type rawConn interface {
 	// how much was written, and an error only for a failure other than
 	// a full socket buffer.
 	tryWrite(p []byte) (int, error)
-	// control runs f with the connection's file descriptor.
-	control(f func(fd uintptr)) error
+	// SyscallConn returns the connection's own raw conn, which the
+	// poller that parks it uses.
+	syscall.Conn
 }

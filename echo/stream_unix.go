@@ -107,4 +107,4 @@ func (r *fdConn) tryWrite(p []byte) (int, error) {
 	return n, nil
 }
 
-func (r *fdConn) control(f func(fd uintptr)) error { return r.rc.Control(f) }
+func (r *fdConn) SyscallConn() (syscall.RawConn, error) { return r.rc, nil }

@@ -81,7 +81,7 @@ func checkFile(t *testing.T, dest string, want []byte) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s: %d bytes, not the %d expected", dest, len(got), len(want))
 	}
-	for _, suffix := range []string{".part", ".part.state"} {
+	for _, suffix := range []string{".part", ".part.state", ".part.lock", ".part.state.tmp", ".part.lock.tmp"} {
 		if _, err := os.Stat(dest + suffix); err == nil {
 			t.Errorf("%s%s left behind", dest, suffix)
 		}
@@ -162,7 +162,7 @@ func TestFetchIgnoresRange(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "out.bin")
 	must(t, os.WriteFile(dest+".part", bytes.Repeat([]byte{'?'}, 1000), 0o644))
 	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"v1"`, Size: int64(len(data)), Ranges: true,
-		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1000}}}))
+		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1000}}}, false))
 	res, err := c.Fetch(context.Background(), ts.URL, dest)
 	if err != nil {
 		t.Fatal(err)
@@ -702,7 +702,7 @@ func TestFetchUnknownSizeResume(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "out.bin")
 	must(t, os.WriteFile(dest+".part", data, 0o644))
 	must(t, saveState(dest+".part.state", &state{URL: ts.URL, Validator: `"u1"`, Size: -1, Ranges: true,
-		Parts: []*part{{First: 0, Last: -1, Next: int64(len(data))}}}))
+		Parts: []*part{{First: 0, Last: -1, Next: int64(len(data))}}}, false))
 	res, err := c.Fetch(context.Background(), ts.URL, dest)
 	if err != nil {
 		t.Fatal(err)

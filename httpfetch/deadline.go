@@ -1,6 +1,7 @@
 package httpfetch
 
 import (
+	"github.com/sockkit/sockkit/internal/admit"
 	"io"
 	"net/http"
 	"time"
@@ -11,8 +12,9 @@ import (
 // client that stops reading is disconnected; a slow but steady download
 // of any size is not.
 type deadlineHandler struct {
-	h       http.Handler
-	timeout time.Duration
+	h        http.Handler
+	timeout  time.Duration
+	counters *admit.Counters // requests and bytes sent; may be nil
 }
 
 func (d *deadlineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +33,11 @@ func (d *deadlineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request body not accepted", http.StatusBadRequest)
 		return
 	}
-	d.h.ServeHTTP(&progressWriter{ResponseWriter: w, rc: rc, timeout: d.timeout}, r)
+	pw := &progressWriter{ResponseWriter: w, rc: rc, timeout: d.timeout}
+	d.h.ServeHTTP(pw, r)
+	if d.counters != nil {
+		d.counters.Request(0, int(pw.sent))
+	}
 	// For what net/http still writes after the handler returns.
 	rc.SetWriteDeadline(time.Now().Add(d.timeout))
 }
@@ -42,6 +48,7 @@ type progressWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
+	sent    int64 // body bytes written
 }
 
 // Unwrap lets http.ResponseController reach the original writer.
@@ -54,6 +61,7 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 		m, err := w.ResponseWriter.Write(p[:k])
 		n += m
+		w.sent += int64(m)
 		if err != nil {
 			return n, err
 		}
@@ -86,6 +94,7 @@ func (w *progressWriter) ReadFrom(src io.Reader) (int64, error) {
 		var n int64
 		n, err = rf.ReadFrom(&io.LimitedReader{R: r, N: k})
 		total += n
+		w.sent += n
 		if limit > 0 {
 			limit -= n
 		}

@@ -5,11 +5,12 @@
 // A [Server] serves a directory (or an [fs.FS]) with byte ranges,
 // validators and content types, keeps every request inside its root, and
 // cannot be held by slow or stalled clients; with no directory it answers
-// the tutorial's "Hello World" page. A [Client] downloads to a temporary
-// file beside the destination and renames it only when it is complete
-// and verified; it resumes, splits large files into parallel ranges,
-// retries what is worth retrying, and notices when the file changes on
-// the server while it downloads.
+// the tutorial's "Hello World" page at every path. A [Client] downloads to
+// a temporary file beside the destination and renames it only when it is
+// complete and verified; it resumes (also after the process was killed),
+// splits large files into parallel ranges, retries what is worth
+// retrying, never lets two downloads write one file, and notices when
+// the file changes on the server while it downloads.
 //
 // # Protocol
 //
@@ -38,8 +39,8 @@
 // had, not append the new bytes to the old ones (the classic corruption of
 // naive resumers, which send Range without If-Range). A server that does
 // not support ranges also answers 200, with the whole file. A range that
-// starts at or past the end gets 416 Range Not Satisfiable with
-// "Content-Range: bytes */SIZE".
+// starts at or past the end, or a suffix of no bytes ("bytes=-0"), gets
+// 416 Range Not Satisfiable with "Content-Range: bytes */SIZE".
 //
 // Content-Range is "bytes FIRST-LAST/SIZE" (LAST inclusive, SIZE may be
 // "*" when unknown). The client checks that FIRST is what it asked for,
@@ -67,6 +68,18 @@
 // [WriteChunk] bytes must leave within [Server.WriteTimeout]. Files are
 // sent with sendfile(2) where the system has it.
 //
+// Ranges are answered as RFC 9110 section 14 says, which
+// [net/http.ServeContent] alone does not do for a few edge cases: a
+// suffix of no bytes ("bytes=-0") and an invalid range set ("bytes=5-2")
+// get 416 with "Content-Range: bytes */SIZE"; unsatisfiable ranges
+// beside satisfiable ones are dropped ("bytes=-0,0-1" is "bytes=0-1");
+// a range unit other than bytes is ignored (200), and "Bytes" is bytes;
+// a position too large for an int64 is clamped to the file; an empty
+// file is sent whole with 200; more than 64 ranges get the whole file.
+// These match nginx, except where nginx breaks the RFC (an empty list
+// element, a position past int64) or refuses an invalid range of an
+// empty file.
+//
 // # Client
 //
 // [Client.Fetch] first asks for "Range: bytes=0-". A 206 answer with a
@@ -77,10 +90,46 @@
 // validator, unknown size, a compressed body) is one stream, which is
 // resumed if the server allows it and started over if not. Transient
 // failures are retried with exponential backoff. A resumable download
-// stopped for good (cancelled, retries exhausted) keeps its ".part" file
-// and a small ".part.state" file for the next call to resume; any other
-// failure (checksum, size, changed file, 4xx) removes them, because those
-// bytes are useless.
+// stopped for good (cancelled, retries exhausted, the process killed)
+// keeps its ".part" file and a small ".part.state" file for the next call
+// to resume; any other failure (checksum, size, changed file, 4xx)
+// removes them, because those bytes are useless.
+//
+// # Resume state
+//
+// The ".part.state" file (JSON: the URL, the validator, the size and, for
+// each part, its first, last and next byte) is saved every second while a
+// resumable download runs, if bytes arrived since the last save, and once
+// more when it stops; so a process that is killed (SIGKILL, the OOM
+// killer, a power cut) loses about a second of download, plus up to
+// 1 MiB per part still in memory. Each save takes a copy of the parts'
+// progress, counting only bytes already written to the ".part"; syncs
+// the ".part" with fsync(2), so that those bytes are on disk; writes the
+// state to ".part.state.tmp", syncs it, and renames it over
+// ".part.state". A crash at any point leaves the old state or the new
+// one, each describing bytes the ".part" holds. The state is removed
+// before a download starts over (which empties the ".part") and before
+// the final rename, so no state ever describes a file that is gone.
+// [Client.NoSync] skips the syncs: the state is then right after a
+// killed process, but not after a power cut.
+//
+// # Locking
+//
+// A download to a file holds an exclusive lock on its ".part" from before
+// it reads the resume state until after the final rename, and writes its
+// process id (and a digest of the URL) in ".part.lock" beside it. A
+// second download to the same destination, in this process or another,
+// fails at once with a [LockedError] that names that process; with
+// [Client.WaitForLock] it waits instead, then resumes what the first one
+// left, or, if the first one completed the same URL, downloads nothing
+// ([Result.CompletedBy]). On Linux, the BSDs, macOS and Solaris the lock
+// is an advisory flock(2) on the ".part" itself, which the kernel drops
+// when the holder exits, however it exits; ".part.lock" only names the
+// holder and is overwritten by the next one. Elsewhere ".part.lock" is
+// the lock, created with O_EXCL: a killed download leaves it, and the
+// [LockedError] says to remove it. The lock is advisory: it keeps
+// downloads of this package (and the httpfetch command) apart, not other
+// programs that write the same file.
 //
 // # Limits and defaults
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -44,6 +45,10 @@ var (
 
 	// ErrStalled means that no byte arrived for [Client.StallTimeout].
 	ErrStalled = errors.New("httpfetch: download stalled")
+
+	// ErrLocked means that another download, in this process or another
+	// one, is writing the same destination. See [LockedError].
+	ErrLocked = errors.New("httpfetch: destination is being downloaded by another process")
 )
 
 // StatusError is returned when the server answers with a status that is
@@ -149,3 +154,31 @@ func (e *RedirectError) Error() string {
 
 // Unwrap returns [ErrRedirect].
 func (e *RedirectError) Unwrap() error { return ErrRedirect }
+
+// LockedError is returned when another download holds the lock on the
+// destination's ".part" file (see [Request.Dest]) and
+// [Client.WaitForLock] is not set, or the context ended while waiting.
+type LockedError struct {
+	Dest     string // the destination asked for
+	PID      int    // the process that holds the lock, 0 if it is not known yet
+	LockFile string // the file that names it, Dest + ".part.lock"
+}
+
+func (e *LockedError) Error() string {
+	who := "another process"
+	switch e.PID {
+	case 0:
+	case os.Getpid():
+		who = fmt.Sprintf("another download in this process (pid %d)", e.PID)
+	default:
+		who = fmt.Sprintf("process %d", e.PID)
+	}
+	msg := fmt.Sprintf("httpfetch: %s is being downloaded by %s", e.Dest, who)
+	if lockOutlivesHolder {
+		msg += fmt.Sprintf(" (if it is gone, remove %s)", e.LockFile)
+	}
+	return msg
+}
+
+// Unwrap returns [ErrLocked].
+func (e *LockedError) Unwrap() error { return ErrLocked }

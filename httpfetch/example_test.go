@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing/fstest"
 
 	"github.com/sockkit/sockkit/httpfetch"
 )
@@ -57,7 +58,7 @@ func Example() {
 }
 
 // With neither Dir nor FS, the server answers the "Hello World" page of
-// the tutorials.
+// the tutorials, at every path.
 func ExampleServer_hello() {
 	srv := &httpfetch.Server{}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -67,7 +68,7 @@ func ExampleServer_hello() {
 	var page strings.Builder
 	c := &httpfetch.Client{}
 	defer c.CloseIdleConnections()
-	if _, err := c.FetchTo(context.Background(), "http://"+l.Addr().String()+"/", &page); err != nil {
+	if _, err := c.FetchTo(context.Background(), "http://"+l.Addr().String()+"/any/path", &page); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(strings.Contains(page.String(), "<h1>Hello World</h1>"))
@@ -76,7 +77,7 @@ func ExampleServer_hello() {
 
 // Errors say what went wrong, and unwrap to a sentinel.
 func ExampleStatusError() {
-	srv := &httpfetch.Server{}
+	srv := &httpfetch.Server{FS: fstest.MapFS{}} // no files at all
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(context.Background(), l)
 	defer srv.Close()

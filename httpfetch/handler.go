@@ -16,8 +16,10 @@ import (
 	"time"
 )
 
-// HelloPage is the page served at "/" by a [Server] with neither Dir nor
-// FS: the page of the classic "my first web server" tutorial.
+// HelloPage is the page served at every path by a [Server] with neither
+// Dir nor FS: the page of the classic "my first web server" tutorial,
+// whose handler is registered at "/" and so answers every path. It is
+// sent as "text/html; charset=utf-8", with an ETag, to GET and HEAD.
 const HelloPage = `<!DOCTYPE html>
 <html>
 <head><meta charset="utf-8"><title>Hello World</title></head>
@@ -49,13 +51,9 @@ func (h *fileHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.fsys == nil {
-		if p != "/" {
-			http.NotFound(w, r)
-			return
-		}
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
 		hdr.Set("ETag", helloETag)
-		http.ServeContent(w, r, "", time.Time{}, strings.NewReader(HelloPage))
+		serveContent(w, r, "", time.Time{}, strings.NewReader(HelloPage), int64(len(HelloPage)))
 		return
 	}
 	name := strings.Trim(path.Clean(p), "/")
@@ -167,7 +165,7 @@ func (h *fileHandler) serveFile(w http.ResponseWriter, r *http.Request, name str
 	}
 	w.Header().Set("ETag", ETag(fi))
 	if rs, ok := f.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, fi.Name(), fi.ModTime(), rs)
+		serveContent(w, r, fi.Name(), fi.ModTime(), rs, fi.Size())
 		return
 	}
 	// A file that cannot seek is served whole, without ranges.
@@ -216,5 +214,5 @@ func (h *fileHandler) list(w http.ResponseWriter, r *http.Request, name string) 
 	b.WriteString("</ul>\n</body>\n</html>\n")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(b.String()))
+	serveContent(w, r, "", time.Time{}, strings.NewReader(b.String()), int64(b.Len()))
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,7 +126,7 @@ func TestFetchFromNginx(t *testing.T) {
 	dest2 := filepath.Join(t.TempDir(), "file.bin")
 	must(t, os.WriteFile(dest2+".part", data[:1<<20], 0o644))
 	must(t, saveState(dest2+".part.state", &state{URL: base + "/file.bin", Validator: res.Validator, Size: int64(len(data)), Ranges: true,
-		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}))
+		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}, false))
 	res, err = c.Fetch(context.Background(), base+"/file.bin", dest2)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +143,7 @@ func TestFetchFromNginx(t *testing.T) {
 	dest3 := filepath.Join(t.TempDir(), "file.bin")
 	must(t, os.WriteFile(dest3+".part", data[:1<<20], 0o644))
 	must(t, saveState(dest3+".part.state", &state{URL: base + "/file.bin", Validator: res.Validator, Size: int64(len(data)), Ranges: true,
-		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}))
+		Parts: []*part{{First: 0, Last: int64(len(data)) - 1, Next: 1 << 20}}}, false))
 	res, err = c.Fetch(context.Background(), base+"/file.bin", dest3)
 	if err != nil {
 		t.Fatal(err)
@@ -150,5 +151,21 @@ func TestFetchFromNginx(t *testing.T) {
 	checkFile(t, dest3, data2)
 	if res.Restarts != 1 {
 		t.Errorf("changed file on nginx: %+v", res)
+	}
+}
+
+// TestRangesLikeNginx sends the edge cases of rangeCases to nginx: it
+// answers them as our server does, except where rangeCase.nginx says
+// otherwise, and then as that says.
+func TestRangesLikeNginx(t *testing.T) {
+	base := startNginx(t, rangeDir(t))
+	for _, c := range rangeCases {
+		t.Run(c.file+" "+c.rng+" "+c.ifRange, func(t *testing.T) {
+			want := c.want()
+			if c.nginx != "" {
+				want, _, _ = strings.Cut(c.nginx, ":")
+			}
+			checkRange(t, base, c, want)
+		})
 	}
 }

@@ -2,6 +2,7 @@ package httpfetch
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"log"
@@ -10,9 +11,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
@@ -24,6 +26,10 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultWriteTimeout      = 30 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultShutdownTimeout   = track.DefaultShutdownTimeout
+
+	// MaxMaxHeaderBytes bounds MaxHeaderBytes.
+	MaxMaxHeaderBytes = 1 << 20
 
 	// WriteChunk is how many bytes of a response must reach the client
 	// within each WriteTimeout: the deadline moves forward after every
@@ -33,7 +39,7 @@ const (
 
 // Server serves the files of a directory, or of an [fs.FS], over HTTP/1.1,
 // with Range, If-Range, ETag, Last-Modified and Content-Type; with neither
-// it serves a "Hello World" page at "/".
+// it answers a "Hello World" page ([HelloPage]) at every path.
 //
 // The zero value is a working server with safe limits. One Server may run
 // several [Server.Serve] calls at once. A Server must not be copied after
@@ -57,6 +63,13 @@ type Server struct {
 	// DefaultMaxConns; negative means no limit.
 	MaxConns int
 
+	// MaxConnsPerSource bounds the connections open at once from one IP
+	// address (one /64 for IPv6), so that one host cannot take every
+	// slot; a connection past it is answered 503 too. Zero means a
+	// twentieth of MaxConns, at least 8 (51 for the default MaxConns);
+	// negative means no limit.
+	MaxConnsPerSource int
+
 	// ReadHeaderTimeout bounds the time a client may take to send the
 	// headers of a request. Zero means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
@@ -72,8 +85,14 @@ type Server struct {
 	WriteTimeout time.Duration
 
 	// MaxHeaderBytes bounds the size of request headers. Zero means
-	// DefaultMaxHeaderBytes.
+	// DefaultMaxHeaderBytes; at most MaxMaxHeaderBytes.
 	MaxHeaderBytes int
+
+	// ShutdownTimeout bounds the graceful shutdown that cancelling the
+	// context given to Serve starts: requests in progress finish, idle
+	// connections close; when it runs out, the rest is closed. Zero means
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 
 	// Logger, if not nil, receives errors of the HTTP server and of
 	// opening files, at warn level, and rejected connections at debug.
@@ -82,12 +101,38 @@ type Server struct {
 	group    track.Group
 	initOnce sync.Once
 	initErr  error
+	set      settings // resolved once, by init
+	gate     *admit.Gate
 	handler  http.Handler
-	conns    atomic.Int64
 }
 
+// settings are the resolved fields of a Server.
+type settings struct {
+	readHeaderTimeout, idleTimeout time.Duration
+	writeTimeout, shutdownTimeout  time.Duration
+	maxHeaderBytes                 int
+}
+
+// init resolves the settings and opens Dir, once; Serve reports a bad
+// setting or a Dir that cannot be opened.
 func (s *Server) init() error {
 	s.initOnce.Do(func() {
+		r := opt.New("httpfetch")
+		maxConns := opt.Unlimited(r, "MaxConns", s.MaxConns, DefaultMaxConns)
+		s.gate = admit.New(admit.Config{
+			MaxConns:     maxConns,
+			MaxPerSource: opt.Unlimited(r, "MaxConnsPerSource", s.MaxConnsPerSource, admit.DefaultPerSource(maxConns)),
+		})
+		s.set = settings{
+			readHeaderTimeout: opt.Default(r, "ReadHeaderTimeout", s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+			idleTimeout:       opt.Default(r, "IdleTimeout", s.IdleTimeout, DefaultIdleTimeout),
+			writeTimeout:      opt.Default(r, "WriteTimeout", s.WriteTimeout, DefaultWriteTimeout),
+			shutdownTimeout:   opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
+			maxHeaderBytes:    opt.AtMost(r, "MaxHeaderBytes", s.MaxHeaderBytes, DefaultMaxHeaderBytes, MaxMaxHeaderBytes),
+		}
+		if s.initErr = r.Err(); s.initErr != nil {
+			return
+		}
 		var fsys fs.FS
 		switch {
 		case s.Dir != "":
@@ -118,40 +163,30 @@ func (s *Server) Handler() (http.Handler, error) {
 }
 
 // Serve accepts connections on l and serves HTTP on them until
-// [Server.Shutdown] or [Server.Close] is called or ctx is cancelled
-// (which acts like Close). It always returns a non-nil error and closes
-// l; after Shutdown or Close the error is [ErrServerClosed]. No goroutine
-// it started outlives its return.
+// [Server.Shutdown] or [Server.Close] is called or ctx is cancelled,
+// which starts the same graceful shutdown as Shutdown, bounded by
+// ShutdownTimeout. It always returns a non-nil error and closes l: a
+// setting out of range or a Dir that cannot be opened, or
+// [ErrServerClosed]. No goroutine it started outlives its return.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	if err := s.init(); err != nil {
-		l.Close()
-		return err
-	}
+	err := s.init()
 	hs := &http.Server{
-		Handler:           &deadlineHandler{h: s.handler, timeout: opt.Positive(s.WriteTimeout, DefaultWriteTimeout)},
-		ReadHeaderTimeout: opt.Positive(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		IdleTimeout:       opt.Positive(s.IdleTimeout, DefaultIdleTimeout),
-		MaxHeaderBytes:    s.maxHeaderBytes(),
+		Handler:           &deadlineHandler{h: s.handler, timeout: s.set.writeTimeout, counters: &s.gate.Counters},
+		ReadHeaderTimeout: s.set.readHeaderTimeout,
+		IdleTimeout:       s.set.idleTimeout,
+		MaxHeaderBytes:    s.set.maxHeaderBytes,
 		ErrorLog:          log.New(io.Discard, "", 0),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnState:         connState,
+		// Requests keep ctx's values but not its end: a cancelled Serve
+		// context lets the requests in progress finish.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState:   connState,
 	}
 	if s.Logger != nil {
 		hs.ErrorLog = slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)
 	}
-	sc, err := s.group.Begin(ctx, l, nil, 0)
-	if err != nil {
-		return ErrServerClosed
-	}
-	err = hs.Serve(&listener{Listener: l, s: s, sc: sc, hs: hs})
-	return sc.Finish(err, ErrServerClosed)
-}
-
-func (s *Server) maxHeaderBytes() int {
-	if s.MaxHeaderBytes <= 0 {
-		return DefaultMaxHeaderBytes
-	}
-	return s.MaxHeaderBytes
+	return s.group.Run(ctx, l, nil, s.set.shutdownTimeout, err, ErrServerClosed, func(sc *track.Scope) error {
+		return hs.Serve(&listener{Listener: l, s: s, sc: sc, hs: hs})
+	})
 }
 
 // Shutdown stops accepting connections, lets the requests in progress
@@ -168,8 +203,20 @@ func (s *Server) Close() error {
 	return s.group.Close()
 }
 
-// Conns returns the number of connections open now.
-func (s *Server) Conns() int64 { return s.conns.Load() }
+// Stats counts what a [Server] has done since it started. In the shared
+// [sockkit.Counters], Conns and ConnsTotal count connections (open now,
+// and accepted), Requests the requests answered, BytesOut the body bytes
+// sent; Dropped.Full and Dropped.SourceFull count connections answered 503
+// for MaxConns and MaxConnsPerSource.
+type Stats struct {
+	sockkit.Counters
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.init()
+	return Stats{Counters: s.gate.Counters.Load()}
+}
 
 // listener registers each accepted connection with the track scope and
 // enforces MaxConns, before net/http sees it.
@@ -187,23 +234,18 @@ func (l *listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		s := l.s
-		// The slot is taken before the check, so that several Serve calls
-		// accepting at once cannot go past the limit together.
-		if max := s.MaxConns; max >= 0 && s.conns.Add(1) > int64(opt.Positive(max, DefaultMaxConns)) {
-			s.conns.Add(-1)
-			rejectConn(c)
+		release, why := s.gate.Conn(c.RemoteAddr())
+		if why != admit.OK {
+			rejectConn(c, why)
 			if s.Logger != nil {
-				s.Logger.Debug("httpfetch: connection limit reached", "remote", c.RemoteAddr().String())
+				s.Logger.Debug("httpfetch: connection refused: "+why.String(), "remote", c.RemoteAddr().String())
 			}
 			continue
 		}
 		tc := &conn{Conn: c, closed: make(chan struct{}), hs: l.hs}
-		if s.MaxConns < 0 {
-			s.conns.Add(1) // counted, with no limit to check
-		}
 		remove, ok := l.sc.AddConn(tc, tc.onShutdown)
 		if !ok {
-			s.conns.Add(-1)
+			release()
 			c.Close()
 			continue
 		}
@@ -213,10 +255,10 @@ func (l *listener) Accept() (net.Conn, error) {
 		if !l.sc.Go(func() {
 			<-tc.closed
 			remove()
-			s.conns.Add(-1)
+			release()
 		}) {
 			remove()
-			s.conns.Add(-1)
+			release()
 			c.Close()
 			continue
 		}
@@ -224,12 +266,16 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
-// rejectConn answers a connection past MaxConns with 503 and closes it.
-// The answer fits in any socket buffer, so the write does not block; the
-// deadline is there in case it does.
-func rejectConn(c net.Conn) {
+// rejectConn answers a connection past MaxConns or MaxConnsPerSource
+// with 503 and closes it. The answer fits in any socket buffer, so the
+// write does not block; the deadline is there in case it does.
+func rejectConn(c net.Conn, why admit.Reason) {
+	body := "too many connections"
+	if why == admit.SourceFull {
+		body = "too many connections from your address"
+	}
 	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nRetry-After: 1\r\n\r\ntoo many connections")
+	fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nRetry-After: 1\r\n\r\n%s", len(body), body)
 	c.Close()
 }
 

@@ -86,11 +86,26 @@ func TestServeHello(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	resp = rawGet(t, base, "/nothing")
-	if resp.StatusCode != 404 {
-		t.Errorf("GET /nothing = %s", resp.Status)
+	for _, path := range []string{"/nothing", "/a/b/c.txt", "/index.html?x=1", "/favicon.ico"} {
+		resp = rawGet(t, base, path)
+		if b := body(t, resp); resp.StatusCode != 200 || b != HelloPage || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET %s = %s, %q, %q", path, resp.Status, resp.Header.Get("Content-Type"), b)
+		}
 	}
-	resp.Body.Close()
+	resp, err = http.Head(base + "/anywhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, resp); resp.StatusCode != 200 || b != "" || resp.ContentLength != int64(len(HelloPage)) ||
+		resp.Header.Get("Content-Type") != "text/html; charset=utf-8" || resp.Header.Get("ETag") == "" {
+		t.Errorf("HEAD /anywhere = %s, length %d, %q, headers %v", resp.Status, resp.ContentLength, b, resp.Header)
+	}
+	for _, path := range []string{"/../etc/passwd", "/a/../../b"} {
+		resp = rawGet(t, base, path)
+		if b := body(t, resp); resp.StatusCode != 400 || strings.Contains(b, "Hello") {
+			t.Errorf("GET %s = %s %q, want 400", path, resp.Status, b)
+		}
+	}
 	req, _ := http.NewRequest("POST", base+"/", strings.NewReader("x"))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
@@ -342,9 +357,9 @@ func firstLine(b []byte) string {
 
 func waitConns(t *testing.T, s *Server, n int64) {
 	t.Helper()
-	for i := 0; s.Conns() != n; i++ {
+	for i := 0; s.Stats().Conns != n; i++ {
 		if i > 500 {
-			t.Fatalf("Conns() = %d, want %d", s.Conns(), n)
+			t.Fatalf("Conns() = %d, want %d", s.Stats().Conns, n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -484,8 +499,8 @@ func TestServeShutdownTimeout(t *testing.T) {
 	if err := <-done; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve returned %v", err)
 	}
-	if s.Conns() != 0 {
-		t.Errorf("%d connections left", s.Conns())
+	if s.Stats().Conns != 0 {
+		t.Errorf("%d connections left", s.Stats().Conns)
 	}
 	s.Close()
 }
@@ -524,7 +539,7 @@ func TestShutdownAnswersNewConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close()
-	for deadline := time.Now().Add(5 * time.Second); s.conns.Load() < 2; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); s.Stats().Conns < 2; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("server never saw both connections")
 		}

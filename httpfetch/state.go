@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 )
 
 // state is what a download knows about its resource and its progress. It
-// is saved beside the partial file (dest + ".part.state") when a download
-// stops early, so that the next Fetch of the same URL to the same place
-// can resume it.
+// is saved beside the partial file (dest + ".part.state") every
+// stateInterval while the download runs and when it stops early, so that
+// the next Fetch of the same URL to the same place can resume it, even
+// after the process was killed.
 type state struct {
 	URL       string  `json:"url"`       // the URL asked for, not the one redirected to
 	Validator string  `json:"validator"` // strong ETag or Last-Modified; sent as If-Range
@@ -93,17 +93,42 @@ func loadState(path, url string) *state {
 	return st
 }
 
-// saveState writes st to path atomically.
-func saveState(path string, st *state) error {
+// saveState writes st to path atomically, and syncs it first if sync is
+// set.
+func saveState(path string, st *state, sync bool) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	return writeFileAtomic(path, b, sync)
+}
+
+// clone returns a deep copy of st.
+func (st *state) clone() *state {
+	c := *st
+	c.Parts = make([]*part, len(st.Parts))
+	for i, p := range st.Parts {
+		cp := *p
+		c.Parts[i] = &cp
+	}
+	return &c
+}
+
+// writeFileAtomic replaces the file at path with one that holds b: it
+// writes path + ".tmp", syncs it if sync is set, and renames it into
+// place, so that a reader (or a crash) sees the old file or the new one,
+// never a part of either. Only the holder of the destination's lock
+// writes these files, so the temporary name is fixed; one left by a
+// killed download is removed by the next one ([lockDest]).
+func writeFileAtomic(path string, b []byte, sync bool) error {
+	tmp, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	_, err = tmp.Write(b)
+	if err == nil && sync {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

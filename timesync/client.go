@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -69,18 +71,9 @@ type ReplyError struct {
 func (e *ReplyError) Error() string { return "timesync: invalid NTP reply: " + e.Reason }
 
 // TimeoutError is returned when no usable reply came back after every
-// attempt.
-type TimeoutError struct {
-	Attempts int
-	Timeout  time.Duration // per attempt
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("timesync: no reply after %d attempts of %v", e.Attempts, e.Timeout)
-}
-
-// Unwrap returns [os.ErrDeadlineExceeded].
-func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
+// attempt; it is the one [sockkit.TimeoutError] of every package, with Op
+// "timesync: query" or "timesync: format".
+type TimeoutError = sockkit.TimeoutError
 
 // ServerError is an error reply of the format service, returned by
 // [Client.Format].
@@ -177,15 +170,13 @@ func (c *Client) exchange(ctx context.Context, addr string, f func(conn net.Conn
 		return fmt.Errorf("timesync: %w", err)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	done := clientio.Bind(ctx, conn)
 	var dc *dgramConn
 	if pc, ok := conn.(net.PacketConn); ok {
 		dc = newDgramConn(pc, c.Now)
 	}
-	err = f(conn, dc)
-	if ctx.Err() != nil {
-		return fmt.Errorf("timesync: %w", context.Cause(ctx))
+	if err = done(f(conn, dc)); clientio.Interrupted(err) {
+		return fmt.Errorf("timesync: %w", err)
 	}
 	return err
 }
@@ -273,7 +264,7 @@ func (c *Client) Query(ctx context.Context, addr string) (*Response, error) {
 	}
 	if best == nil {
 		if lastErr == nil {
-			lastErr = &TimeoutError{Attempts: samples, Timeout: c.timeout()}
+			lastErr = &TimeoutError{Op: "timesync: query", Attempts: samples, Timeout: c.timeout()}
 		}
 		return nil, lastErr
 	}
@@ -301,7 +292,7 @@ func (c *Client) sample(ctx context.Context, conn net.Conn, dc *dgramConn, buf [
 		n, t4, err := readReply(conn, dc, buf, now)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return nil, &TimeoutError{Attempts: 1, Timeout: c.timeout()}
+				return nil, &TimeoutError{Op: "timesync: query", Attempts: 1, Timeout: c.timeout()}
 			}
 			return nil, fmt.Errorf("timesync: %w", err) // such as port unreachable
 		}
@@ -431,7 +422,7 @@ func (c *Client) Format(ctx context.Context, addr, format string) (string, error
 			reply = cleanLines(string(buf[:n]))
 			return nil
 		}
-		return &TimeoutError{Attempts: attempts, Timeout: c.timeout()}
+		return &TimeoutError{Op: "timesync: format", Attempts: attempts, Timeout: c.timeout()}
 	})
 	return reply, err
 }

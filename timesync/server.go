@@ -251,25 +251,18 @@ func (s *Server) Close() error { return s.group.Close() }
 // ErrServerClosed and the context's cause when ctx is cancelled.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.init()
-	if s.setErr != nil {
-		pc.Close()
-		return s.setErr
-	}
-	scope, err := s.group.Begin(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout)
-	if err != nil {
-		return ErrServerClosed
-	}
-	loopErr := dgram.Serve(pc, dgram.Config{
-		MaxDatagram:  s.set.maxDatagram,
-		Counters:     &s.gate.Counters,
-		RxTimestamps: s.Now == nil,
-		Now:          s.Now,
-		Stopping:     scope.Stopping,
-		Stamp:        func(b []byte, now time.Time) { putTransmit(b, TimestampOf(now)) },
-		Logger:       s.Logger,
-		Name:         "timesync",
-	}, s.handle)
-	return scope.Finish(loopErr, ErrServerClosed)
+	return s.group.Run(ctx, pc, dgram.Unblock(pc), s.set.shutdownTimeout, s.setErr, ErrServerClosed, func(scope *track.Scope) error {
+		return dgram.Serve(pc, dgram.Config{
+			MaxDatagram:  s.set.maxDatagram,
+			Counters:     &s.gate.Counters,
+			RxTimestamps: s.Now == nil,
+			Now:          s.Now,
+			Stopping:     scope.Stopping,
+			Stamp:        func(b []byte, now time.Time) { putTransmit(b, TimestampOf(now)) },
+			Logger:       s.Logger,
+			Name:         "timesync",
+		}, s.handle)
+	})
 }
 
 // handle answers one datagram.

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sockkit/sockkit/chat"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 var (
@@ -32,7 +31,7 @@ func TestNATSGoesAway(t *testing.T) {
 		{"nats-server", func(t *testing.T) natsPeer { return startDebianNATS(t) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			defer leaktest.Check(t)()
+			noLeaks(t)
 			testNATSGoesAway(t, tc.start(t))
 		})
 	}
@@ -114,7 +113,7 @@ func testNATSGoesAway(t *testing.T, ns natsPeer) {
 // TestDeadServer: the nicknames of a server that dies without a word are
 // free again after its lease runs out.
 func TestDeadServer(t *testing.T) {
-	defer leaktest.Check(t)()
+	noLeaks(t)
 	ns := startEmbedded(t)
 	a := startNode(t, ns.URL(), testOptions())
 	b := startNode(t, ns.URL(), testOptions())
@@ -150,7 +149,7 @@ func TestDeadServer(t *testing.T) {
 // their way are delivered here once EchoTimeout has passed, and the rooms
 // join up again when the link moves.
 func TestSlowLink(t *testing.T) {
-	defer leaktest.Check(t)()
+	noLeaks(t)
 	ns := startEmbedded(t)
 	px := startProxy(t, strings.TrimPrefix(ns.URL(), "nats://"))
 	o := testOptions()
@@ -210,7 +209,7 @@ func TestSlowLink(t *testing.T) {
 // TestMalformedFromNATS: what others publish on the chat's subjects
 // reaches no user unless it is a line a chat server could have sent.
 func TestMalformedFromNATS(t *testing.T) {
-	defer leaktest.Check(t)()
+	noLeaks(t)
 	ns := startEmbedded(t)
 	a := startNode(t, ns.URL(), testOptions())
 	ann := dial(t, a.addr, "ann")
@@ -271,7 +270,7 @@ func TestMalformedFromNATS(t *testing.T) {
 // TestNickCollision: two servers apart each give out the same nickname;
 // when they join up again, NATS keeps one, and the other user is told.
 func TestNickCollision(t *testing.T) {
-	defer leaktest.Check(t)()
+	noLeaks(t)
 	ns := startEmbedded(t)
 	a := startNode(t, ns.URL(), testOptions())
 	b := startNode(t, ns.URL(), testOptions())

@@ -14,9 +14,18 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 )
+
+// noLeaks checks, after the test's other cleanups (which stop its
+// servers and hubs), that the test left no goroutine running.
+func noLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
 
 // bound bounds every wait in these tests; reaching it means a bug.
 const bound = 20 * time.Second

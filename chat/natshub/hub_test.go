@@ -5,13 +5,12 @@ import (
 	"testing"
 
 	"github.com/sockkit/sockkit/chat"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestSharedRooms: users of two servers share the lobby, the nicknames,
 // /who, /rooms and /msg.
 func TestSharedRooms(t *testing.T) {
-	defer leaktest.Check(t)()
+	noLeaks(t)
 	ns := startEmbedded(t)
 	a := startNode(t, ns.URL(), testOptions())
 	b := startNode(t, ns.URL(), testOptions())

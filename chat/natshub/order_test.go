@@ -8,14 +8,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestOneOrder: three servers, two users on each, all sending at once;
 // every member sees every message, in one and the same order.
 func TestOneOrder(t *testing.T) {
-	defer leaktest.Check(t)()
+	noLeaks(t)
 	ns := startEmbedded(t)
 	const servers, perServer, each = 3, 2, 40
 	var users []*user

@@ -2,23 +2,30 @@
 // with resume, parallel ranges and SHA-256 verification.
 //
 //	httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
-//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
+//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] URL
 //
-// serve without -dir answers the "Hello World" page at /. get saves to
-// the last element of the URL's path unless -o says otherwise ("-o -" is
-// standard output), shows a progress bar on standard error when it is a
-// terminal, and ends with a one-line summary. An interrupted get keeps
+// serve without -dir answers the "Hello World" page at every path, to a
+// browser as to curl. get saves to the last element of the URL's path
+// unless -o says otherwise ("-o -" is standard output), shows a progress
+// bar on standard error when it is a terminal, logs retries there, and
+// ends with a one-line summary. An interrupted or killed get keeps
 // FILE.part and FILE.part.state; running the same command again resumes.
+// Two gets to the same FILE never write it together: the second fails at
+// once naming the first one's process, or with -wait waits for it (and
+// downloads nothing if the first one completed the same URL).
 //
 // A bad or missing flag prints usage and exits 2; any other failure
-// prints one line and exits 1.
+// prints why (and, for some, what to do) and exits 1.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit/internal/tlsflag"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -35,8 +42,8 @@ import (
 )
 
 const usage = `usage:
-  httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
-  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] URL
+  httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles] [-tls-cert FILE -tls-key FILE]
+  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] [-ca FILE | -insecure] URL
 `
 
 func main() { cli.Main("httpfetch", run) }
@@ -50,7 +57,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dir := fs.String("dir", "", "directory to serve (default: a Hello World page)")
 	dot := fs.Bool("dotfiles", false, "serve names that begin with a dot")
+	var tf tlsflag.ServerFlags
+	tf.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	tlsConfig, err := tf.Config()
+	if err != nil {
 		return err
 	}
 	if *dir != "" {
@@ -62,29 +75,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	scheme := "http"
+	if tlsConfig != nil {
+		// HTTP/1.1 only: the server speaks nothing else.
+		tlsConfig.NextProtos = []string{"http/1.1"}
+		l, scheme = tls.NewListener(l, tlsConfig), "https"
+	}
 	srv := &httpfetch.Server{Dir: *dir, Dotfiles: *dot}
 	what := "a Hello World page"
 	if *dir != "" {
 		what = *dir
 	}
-	fmt.Fprintf(stdout, "serving %s on http://%s/ (Ctrl-C to stop)\n", what, l.Addr())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), l) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		fmt.Fprintln(stderr, "httpfetch: shutdown:", err)
-	}
-	if err := <-done; !errors.Is(err, httpfetch.ErrServerClosed) {
-		return err
-	}
-	fmt.Fprintln(stdout, "server stopped")
-	return nil
+	fmt.Fprintf(stdout, "serving %s on %s://%s/ (Ctrl-C to stop)\n", what, scheme, l.Addr())
+	// The signal context goes straight to Serve: its end is a graceful
+	// shutdown (requests in progress finish), bounded by ShutdownTimeout.
+	srv.ShutdownTimeout = 5 * time.Second
+	return cli.Serve(ctx, "httpfetch", stdout, httpfetch.ErrServerClosed, srv.ShutdownTimeout, srv.Shutdown,
+		func(ctx context.Context) error { return srv.Serve(ctx, l) })
 }
 
 func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -92,7 +99,14 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "output file, - for standard output (default: from the URL)")
 	parallel := fs.Int("parallel", httpfetch.DefaultParallel, "ranges downloaded at once")
 	sum := fs.String("sha256", "", "expected SHA-256 digest, in hex")
+	wait := fs.Bool("wait", false, "wait for another download to the same file instead of failing")
+	var tf tlsflag.ClientFlags
+	tf.Register(fs)
 	if err := cli.Parse(fs, args, 1, 1); err != nil {
+		return err
+	}
+	tlsConfig, err := tf.Config(stderr)
+	if err != nil {
 		return err
 	}
 	if *parallel < 1 {
@@ -109,7 +123,10 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	c := &httpfetch.Client{Parallel: *parallel}
+	if tlsConfig != nil && !strings.HasPrefix(rawURL, "https://") {
+		return fmt.Errorf("-tls, -ca and -insecure are for https:// URLs, not %s", textsafe.Clean(rawURL))
+	}
+	c := &httpfetch.Client{Parallel: *parallel, WaitForLock: *wait, Logger: logger(stderr), TLSConfig: tlsConfig}
 	defer c.CloseIdleConnections()
 	bar := newBar(stderr, dest)
 	if bar != nil {
@@ -122,6 +139,13 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := c.Download(ctx, req)
 	bar.finish()
+	err = tlsflag.Explain(err)
+	if errors.Is(err, httpfetch.ErrLocked) {
+		if !*wait {
+			return fmt.Errorf("%w; add -wait to wait for it", err)
+		}
+		return err
+	}
 	if err != nil {
 		if dest != "-" {
 			if _, serr := os.Stat(dest + ".part.state"); serr == nil {
@@ -134,12 +158,32 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// logger writes the client's retries, restarts and waits on w, one line
+// each, without times.
+func logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
 // summarize is the one line printed after a download.
 func summarize(dest string, res *httpfetch.Result) string {
 	var b strings.Builder
 	where := dest
 	if dest == "-" {
 		where = "standard output"
+	}
+	if res.CompletedBy != 0 {
+		fmt.Fprintf(&b, "saved %s: %s, downloaded by process %d while this one waited", where, size(res.Size), res.CompletedBy)
+		if res.SHA256 != "" {
+			b.WriteString(", sha256 ok")
+		}
+		return b.String()
 	}
 	secs := res.Elapsed.Seconds()
 	rate := 0.0

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,24 +101,10 @@ func serve(ctx context.Context, addr string, rate float64, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	srv := &timesync.Server{PacketsPerSecond: rate}
-	done := make(chan error, 1)
-	// The server's own context is not cancelled by the signal: a signal
-	// asks for the graceful Shutdown below, not for an immediate close.
-	go func() { done <- srv.ServePacket(context.WithoutCancel(ctx), pc) }()
+	srv := &timesync.Server{PacketsPerSecond: rate, ShutdownTimeout: shutdownTimeout}
 	fmt.Fprintln(stdout, "timesync: serving NTP and the format service on", pc.LocalAddr())
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-done; !errors.Is(err, timesync.ErrServerClosed) {
-		return err
-	}
-	return nil
+	// The signal context goes straight to ServePacket: its end is the
+	// graceful shutdown, bounded by ShutdownTimeout.
+	return cli.Serve(ctx, "timesync", stdout, timesync.ErrServerClosed, shutdownTimeout, srv.Shutdown,
+		func(ctx context.Context) error { return srv.ServePacket(ctx, pc) })
 }

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
@@ -27,13 +28,31 @@ var ErrUsage = errors.New("usage")
 type Run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // Main runs run with the process's arguments and a context that is
-// cancelled by SIGINT or SIGTERM, then exits: 0 on success or after -h,
-// 2 for [ErrUsage], and 1 for any other error, printed to stderr as the
-// one line [Message] makes of it.
+// cancelled by SIGINT, SIGTERM or SIGHUP (a closed terminal), then exits:
+// 0 on success or after -h, 2 for [ErrUsage], and 1 for any other error,
+// printed to stderr as the one line [Message] makes of it.
+//
+// The first signal cancels the context, which a server given it takes as
+// the start of a graceful shutdown; from then on the signals have their
+// default effect again, so a second Ctrl-C stops the program at once.
 func Main(prog string, run Run) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigCtx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-sigCtx.Done():
+			// Stop catching before run hears of it: by the time the
+			// program reacts to the first signal, a second one ends it.
+			stop()
+			cancel(context.Cause(sigCtx))
+		case <-finished:
+		}
+	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	close(finished)
 	stop()
+	cancel(nil)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, ErrUsage):
@@ -54,6 +73,39 @@ func Message(prog string, err error) string {
 		msg = prog + ": " + msg
 	}
 	return msg
+}
+
+// Serve runs each of serves, a server's Serve or ServePacket calls, with
+// ctx, until all have returned: the servers shut down gracefully by
+// themselves when ctx (the signal context of [Main]) is cancelled. If one
+// fails on its own, shutdown (the server's Shutdown, given timeout) stops
+// the others. Serve prints "prog: stopped" to stdout once all have
+// returned closed, and returns nil then; otherwise it returns the first
+// failure.
+func Serve(ctx context.Context, prog string, stdout io.Writer, closed error, timeout time.Duration,
+	shutdown func(context.Context) error, serves ...func(context.Context) error) error {
+	errc := make(chan error, len(serves))
+	for _, serve := range serves {
+		go func() { errc <- serve(ctx) }()
+	}
+	var first error
+	for range serves {
+		err := <-errc
+		if errors.Is(err, closed) {
+			continue
+		}
+		if first == nil {
+			first = err
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+			shutdown(sctx)
+			cancel()
+		}
+	}
+	if first != nil {
+		return first
+	}
+	fmt.Fprintf(stdout, "%s: stopped\n", prog)
+	return nil
 }
 
 // Commands maps sub-command names to what they run.

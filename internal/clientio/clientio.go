@@ -19,6 +19,20 @@ type Deadliner interface {
 	SetDeadline(t time.Time) error
 }
 
+// writeOnly binds the write half only, for a connection whose reads are
+// another goroutine's business.
+type writeOnly struct {
+	c interface{ SetWriteDeadline(time.Time) error }
+}
+
+func (w writeOnly) SetDeadline(t time.Time) error { return w.c.SetWriteDeadline(t) }
+
+// BindWrite is [Bind] for the writes of c only: a session whose reader
+// runs in its own goroutine binds each write to its call's context.
+func BindWrite(ctx context.Context, c interface{ SetWriteDeadline(time.Time) error }) (done func(err error) error) {
+	return Bind(ctx, writeOnly{c})
+}
+
 // Bind makes ctx's deadline and cancellation interrupt I/O on c until the
 // returned done is called. done undoes the binding and returns the error
 // the call should report for err, the error of its I/O: err itself when

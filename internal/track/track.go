@@ -145,6 +145,24 @@ func (s *Scope) shutdownForCtx() {
 	s.g.Shutdown(ctx)
 }
 
+// Run is the whole life of one Serve call, for servers whose Serve is a
+// loop: if setErr (the server's settings error) is not nil, it closes
+// closer and returns setErr; otherwise it opens a scope with
+// [Group.Begin] and runs loop in it, and returns what [Scope.Finish]
+// makes of loop's error: closed after Shutdown, Close or the cancelling of
+// ctx, or on a group that has shut down already.
+func (g *Group) Run(ctx context.Context, closer io.Closer, stop func(), grace time.Duration, setErr, closed error, loop func(*Scope) error) error {
+	if setErr != nil {
+		closer.Close()
+		return setErr
+	}
+	s, err := g.Begin(ctx, closer, stop, grace)
+	if err != nil {
+		return closed
+	}
+	return s.Finish(loop(s), closed)
+}
+
 // Go runs f in a goroutine that Finish, Shutdown and Close wait for. It
 // reports false, and does not run f, once the scope is finishing, the
 // group is closed, or a shutdown has begun and nothing is left running

@@ -221,3 +221,51 @@ func TestShutdownWaitsForServeLoops(t *testing.T) {
 		}
 	}
 }
+
+func TestRun(t *testing.T) {
+	defer leaktest.Check(t)()
+	var g Group
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := errors.New("bad setting")
+	if err := g.Run(context.Background(), l, nil, 0, bad, errTestClosed, nil); err != bad {
+		t.Fatalf("Run with a settings error = %v", err)
+	}
+	if _, err := l.Accept(); err == nil {
+		t.Fatal("listener left open")
+	}
+	l2, _ := net.Listen("tcp", "127.0.0.1:0")
+	errc := make(chan error, 1)
+	go func() {
+		errc <- g.Run(context.Background(), l2, nil, 0, nil, errTestClosed, func(s *Scope) error {
+			_, err := l2.Accept()
+			return err
+		})
+	}()
+	waitScopes(t, &g)
+	g.Shutdown(context.Background())
+	if err := <-errc; err != errTestClosed {
+		t.Fatalf("Run = %v, want closed", err)
+	}
+	l3, _ := net.Listen("tcp", "127.0.0.1:0")
+	if err := g.Run(context.Background(), l3, nil, 0, nil, errTestClosed, func(*Scope) error { panic("ran on a closed group") }); err != errTestClosed {
+		t.Fatalf("Run on a closed group = %v", err)
+	}
+}
+
+func waitScopes(t *testing.T, g *Group) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		n := len(g.scopes)
+		g.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no scope opened")
+		}
+	}
+}

@@ -7,12 +7,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
+	"go.uber.org/goleak"
 )
 
 func TestStartAgainOnItsPort(t *testing.T) {
-	defer leaktest.Check(t)()
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s, err := Start(Options{})
 	if err != nil {
 		t.Fatal(err)
