@@ -245,19 +245,18 @@ func (h *Hub) claimKV(l *link, key string, val []byte) (uint64, error) {
 // and again a second later after a failure.
 func (h *Hub) dirLoop() {
 	defer h.wg.Done()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-h.stop:
 			return
 		case <-h.dirKick:
-		case <-retry.C:
+		case <-retry:
 		}
+		retry = nil
 		if err := h.syncDirectory(); err != nil {
 			h.warn("natshub: writing the directory failed; retrying", err)
-			retry.Reset(time.Second)
+			retry = time.After(time.Second)
 		}
 	}
 }

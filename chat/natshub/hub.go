@@ -45,7 +45,8 @@ type Options struct {
 	// servers with the same Prefix share rooms and nicknames, servers with
 	// another one are another chat network on the same NATS. Empty means
 	// DefaultPrefix; otherwise it is tokens of ASCII letters, digits, "_"
-	// and "-" separated by dots, at most 64 bytes.
+	// and "-" (not starting with "-", at most 24 bytes each) separated by
+	// dots, at most 64 bytes.
 	Prefix string
 
 	// NickTTL bounds how long the nicknames of a server that died stay
@@ -126,21 +127,16 @@ func (o *Options) resolve() (settings, error) {
 	return s, r.Err()
 }
 
-// validPrefix reports whether p is dot-separated tokens of letters,
-// digits, "_" and "-".
+// validPrefix reports whether p is dot-separated tokens that follow the
+// rules of room names (letters, digits, "_" and "-", not starting with
+// "-", at most 24 bytes each), at most 64 bytes in all.
 func validPrefix(p string) bool {
 	if len(p) > 64 {
 		return false
 	}
 	for _, tok := range strings.Split(p, ".") {
-		if tok == "" {
+		if !chat.ValidRoom(tok) {
 			return false
-		}
-		for i := 0; i < len(tok); i++ {
-			c := tok[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-				return false
-			}
 		}
 	}
 	return true

@@ -69,10 +69,7 @@ func (h *Hub) supervise() {
 	defer h.wg.Done()
 	check := time.NewTicker(max(h.set.echoTimeout/4, time.Millisecond))
 	defer check.Stop()
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
-	defer retry.Stop()
-	var retryC <-chan time.Time
+	var retryC <-chan time.Time // set while waiting to set up again
 	failures, first := 0, true
 	for {
 		if l := h.current(); l != nil && !h.nc.IsConnected() {
@@ -82,8 +79,7 @@ func (h *Hub) supervise() {
 			if err := h.setup(); err != nil {
 				failures++
 				h.warn("natshub: cannot share the rooms through NATS; retrying", err)
-				retry.Reset(h.backoff(failures))
-				retryC = retry.C
+				retryC = time.After(h.backoff(failures))
 			} else {
 				failures = 0
 			}
@@ -107,8 +103,7 @@ func (h *Hub) supervise() {
 				}
 				failures++
 				h.teardown(true)
-				retry.Reset(h.backoff(failures))
-				retryC = retry.C
+				retryC = time.After(h.backoff(failures))
 				h.nc.ForceReconnect()
 			}
 		}
@@ -179,24 +174,13 @@ func (h *Hub) setup() (err error) {
 	}); err != nil {
 		return fmt.Errorf("stream %s: %w", h.set.stream, err)
 	}
-	if l.nicks, err = js.CreateOrUpdateKeyValue(opCtx, jetstream.KeyValueConfig{
-		Bucket:      h.set.nicksBucket,
-		Description: "sockkit chat: who has each nickname (server, room, nickname)",
-		History:     1,
-		Storage:     jetstream.MemoryStorage,
-		Replicas:    h.set.replicas,
-	}); err != nil {
-		return fmt.Errorf("bucket %s: %w", h.set.nicksBucket, err)
+	if l.nicks, err = h.bucket(opCtx, js, h.set.nicksBucket, 0,
+		"sockkit chat: who has each nickname (server, room, nickname)"); err != nil {
+		return err
 	}
-	if l.servers, err = js.CreateOrUpdateKeyValue(opCtx, jetstream.KeyValueConfig{
-		Bucket:      h.set.serversBucket,
-		Description: "sockkit chat: a lease per live server, renewed every third of its TTL",
-		History:     1,
-		TTL:         h.set.nickTTL,
-		Storage:     jetstream.MemoryStorage,
-		Replicas:    h.set.replicas,
-	}); err != nil {
-		return fmt.Errorf("bucket %s: %w", h.set.serversBucket, err)
+	if l.servers, err = h.bucket(opCtx, js, h.set.serversBucket, h.set.nickTTL,
+		"sockkit chat: a lease per live server, renewed every third of its TTL"); err != nil {
+		return err
 	}
 	if err := h.refresh(l); err != nil {
 		return err
@@ -236,6 +220,19 @@ func (h *Hub) setup() (err error) {
 	signal(h.dirKick)
 	h.info("natshub: rooms shared through NATS")
 	return nil
+}
+
+// bucket makes or updates the key-value bucket name, in memory, whose
+// entries live ttl (0: for ever).
+func (h *Hub) bucket(ctx context.Context, js jetstream.JetStream, name string, ttl time.Duration, desc string) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: name, Description: desc, History: 1, TTL: ttl,
+		Storage: jetstream.MemoryStorage, Replicas: h.set.replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", name, err)
+	}
+	return kv, nil
 }
 
 // teardown makes the rooms local-only: the lines on their way are

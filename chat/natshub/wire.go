@@ -141,12 +141,3 @@ func checkRoomLine(room string, b []byte) error {
 	}
 	return err
 }
-
-// checkPrivLine is checkLine for a private message to to.
-func checkPrivLine(to string, b []byte) (chat.Event, error) {
-	e, err := checkLine(b, map[chat.Kind]bool{chat.KindPrivate: true})
-	if err == nil && !strings.EqualFold(e.Target, to) {
-		err = fmt.Errorf("%w: private line for %q sent to %q", errBadWire, e.Target, to)
-	}
-	return e, err
-}

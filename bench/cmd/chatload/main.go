@@ -52,12 +52,12 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
 
+	"github.com/sockkit/sockkit/bench/internal/load"
 	"github.com/sockkit/sockkit/bench/internal/proc"
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/chat/natshub"
@@ -70,14 +70,8 @@ func main() {
 	})
 }
 
-// point is one load to measure: N clients each sending R messages/s.
-type point struct {
-	n    int
-	rate float64
-}
-
 type config struct {
-	points    []point
+	points    []load.Point
 	stall     float64
 	dur, warm time.Duration
 	size      int
@@ -96,7 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	serve := fs.Bool("serve", false, "run a server on -addr instead of measuring one")
 	addr := fs.String("addr", "127.0.0.1:0", "`address` for -serve")
-	load := fs.String("load", "10:10,100:10,1000:1", "comma-separated `N:R` points: N clients sending R messages/s each")
+	loadArg := fs.String("load", "10:10,100:10,1000:1", "comma-separated `N:R` points: N clients sending R messages/s each")
 	stall := fs.Float64("stall", 0, "`fraction` of clients that never read")
 	dur := fs.Duration("dur", 3*time.Second, "measuring time per point")
 	warm := fs.Duration("warm", time.Second, "sending time before measuring, per point")
@@ -137,15 +131,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "chatload: -servers must be 1 or 2")
 		return cli.ErrUsage
 	}
-	for _, p := range strings.Split(*load, ",") {
-		ns, rs, ok := strings.Cut(p, ":")
-		n, err1 := strconv.Atoi(ns)
-		r, err2 := strconv.ParseFloat(rs, 64)
-		if !ok || err1 != nil || err2 != nil || n < 1 || r <= 0 {
-			fmt.Fprintf(stderr, "chatload: bad -load point %q\n", p)
-			return cli.ErrUsage
-		}
-		cfg.points = append(cfg.points, point{n, r})
+	var err error
+	if cfg.points, err = load.ParsePoints(*loadArg); err != nil {
+		fmt.Fprintf(stderr, "chatload: %v\n", err)
+		return cli.ErrUsage
 	}
 	if cfg.stall < 0 || cfg.stall >= 1 {
 		fmt.Fprintln(stderr, "chatload: -stall must be in [0, 1)")

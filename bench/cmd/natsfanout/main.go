@@ -29,10 +29,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +39,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/sockkit/sockkit/bench/internal/latency"
+	"github.com/sockkit/sockkit/bench/internal/load"
 	"github.com/sockkit/sockkit/bench/internal/proc"
 	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 	"github.com/sockkit/sockkit/internal/cli"
@@ -50,11 +49,6 @@ func main() {
 	cli.Main("natsfanout", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return run(ctx, args, os.Stdin, stdout, stderr)
 	})
-}
-
-type point struct {
-	n    int
-	rate float64
 }
 
 type config struct {
@@ -71,7 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("natsfanout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	serve := fs.Bool("serve", false, "run a NATS server instead of measuring one")
-	load := fs.String("load", "10:10,1000:1", "comma-separated `N:R` points: N connections publishing R messages/s each")
+	loadArg := fs.String("load", "10:10,1000:1", "comma-separated `N:R` points: N connections publishing R messages/s each")
 	dur := fs.Duration("dur", 3*time.Second, "measuring time per point")
 	warm := fs.Duration("warm", time.Second, "publishing time before measuring, per point")
 	size := fs.Int("size", 32, "bytes per message (at least 21)")
@@ -88,16 +82,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *serve {
 		return runServer(stdin, stdout)
 	}
-	var points []point
-	for _, p := range strings.Split(*load, ",") {
-		ns, rs, ok := strings.Cut(p, ":")
-		n, err1 := strconv.Atoi(ns)
-		r, err2 := strconv.ParseFloat(rs, 64)
-		if !ok || err1 != nil || err2 != nil || n < 1 || r <= 0 {
-			fmt.Fprintf(stderr, "natsfanout: bad -load point %q\n", p)
-			return cli.ErrUsage
-		}
-		points = append(points, point{n, r})
+	points, err := load.ParsePoints(*loadArg)
+	if err != nil {
+		fmt.Fprintf(stderr, "natsfanout: %v\n", err)
+		return cli.ErrUsage
 	}
 	cfg := config{dur: *dur, warm: *warm, size: max(*size, 21), probes: *probes, inproc: *inproc, serverCPU: *serverCPU}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -168,11 +156,6 @@ func startServer(ctx context.Context, cfg config) (string, func() time.Duration,
 	return url, func() time.Duration { return proc.CPU(pid) }, func() { in.Close(); cmd.Wait() }, nil
 }
 
-// window is the measuring window, in Unix nanoseconds.
-type window struct{ from, to atomic.Int64 }
-
-func (w *window) in(t int64) bool { return t >= w.from.Load() && t < w.to.Load() }
-
 // conn is one connection of the load.
 type conn struct {
 	nc       *nats.Conn
@@ -183,137 +166,79 @@ type conn struct {
 }
 
 // receive counts a message, and times it at a probe.
-func (c *conn) receive(m *nats.Msg, win *window) {
+func (c *conn) receive(m *nats.Msg, win *load.Window) {
 	now := time.Now().UnixNano()
-	if !win.in(now) {
+	if !win.In(now) {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.received++
-	if !c.probe || len(m.Data) < 2 || m.Data[0] != 't' {
-		return
+	if sent, ok := load.SentAt(m.Data); ok && c.probe {
+		c.hist.Record(time.Duration(now - sent))
 	}
-	var sent int64
-	for _, ch := range m.Data[1:] {
-		if ch < '0' || ch > '9' {
-			break
-		}
-		sent = sent*10 + int64(ch-'0')
-	}
-	c.hist.Record(time.Duration(now - sent))
 }
 
-// publish sends rate messages a second until stop, from a random phase,
-// and counts those sent in the window.
-func (c *conn) publish(rate float64, size int, win *window, stop <-chan struct{}, sent *atomic.Int64) {
-	every := time.Duration(float64(time.Second) / rate)
-	phase := time.Duration(rand.Int64N(int64(every)))
-	t := time.NewTimer(phase)
-	defer t.Stop()
-	next := time.Now().Add(phase)
-	msg := make([]byte, 0, size)
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		msg = append(msg[:0], 't')
-		msg = strconv.AppendInt(msg, now.UnixNano(), 10)
-		for len(msg) < size {
-			msg = append(msg, '.')
-		}
-		if c.nc.Publish(subject, msg) != nil {
-			return
-		}
-		if win.in(now.UnixNano()) {
-			sent.Add(1)
-		}
-		next = next.Add(every)
-		if d := time.Until(next); d > 0 {
-			t.Reset(d)
-		} else {
-			next = time.Now()
-			t.Reset(0)
-		}
-	}
+// publish publishes rate messages a second until stop (see load.Pace).
+func (c *conn) publish(rate float64, size int, win *load.Window, stop <-chan struct{}, sent *atomic.Int64) {
+	load.Pace(rate, size, win, stop, sent, func(_ time.Time, msg []byte) bool {
+		return c.nc.Publish(subject, msg) == nil
+	})
 }
 
 // measure runs one point and prints its figures.
-func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
+func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error {
 	url, cpu, stopServer, err := startServer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer stopServer()
-	win := new(window)
-	win.from.Store(1<<63 - 1)
-	conns := make([]*conn, p.n)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 50)
-	for i := range conns {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			c := &conn{probe: i < cfg.probes}
-			nc, err := nats.Connect(url, nats.NoReconnect(), nats.Name(fmt.Sprintf("fanout%d", i)))
-			if err == nil {
-				c.nc = nc
-				_, err = nc.Subscribe(subject, func(m *nats.Msg) { c.receive(m, win) })
-			}
-			if err == nil {
-				err = nc.Flush() // the subscription is in place
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				firstErr = errors.Join(firstErr, err)
-				if nc != nil {
-					nc.Close()
-				}
-				return
-			}
-			conns[i] = c
-		}()
+	win := load.NewWindow()
+	conns, err := load.Dial(p.N, func(i int) (*conn, error) {
+		c := &conn{probe: i < cfg.probes}
+		nc, err := nats.Connect(url, nats.NoReconnect(), nats.Name(fmt.Sprintf("fanout%d", i)))
+		if err != nil {
+			return nil, err
+		}
+		c.nc = nc
+		_, err = nc.Subscribe(subject, func(m *nats.Msg) { c.receive(m, win) })
+		if err == nil {
+			err = nc.Flush() // the subscription is in place
+		}
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return c, nil
+	}, func(c *conn) { c.nc.Close() })
+	if err != nil {
+		return err
 	}
-	wg.Wait()
 	defer func() {
 		for _, c := range conns {
-			if c != nil {
-				c.nc.Close()
-			}
+			c.nc.Close()
 		}
 	}()
-	if firstErr != nil {
-		return firstErr
-	}
 
 	stop := make(chan struct{})
 	var sent atomic.Int64
 	var pubs sync.WaitGroup
 	start := time.Now()
-	win.from.Store(start.Add(cfg.warm).UnixNano())
-	win.to.Store(start.Add(cfg.warm + cfg.dur).UnixNano())
+	win.Set(start.Add(cfg.warm), start.Add(cfg.warm+cfg.dur))
 	for _, c := range conns {
 		pubs.Add(1)
 		go func() {
 			defer pubs.Done()
-			c.publish(p.rate, cfg.size, win, stop, &sent)
+			c.publish(p.Rate, cfg.size, win, stop, &sent)
 		}()
 	}
-	sleep(ctx, cfg.warm)
+	load.Sleep(ctx, cfg.warm)
 	cpu0 := cpu()
-	sleep(ctx, cfg.dur)
+	load.Sleep(ctx, cfg.dur)
 	cpu1 := cpu()
 	close(stop)
 	pubs.Wait()
-	sleep(ctx, 500*time.Millisecond) // the window's last messages arrive
+	load.Sleep(ctx, 500*time.Millisecond) // the window's last messages arrive
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -327,26 +252,13 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 		c.mu.Unlock()
 	}
 	secs := cfg.dur.Seconds()
-	name := fmt.Sprintf("nats/n%d/r%g", p.n, p.rate)
+	name := fmt.Sprintf("nats/n%d/r%g", p.N, p.Rate)
 	fmt.Fprintf(out, "%s/sent %.0f msg/s\n", name, float64(sent.Load())/secs)
 	fmt.Fprintf(out, "%s/delivered %.0f lines/s\n", name, float64(received)/secs)
-	fmt.Fprintf(out, "%s/expected %.0f lines/s\n", name, float64(sent.Load())*float64(p.n)/secs)
-	fmt.Fprintf(out, "%s/p50 %.2f ms\n", name, ms(h.Quantile(0.50)))
-	fmt.Fprintf(out, "%s/p99 %.2f ms\n", name, ms(h.Quantile(0.99)))
-	fmt.Fprintf(out, "%s/max %.2f ms\n", name, ms(h.Quantile(1)))
+	fmt.Fprintf(out, "%s/expected %.0f lines/s\n", name, float64(sent.Load())*float64(p.N)/secs)
+	h.Print(out, name)
 	if !cfg.inproc {
 		fmt.Fprintf(out, "%s/server_cpu %.2f cores\n", name, (cpu1-cpu0).Seconds()/secs)
 	}
 	return nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

@@ -4,6 +4,8 @@
 package latency
 
 import (
+	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"time"
@@ -65,4 +67,15 @@ func (h *Hist) Quantile(q float64) time.Duration {
 		}
 	}
 	return 0
+}
+
+// Print writes the figures NAME/p50, NAME/p99 and NAME/max, in
+// milliseconds, one line each.
+func (h *Hist) Print(w io.Writer, name string) {
+	for _, q := range []struct {
+		name string
+		q    float64
+	}{{"p50", 0.5}, {"p99", 0.99}, {"max", 1}} {
+		fmt.Fprintf(w, "%s/%s %.2f ms\n", name, q.name, float64(h.Quantile(q.q))/float64(time.Millisecond))
+	}
 }

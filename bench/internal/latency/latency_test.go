@@ -1,6 +1,7 @@
 package latency
 
 import (
+	"bytes"
 	"testing"
 	"time"
 )
@@ -22,5 +23,15 @@ func TestBuckets(t *testing.T) {
 	sum.Add(&h)
 	if sum.Count() != 2*h.Count() {
 		t.Errorf("count %d after adding twice %d", sum.Count(), h.Count())
+	}
+}
+
+func TestPrint(t *testing.T) {
+	var h Hist
+	h.Record(3 * time.Millisecond)
+	var b bytes.Buffer
+	h.Print(&b, "x")
+	if want := "x/p50 3.07 ms\nx/p99 3.07 ms\nx/max 3.07 ms\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
