@@ -419,11 +419,11 @@ initial:
 		defer h.wg.Done()
 		defer close(l.watchDone)
 		for e := range w.Updates() {
-			if e != nil {
-				h.mu.Lock()
+			h.mu.Lock()
+			if e != nil && l.ctx.Err() == nil {
 				h.applyEntry(h.remote, e, true)
-				h.mu.Unlock()
 			}
+			h.mu.Unlock()
 		}
 	}()
 	return nil

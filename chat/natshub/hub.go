@@ -190,6 +190,7 @@ type Hub struct {
 	recent      map[string]bool        // servers seen while listing leases
 	suspect     map[string]uint64      // entries of dead servers at the last refresh
 
+	disconnected                               atomic.Bool // since the supervisor last looked
 	published, received, notDelivered, dropped atomic.Int64
 }
 
@@ -262,6 +263,7 @@ func Connect(url string, o Options) (*Hub, error) {
 		nats.ReconnectHandler(poke),
 		nats.ClosedHandler(poke),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			h.disconnected.Store(true)
 			if err != nil {
 				h.warn("natshub: disconnected from NATS", err)
 			}
@@ -375,7 +377,12 @@ func (h *Hub) Stats() Stats {
 	defer h.mu.Unlock()
 	s := Stats{
 		Shared: h.link != nil, Published: h.published.Load(), Received: h.received.Load(),
-		NotDelivered: h.notDelivered.Load(), Dropped: h.dropped.Load(), Pending: len(h.pending),
+		NotDelivered: h.notDelivered.Load(), Dropped: h.dropped.Load(),
+	}
+	for _, p := range h.pending {
+		if !p.resolved {
+			s.Pending++
+		}
 	}
 	for _, st := range h.own {
 		if st.m != nil {
@@ -474,22 +481,22 @@ func (h *Hub) Publish(room string, data []byte) { h.PublishFrom(room, nil, data)
 // the line goes to NATS, and members here get it when it comes back; while
 // they are local-only it goes to this server's members at once.
 func (h *Hub) PublishFrom(room string, from chat.Member, data []byte) {
-	if h.enqueue(room, from, data, false) {
+	if h.enqueue(room, from, data) {
 		return
 	}
 	// Local-only, unless the rooms became shared meanwhile: that change
 	// takes dmu, which is held from here to the delivery.
 	h.dmu.Lock()
 	defer h.dmu.Unlock()
-	if !h.enqueue(room, from, data, true) {
+	if !h.enqueue(room, from, data) {
 		h.local.Publish(room, data)
 	}
 }
 
 // enqueue queues a line for NATS if the rooms are shared, and reports
 // whether they are. A line past MaxPendingBytes is refused, with an ERR
-// line for its sender. dmuHeld says whether the caller holds dmu.
-func (h *Hub) enqueue(room string, from chat.Member, data []byte, dmuHeld bool) bool {
+// line for its sender.
+func (h *Hub) enqueue(room string, from chat.Member, data []byte) bool {
 	h.mu.Lock()
 	if h.link == nil {
 		h.mu.Unlock()

@@ -72,7 +72,9 @@ func (h *Hub) supervise() {
 	var retryC <-chan time.Time // set while waiting to set up again
 	failures, first := 0, true
 	for {
-		if l := h.current(); l != nil && !h.nc.IsConnected() {
+		// A connection that dropped and came back is a new link: what the
+		// old one had on its way is gone.
+		if lost := h.disconnected.Swap(false); h.current() != nil && (lost || !h.nc.IsConnected()) {
 			h.teardown(true)
 		}
 		if h.current() == nil && h.nc.IsConnected() && retryC == nil {
@@ -258,6 +260,7 @@ func (h *Hub) teardown(notify bool) {
 	notify = notify && len(h.members) > 0
 	h.toldLocal = h.toldLocal || notify
 	h.mu.Unlock()
+	l.cancel() // its watcher changes nothing more
 	h.stopLink(l)
 	for _, p := range drain {
 		h.local.Publish(p.room, p.data)
