@@ -39,21 +39,27 @@ func Example() {
 		addrs = append(addrs, l.Addr().String())
 	}
 
+	// bob is in the lobby once his own JOIN is back from NATS: members
+	// get their own lines in the one order too.
 	bob, err := chat.Dial(ctx, addrs[1], "bob")
 	if err != nil {
 		panic(err)
 	}
 	defer bob.Close()
+	for e := range bob.Events() {
+		fmt.Println("bob:", e)
+		if e.Kind == chat.KindJoin {
+			break
+		}
+	}
 	ann, err := chat.Dial(ctx, addrs[0], "ann")
 	if err != nil {
 		panic(err)
 	}
 	defer ann.Close()
-	// ann's JOIN reaches bob only once ann's server and the stream have
-	// it; then she speaks.
 	for e := range bob.Events() {
 		fmt.Println("bob:", e)
-		if e.Kind == chat.KindJoin && e.Nick == "ann" {
+		if e.Kind == chat.KindJoin {
 			break
 		}
 	}

@@ -164,10 +164,12 @@ func (d *debianNATS) Restart() {
 	d.start()
 }
 
-// testOptions are Options with short times, so that tests of faults end
-// quickly: none of them is a threshold that a test checks.
+// testOptions are Options for tests: quick reconnection, and timeouts
+// long enough that a busy machine does not set them off (the tests of
+// leases and of a stalled link shorten them). None of them is a
+// threshold that a test checks.
 func testOptions() Options {
-	return Options{NickTTL: time.Second, EchoTimeout: time.Second, ReconnectWait: 20 * time.Millisecond, MaxReconnectWait: 200 * time.Millisecond}
+	return Options{NickTTL: 5 * time.Second, EchoTimeout: 20 * time.Second, ReconnectWait: 20 * time.Millisecond, MaxReconnectWait: 200 * time.Millisecond}
 }
 
 // node is one chat server with its Hub.
