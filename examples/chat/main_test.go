@@ -304,6 +304,11 @@ func TestServeNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bob.Close()
+	for e := range bob.Events() { // bob is in the lobby once his JOIN is back
+		if e.Kind == chat.KindJoin {
+			break
+		}
+	}
 	ann, err := chat.Dial(ctx, addrA, "ann")
 	if err != nil {
 		t.Fatal(err)
