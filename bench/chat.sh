@@ -2,7 +2,7 @@
 # chat.sh: how many lines per second a chat server delivers to one room,
 # how late they arrive, and the server's memory per client.
 #
-#   bench/chat.sh           3 rounds of every point (about 2.5 minutes)
+#   bench/chat.sh           3 rounds of every point (about 3 minutes)
 #   bench/chat.sh -quick    1 short round, for a smoke test
 #   bench/chat.sh -nopin    let server and load tool share both CPUs
 #
@@ -23,6 +23,14 @@
 #   delivered at 1000:1        >= 1,000,000 lines/s
 #   p99 at 1000:0.5 (half)     <  50 ms
 #   p99 at 1000:1, 10% stalled    about the same as without
+# and of issue 12: 1000:1 again on two servers (500 clients each, both
+# pinned to the server's CPU) that share the lobby through NATS
+# (chat/natshub; the first server runs NATS inside its process):
+#   two-server delivered       >= 0.8x the one-server point's
+#   two-server p99             <  100 ms
+# beside a reference, bench/cmd/natsfanout: the same fan-out (1000
+# connections each publishing 1 message/s of 32 bytes to one subject they
+# all subscribe to) through a NATS server alone, pinned the same way.
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -57,6 +65,7 @@ fi
 mkdir -p bin results
 echo "building..."
 go build -o bin/chatload ./cmd/chatload
+go build -o bin/natsfanout ./cmd/natsfanout
 out=results/chat-$(date -u +%Y%m%dT%H%M%SZ).txt
 
 measure() {
@@ -64,6 +73,8 @@ measure() {
 	for r in $(seq "$rounds"); do
 		"${pin1[@]}" "${load[@]}" -load 10:10,100:10,100:100,1000:1,1000:0.5 | sed "s/^/round$r /"
 		"${pin1[@]}" "${load[@]}" -load 1000:1 -stall 0.1 -dur "$stalldur" | sed "s/^/round$r /"
+		"${pin1[@]}" "${load[@]}" -load 1000:1 -servers 2 | sed "s/^/round$r /"
+		"${pin1[@]}" bin/natsfanout -server-cpu "$srvcpu" -dur "$dur" -warm "$warm" -timeout 2m -load 1000:1 | sed "s/^/round$r /"
 	done
 }
 
@@ -89,4 +100,13 @@ awk -v d="$d" -v e="$e" -v p="$p" -v pf="$pf" -v ps="$ps" -v k="$k" 'BEGIN {
 	printf "delivered at 1000 clients: %s lines/s of %s sent for (target 1000000): %s\n", d, e, (d >= 1000000 ? "met" : (d >= 0.99 * e && e >= 990000 ? "met within the send schedule (1%)" : "MISSED"))
 	printf "p99 at half load: %s ms (target < 50): %s\n", p, (p < 50 ? "met" : "MISSED")
 	printf "p99 at full load, 10%% stalled: %s ms, %.2fx of %s ms without (%s stalled clients dropped)\n", ps, (pf > 0 ? ps / pf : 0), pf, k
+}'
+echo
+echo "== targets (issue 12: two servers through NATS)"
+d2=$(fig chat/n1000/r1/servers2/delivered) p2=$(fig chat/n1000/r1/servers2/p99) j2=$(fig chat/n1000/r1/servers2/join_time)
+dn=$(fig nats/n1000/r1/delivered) pn=$(fig nats/n1000/r1/p99) cn=$(fig nats/n1000/r1/server_cpu)
+awk -v d="$d" -v d2="$d2" -v p2="$p2" -v j2="$j2" -v dn="$dn" -v pn="$pn" -v cn="$cn" 'BEGIN {
+	printf "two servers, 500 clients each: %s lines/s, %.2fx of one server'"'"'s %s (target >= 0.8x): %s\n", d2, (d > 0 ? d2 / d : 0), d, (d > 0 && d2 >= 0.8 * d ? "met" : "MISSED")
+	printf "p99 on two servers: %s ms (target < 100): %s; joining took %s s\n", p2, (p2 < 100 ? "met" : "MISSED"), j2
+	printf "reference, NATS alone with 1000 subscribers: %s lines/s, p99 %s ms, %s cores\n", dn, pn, cn
 }'

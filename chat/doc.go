@@ -93,9 +93,11 @@
 // ERR codes: need-nick, bad-nick, nick-taken (also for the operator's
 // nickname, see Operator below), bad-room, no-such-nick,
 // unknown-command, usage, too-long, bad-utf8, bad-charset,
-// no-such-charset, rejected (by [Server.Filter]). BYE codes: quit (the client asked, or its connection
-// closed), shutdown, idle, slow (the client did not read its lines fast
-// enough), full (too many connections).
+// no-such-charset, rejected (by [Server.Filter]), not-delivered (by a
+// Hub over a network: see Running several servers). BYE codes: quit
+// (the client asked, or its connection closed), shutdown, idle, slow
+// (the client did not read its lines fast enough), full (too many
+// connections).
 //
 // A session, byte by byte ("C:" from the client, "S:" from the server):
 //
@@ -360,12 +362,27 @@
 // lines at once and [DefaultLineRate] per second after that (the server
 // then reads its connection more slowly; nothing is dropped).
 //
-// # Rooms on several servers
+// # Running several servers
 //
 // The fan-out sits behind the small [Hub] interface: join, leave,
-// publish a line to a room, list. [LocalHub] is the in-process default;
-// a Hub over a message bus can spread rooms over several server
-// processes without changing the rest.
+// publish a line to a room, list. [LocalHub] is the in-process default.
+// A Hub over a message bus spreads the rooms over several server
+// processes without changing the rest: the package
+// [github.com/sockkit/sockkit/chat/natshub] does it through NATS, each
+// server with its own clients, one order of lines per room for the
+// members of every server. Such a Hub also implements [Directory], so
+// that nicknames are one namespace across the servers and /msg, /who and
+// /rooms reach them all, and [SenderHub], so that a line that did not
+// reach everyone brings its sender "ERR not-delivered" with the reason.
+// While the link between the servers is down, each server's rooms go on
+// by themselves, and its users get an INFO line saying so, and another
+// when the rooms are shared again. The example program runs two servers
+// on one machine:
+//
+//	chat serve -addr 127.0.0.1:7070 -nats embedded     # prints "chat: NATS at nats://127.0.0.1:PORT"
+//	chat serve -addr 127.0.0.1:7071 -nats nats://127.0.0.1:PORT
+//
+// and nc 127.0.0.1 7070 and nc 127.0.0.1 7071 are in one lobby.
 //
 // # Shutdown
 //

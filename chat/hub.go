@@ -33,8 +33,9 @@ type RoomInfo struct {
 // room and deliver what it receives to its local members; lines are
 // self-describing server lines ([ParseEvent] reads them), so they can
 // cross the bus as they are. Nicknames stay unique per Server; rooms
-// shared by several servers also need a shared nickname directory, which
-// is not part of this interface.
+// shared by several servers also need a shared nickname namespace, which
+// a Hub provides by implementing [Directory] too. A Hub that can fail to
+// carry a line implements [SenderHub], so that the sender hears of it.
 type Hub interface {
 	// Join adds m to room, creating the room if needed.
 	Join(room string, m Member)
@@ -47,6 +48,51 @@ type Hub interface {
 	Rooms() []RoomInfo
 	// Who lists the nicknames of the members of room, sorted.
 	Who(room string) []string
+}
+
+// CodeNotDelivered is the code of the ERR line that a [SenderHub] or a
+// [Directory] sends to a member whose line did not reach everyone it was
+// for: the link to the other servers was down, too slow, or lost it.
+// The text says which, and whether this server's own members got it.
+const CodeNotDelivered = "not-delivered"
+
+// SenderHub is a [Hub] that may fail to carry a line to every member of
+// a room, such as one over a network. The [Server] calls PublishFrom
+// instead of Publish, with the member who sent the line; when the line
+// does not reach everyone, the Hub tells that member with an ERR line
+// ([CodeNotDelivered]) delivered to it, so that nothing a user sent is
+// lost without a word. PublishFrom must not block, like Publish.
+type SenderHub interface {
+	Hub
+	// PublishFrom is Publish for a line sent by from, which may have
+	// left the room (its QUIT line, say). line is not kept.
+	PublishFrom(room string, from Member, line []byte)
+}
+
+// Directory is a nickname namespace shared by several servers, which a
+// [Hub] provides by implementing it too. A [Server] keeps the nicknames
+// of its own clients unique by itself; with a Directory it also asks
+// before giving one out, tells when one is given up, and looks up the
+// nicknames that none of its own clients has, for /msg. Nicknames are
+// compared without regard to case. The Server calls it from many
+// goroutines at once; Claim and Private may wait for the network (the
+// session of the client that asked waits meanwhile, nobody else).
+type Directory interface {
+	// Claim reports whether m, a client of this server, may take nick:
+	// false if a client of another server has it. When it returns true,
+	// m holds nick and no longer old, its previous nickname ("" for
+	// none), which may differ from nick only in case.
+	Claim(m Member, old, nick string) bool
+	// Release gives up nick, which m held.
+	Release(m Member, nick string)
+	// Lookup reports whether a client of another server has nick, and
+	// returns it as that client spelled it.
+	Lookup(nick string) (string, bool)
+	// Private delivers line, a PRIV line from from to the nickname to
+	// (one that Lookup found), to its owner on the other server, and the
+	// sender's copy to from; when it cannot, from gets an ERR line
+	// instead (no-such-nick, or [CodeNotDelivered]).
+	Private(from Member, to string, line []byte)
 }
 
 // LocalHub is the in-process [Hub]: a map of rooms, each with its own

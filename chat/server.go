@@ -373,27 +373,45 @@ func (s *Server) start(scope *track.Scope, c net.Conn, d dialect) {
 	}
 }
 
-// claimNick gives nick to ss if nobody else has it (in any case), and
-// releases the nickname ss had before. It reports whether it did.
+// claimNick gives nick to ss if nobody else has it (in any case), here
+// or, when the Hub is a [Directory], on another server, and releases the
+// nickname ss had before. It reports whether it did.
 func (s *Server) claimNick(ss *session, old, nick string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	k := fold(nick)
+	s.mu.Lock()
 	if other, ok := s.nicks[k]; ok && other != ss || k == s.set.operator && !ss.operator {
+		s.mu.Unlock()
 		return false
 	}
-	if old != "" {
+	s.nicks[k] = ss // ss holds both while the Directory is asked
+	s.mu.Unlock()
+	ok := s.claimShared(ss, old, nick)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !ok && k != fold(old):
+		delete(s.nicks, k)
+	case ok && old != "" && k != fold(old):
 		delete(s.nicks, fold(old))
 	}
-	s.nicks[k] = ss
-	return true
+	return ok
+}
+
+// claimShared asks the Hub's Directory, if it is one, for nick.
+func (s *Server) claimShared(ss *session, old, nick string) bool {
+	d, ok := s.hub.(Directory)
+	return !ok || d.Claim(ss, old, nick)
 }
 
 func (s *Server) releaseNick(ss *session, nick string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nicks[fold(nick)] == ss {
+	mine := s.nicks[fold(nick)] == ss
+	if mine {
 		delete(s.nicks, fold(nick))
+	}
+	s.mu.Unlock()
+	if d, ok := s.hub.(Directory); ok && mine {
+		d.Release(ss, nick)
 	}
 }
 

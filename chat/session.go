@@ -232,6 +232,10 @@ func (ss *session) sendError(code, format string, args ...any) {
 // publish sends an event to everyone in room.
 func (ss *session) publish(room string, e Event) {
 	ss.scratch = e.appendLine(ss.scratch[:0], true)
+	if h, ok := ss.srv.hub.(SenderHub); ok {
+		h.PublishFrom(room, ss, ss.scratch)
+		return
+	}
 	ss.srv.hub.Publish(room, ss.scratch)
 }
 
@@ -651,7 +655,9 @@ func (ss *session) say(kind Kind, text string) {
 func (ss *session) private(to, text string) {
 	peer := ss.srv.lookupNick(to)
 	if peer == nil || !peer.joined() {
-		ss.sendError(CodeNoSuchNick, "nobody is called %s", to)
+		if !ss.privateRemote(to, text) {
+			ss.sendError(CodeNoSuchNick, "nobody is called %s", to)
+		}
 		return
 	}
 	m := Message{Kind: KindPrivate, From: ss.Nick(), To: peer.Nick(), Text: text, Addr: ss.c.RemoteAddr()}
@@ -750,4 +756,24 @@ func (ss *session) help() {
 	for _, l := range lines {
 		ss.send(Event{Kind: KindInfo, Text: l})
 	}
+}
+
+// privateRemote sends a private message to a client of another server,
+// through the Hub's [Directory], and reports whether anyone there is
+// called to.
+func (ss *session) privateRemote(to, text string) bool {
+	dir, ok := ss.srv.hub.(Directory)
+	if !ok {
+		return false
+	}
+	name, ok := dir.Lookup(to)
+	if !ok {
+		return false
+	}
+	m := Message{Kind: KindPrivate, From: ss.Nick(), To: name, Text: text, Addr: ss.c.RemoteAddr()}
+	if ss.filter(&m) {
+		ss.scratch = Event{Kind: KindPrivate, Nick: m.From, Target: m.To, Text: m.Text}.appendLine(ss.scratch[:0], true)
+		dir.Private(ss, m.To, ss.scratch)
+	}
+	return true
 }

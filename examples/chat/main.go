@@ -2,6 +2,7 @@
 //
 //	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
 //	           [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
+//	           [-nats URL|embedded [-nats-creds FILE]]
 //	chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
 //
 // serve runs the server until interrupted; people can also join it with
@@ -33,6 +34,14 @@
 // "dumb", and when NO_COLOR is unset or empty; with 256 colours when the
 // terminal has them, else the 16 ANSI ones.
 //
+// With -nats, several serve commands share their rooms and nicknames
+// through a NATS server with JetStream (see package chat/natshub);
+// -nats embedded runs one inside the process, on a loopback port it
+// prints, for the others to join:
+//
+//	chat serve -addr 127.0.0.1:7070 -nats embedded        # chat: NATS at nats://127.0.0.1:PORT
+//	chat serve -addr 127.0.0.1:7071 -nats nats://127.0.0.1:PORT
+//
 // A bad or missing flag prints usage and exits 2; any other failure
 // prints one line and exits 1.
 package main
@@ -52,7 +61,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/sockkit/sockkit/chat"
+	"github.com/sockkit/sockkit/chat/natshub"
+	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/termcolor"
 )
@@ -62,6 +75,7 @@ const defaultAddr = "127.0.0.1:7070"
 const usage = `usage:
   chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
              [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
+             [-nats URL|embedded [-nats-creds FILE]]
   chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
 `
 
@@ -98,8 +112,15 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	oneshot := fs.Bool("oneshot", false, "with the console: stop when the first client to join leaves")
 	var color termcolor.Mode
 	fs.Var(&color, "color", "colour the console's nicknames: `auto`, always or never")
+	natsURL := fs.String("nats", "", "share rooms with other servers through the NATS server at this `URL`, or \"embedded\" to run one here")
+	natsCreds := fs.String("nats-creds", "", "NATS credentials `file` (a user JWT and its seed)")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
+	}
+	if *natsCreds != "" && *natsURL == "" {
+		fmt.Fprintln(stderr, "chat serve: -nats-creds needs -nats")
+		fs.Usage()
+		return cli.ErrUsage
 	}
 	if *oneshot && !*console {
 		fmt.Fprintln(stderr, "chat serve: -oneshot needs the console (-console)")
@@ -130,6 +151,19 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	logHandler := slog.NewTextHandler(stderr, nil)
 	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset, ShutdownTimeout: 5 * time.Second}
 	srv.QuitWords = list(*quit)
+	if *natsURL != "" {
+		hub, stop, err := shareRooms(*natsURL, *natsCreds, srv.Logger, stdout)
+		if err != nil {
+			for _, l := range []net.Listener{l, ircL, httpL} {
+				if l != nil {
+					l.Close()
+				}
+			}
+			return err
+		}
+		defer stop() // after the server's Shutdown below
+		srv.Hub = hub
+	}
 	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
 	errc := make(chan error, 4)
 	// The signal context goes straight to Serve: its end is the graceful
@@ -208,6 +242,47 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return nil
 	}
 	return err2
+}
+
+// shareRooms connects a natshub.Hub to the NATS server at url, or to
+// one it starts here for "embedded", and returns it with a func that
+// closes what it made.
+func shareRooms(url, creds string, logger *slog.Logger, stdout io.Writer) (*natshub.Hub, func(), error) {
+	var o natshub.Options
+	o.Logger = logger
+	if creds != "" {
+		if _, err := os.Stat(creds); err != nil {
+			return nil, nil, fmt.Errorf("-nats-creds: %w", err)
+		}
+		o.NATS = append(o.NATS, nats.UserCredentials(creds))
+	}
+	var ns *natsembed.Server
+	if url == "embedded" {
+		var err error
+		if ns, err = natsembed.Start(natsembed.Options{}); err != nil {
+			return nil, nil, err
+		}
+		url = ns.URL()
+		fmt.Fprintf(stdout, "chat: NATS at %s (join with: chat serve -addr ANOTHER:PORT -nats %s)\n", url, url)
+	}
+	hub, err := natshub.Connect(url, o)
+	if err != nil {
+		if ns != nil {
+			ns.Shutdown()
+		}
+		return nil, nil, err
+	}
+	if hub.Shared() {
+		fmt.Fprintf(stdout, "chat: rooms shared through NATS at %s\n", url)
+	} else {
+		fmt.Fprintf(stdout, "chat: NATS at %s not reachable yet; rooms are local-only until it is\n", url)
+	}
+	return hub, func() {
+		hub.Close()
+		if ns != nil {
+			ns.Shutdown()
+		}
+	}, nil
 }
 
 // list splits a comma-separated flag value, dropping empty items.

@@ -451,3 +451,70 @@ func TestServeBadCharset(t *testing.T) {
 		t.Errorf("serve -charset klingon: %v, want a failure naming Charset", err)
 	}
 }
+
+// TestServeNATS: the two commands of the README, in-process: a server
+// that runs NATS inside, and a second one that joins it.
+func TestServeNATS(t *testing.T) {
+	defer leaktest.Check(t)()
+	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, nil, stdout, stderr)
+	}
+	first := clitest.Start(t, serve, "serve", "-addr", "127.0.0.1:0", "-nats", "embedded")
+	natsURL := clitest.WaitFor(t, &first.Stdout, `chat: NATS at (nats://127\.0\.0\.1:\d+)`)
+	clitest.WaitFor(t, &first.Stdout, `chat: rooms shared through NATS`)
+	addrA := clitest.WaitFor(t, &first.Stdout, `chat: serving on (\S+)`)
+	second := clitest.Start(t, serve, "serve", "-addr", "127.0.0.1:0", "-nats", natsURL)
+	clitest.WaitFor(t, &second.Stdout, `chat: rooms shared through NATS`)
+	addrB := clitest.WaitFor(t, &second.Stdout, `chat: serving on (\S+)`)
+
+	ctx := context.Background()
+	bob, err := chat.Dial(ctx, addrB, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	for e := range bob.Events() { // bob is in the lobby once his JOIN is back
+		if e.Kind == chat.KindJoin {
+			break
+		}
+	}
+	ann, err := chat.Dial(ctx, addrA, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	if _, err := chat.Dial(ctx, addrA, "BOB"); err == nil || !strings.Contains(err.Error(), "nick-taken") {
+		t.Errorf("BOB on the other server: %v", err)
+	}
+	ann.Say(ctx, "hi bob")
+	for e := range bob.Events() {
+		if e.Kind == chat.KindMessage && e.Text == "hi bob" {
+			break
+		}
+	}
+	// The second server stops; then the first, and NATS with it.
+	if err := second.Stop(); err != nil {
+		t.Errorf("second server: %v", err)
+	}
+	if err := first.Stop(); err != nil {
+		t.Errorf("first server: %v", err)
+	}
+}
+
+func TestServeNATSFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "-nats-creds", "x.creds"}, "usage"},
+		{[]string{"serve", "-addr", "127.0.0.1:0", "-nats", "nats://127.0.0.1:1", "-nats-creds", "/nonexistent/x.creds"}, "-nats-creds"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := run(context.Background(), tc.args, nil, io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+				t.Errorf("run(%q) = %v, stderr %q; want %q", tc.args, err, stderr.String(), tc.want)
+			}
+		})
+	}
+}

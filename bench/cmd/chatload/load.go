@@ -6,67 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/bits"
-	"math/rand/v2"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockkit/sockkit/bench/internal/latency"
+	"github.com/sockkit/sockkit/bench/internal/load"
 )
-
-// hist is a latency histogram in microseconds with buckets 1/16 of a
-// power of two wide (about 6% precision).
-type hist [64 * 16]int64
-
-func bucket(us int64) int {
-	if us < 16 {
-		return int(max(us, 0))
-	}
-	e := bits.Len64(uint64(us)) - 5 // us has e+5 bits; keep the top 5
-	return (e+1)*16 + int(us>>e) - 16
-}
-
-// upper returns the largest value of bucket i, in microseconds.
-func upper(i int) int64 {
-	if i < 16 {
-		return int64(i)
-	}
-	e := i/16 - 1
-	return (int64(i%16+16)+1)<<e - 1
-}
-
-func (h *hist) add(o *hist) {
-	for i := range h {
-		h[i] += o[i]
-	}
-}
-
-func (h *hist) count() int64 {
-	var n int64
-	for _, c := range h {
-		n += c
-	}
-	return n
-}
-
-// quantile returns the upper bound of the bucket holding quantile q.
-func (h *hist) quantile(q float64) time.Duration {
-	n := h.count()
-	if n == 0 {
-		return 0
-	}
-	want := int64(math.Ceil(q * float64(n)))
-	var seen int64
-	for i, c := range h {
-		seen += c
-		if seen >= want && c > 0 {
-			return time.Duration(upper(i)) * time.Microsecond
-		}
-	}
-	return 0
-}
 
 // client is one connection of the load.
 type client struct {
@@ -78,16 +25,11 @@ type client struct {
 	r, w    int
 
 	// Written by the client's reader, read after it ends.
-	hist     hist
+	hist     latency.Hist
 	received int64 // MSG lines received in the window
 	kicked   bool  // got BYE slow
 	slowSeen int   // QUIT ... too slow lines seen
 }
-
-// window is the measuring window, in Unix nanoseconds.
-type window struct{ from, to atomic.Int64 }
-
-func (w *window) in(t int64) bool { return t >= w.from.Load() && t < w.to.Load() }
 
 // readLine returns the next line, without "\n", reading as needed; for
 // the handshake only.
@@ -158,7 +100,7 @@ func join(ctx context.Context, addr, nick string, stalled bool) (*client, error)
 // readLoop reads until the connection ends, noting the latency of every
 // message received in the window. Lines that arrive in one read share
 // its time.
-func (cl *client) readLoop(win *window, poll time.Duration) {
+func (cl *client) readLoop(win *load.Window, poll time.Duration) {
 	for {
 		if !cl.probe {
 			time.Sleep(poll)
@@ -167,7 +109,7 @@ func (cl *client) readLoop(win *window, poll time.Duration) {
 			return
 		}
 		now := time.Now().UnixNano()
-		measuring := win.in(now)
+		measuring := win.In(now)
 		data := cl.buf[cl.r:cl.w]
 		for {
 			i := bytes.IndexByte(data, '\n')
@@ -208,67 +150,36 @@ func (cl *client) line(l []byte, now int64, measuring bool) {
 	// MSG lobby NICK tNANOS pad
 	rest := l[len(msgPrefix):]
 	sp := bytes.IndexByte(rest, ' ')
-	if sp < 0 || sp+2 >= len(rest) || rest[sp+1] != 't' {
+	if sp < 0 {
 		return
 	}
-	var sent int64
-	for _, c := range rest[sp+2:] {
-		if c < '0' || c > '9' {
-			break
-		}
-		sent = sent*10 + int64(c-'0')
+	if sent, ok := load.SentAt(rest[sp+1:]); ok {
+		cl.hist.Record(time.Duration(now - sent))
 	}
-	cl.hist[bucket((now-sent)/1000)]++
 }
 
-// sendLoop sends rate messages per second until stop, starting at a
-// random phase; it counts the messages sent in the window.
-func (cl *client) sendLoop(rate float64, size int, win *window, stop <-chan struct{}, sent *atomic.Int64) {
-	every := time.Duration(float64(time.Second) / rate)
-	phase := time.Duration(rand.Int64N(int64(every)))
-	t := time.NewTimer(phase)
-	defer t.Stop()
-	next := time.Now().Add(phase)
-	msg := make([]byte, 0, size+8)
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		msg = append(msg[:0], 't')
-		msg = strconv.AppendInt(msg, now.UnixNano(), 10)
-		for len(msg) < size {
-			msg = append(msg, '.')
-		}
-		msg = append(msg, '\n')
+// sendLoop sends rate messages per second until stop (see load.Pace).
+func (cl *client) sendLoop(rate float64, size int, win *load.Window, stop <-chan struct{}, sent *atomic.Int64) {
+	var line []byte
+	load.Pace(rate, size, win, stop, sent, func(now time.Time, msg []byte) bool {
+		line = append(append(line[:0], msg...), '\n')
 		cl.c.SetWriteDeadline(now.Add(5 * time.Second))
-		if _, err := cl.c.Write(msg); err != nil {
-			return
-		}
-		if win.in(now.UnixNano()) {
-			sent.Add(1)
-		}
-		// Keep the schedule without bunching up after a delay.
-		next = next.Add(every)
-		if d := time.Until(next); d > 0 {
-			t.Reset(d)
-		} else {
-			next = time.Now()
-			t.Reset(0)
-		}
-	}
+		_, err := cl.c.Write(line)
+		return err == nil
+	})
 }
 
 // measure runs one point and prints its figures.
-func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
-	srv, err := startServer(ctx, cfg)
+func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error {
+	srv, err := startServers(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.close()
-	name := fmt.Sprintf("chat/n%d/r%g", p.n, p.rate)
+	name := fmt.Sprintf("chat/n%d/r%g", p.N, p.Rate)
+	if cfg.servers > 1 {
+		name += fmt.Sprintf("/servers%d", cfg.servers)
+	}
 	if cfg.stall > 0 {
 		name += fmt.Sprintf("/stall%g", cfg.stall)
 	}
@@ -278,43 +189,21 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Connect, 50 at a time; the stalled clients are spread evenly.
-	clients := make([]*client, p.n)
-	nStalled := int(float64(p.n) * cfg.stall)
-	var firstErr error
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 50)
-	win := new(window)
-	win.from.Store(math.MaxInt64)
-	for i := range clients {
-		stalled := nStalled > 0 && i%(p.n/max(nStalled, 1)) == 0 && i/(p.n/max(nStalled, 1)) < nStalled
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			cl, err := join(ctx, srv.addr, fmt.Sprintf("c%d", i), stalled)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				firstErr = cmp(firstErr, err)
-				return
-			}
-			clients[i] = cl
-		}()
+	// Connect; the stalled clients are spread evenly.
+	nStalled := int(float64(p.N) * cfg.stall)
+	win := load.NewWindow()
+	clients, err := load.Dial(p.N, func(i int) (*client, error) {
+		stalled := nStalled > 0 && i%(p.N/max(nStalled, 1)) == 0 && i/(p.N/max(nStalled, 1)) < nStalled
+		return join(ctx, srv.addrs[i%len(srv.addrs)], fmt.Sprintf("c%d", i), stalled)
+	}, func(cl *client) { cl.c.Close() })
+	if err != nil {
+		return err
 	}
-	wg.Wait()
 	defer func() {
 		for _, cl := range clients {
-			if cl != nil {
-				cl.c.Close()
-			}
+			cl.c.Close()
 		}
 	}()
-	if firstErr != nil {
-		return firstErr
-	}
 	var readers sync.WaitGroup
 	probes := 0
 	for _, cl := range clients {
@@ -342,8 +231,7 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 	var sent atomic.Int64
 	var senders sync.WaitGroup
 	start := time.Now()
-	win.from.Store(start.Add(cfg.warm).UnixNano())
-	win.to.Store(start.Add(cfg.warm + cfg.dur).UnixNano())
+	win.Set(start.Add(cfg.warm), start.Add(cfg.warm+cfg.dur))
 	for _, cl := range clients {
 		if cl.stalled {
 			continue // stalled clients neither read nor write
@@ -351,17 +239,17 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 		senders.Add(1)
 		go func() {
 			defer senders.Done()
-			cl.sendLoop(p.rate, cfg.size, win, stop, &sent)
+			cl.sendLoop(p.Rate, cfg.size, win, stop, &sent)
 		}()
 	}
-	sleep(ctx, cfg.warm)
+	load.Sleep(ctx, cfg.warm)
 	cpu0 := srv.cpu()
-	sleep(ctx, cfg.dur)
+	load.Sleep(ctx, cfg.dur)
 	cpu1 := srv.cpu()
 	close(stop)
 	senders.Wait()
 	// Let the last messages of the window arrive, then hang up.
-	sleep(ctx, 500*time.Millisecond)
+	load.Sleep(ctx, 500*time.Millisecond)
 	for _, cl := range clients {
 		cl.c.Close()
 	}
@@ -370,14 +258,14 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 		return err
 	}
 
-	var h hist
+	var h latency.Hist
 	var received int64
 	kicked := 0
 	for _, cl := range clients {
 		if cl.stalled {
 			continue
 		}
-		h.add(&cl.hist)
+		h.Add(&cl.hist)
 		received += cl.received
 		kicked = max(kicked, cl.slowSeen)
 		if cl.kicked {
@@ -385,37 +273,17 @@ func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 		}
 	}
 	secs := cfg.dur.Seconds()
-	readersN := p.n - nStalled
+	readersN := p.N - nStalled
 	fmt.Fprintf(out, "%s/sent %.0f msg/s\n", name, float64(sent.Load())/secs)
 	fmt.Fprintf(out, "%s/delivered %.0f lines/s\n", name, float64(received)/secs)
 	fmt.Fprintf(out, "%s/expected %.0f lines/s\n", name, float64(sent.Load())*float64(readersN)/secs)
-	fmt.Fprintf(out, "%s/p50 %.2f ms\n", name, ms(h.quantile(0.50)))
-	fmt.Fprintf(out, "%s/p99 %.2f ms\n", name, ms(h.quantile(0.99)))
-	fmt.Fprintf(out, "%s/max %.2f ms\n", name, ms(h.quantile(1)))
+	h.Print(out, name)
 	fmt.Fprintf(out, "%s/kicked %d clients\n", name, kicked)
 	if !cfg.inproc {
 		fmt.Fprintf(out, "%s/server_cpu %.2f cores\n", name, (cpu1-cpu0).Seconds()/secs)
 	}
 	fmt.Fprintf(out, "%s/join_time %.2f s\n", name, tJoined.Seconds())
-	fmt.Fprintf(out, "%s/mem_rss %.1f KiB/client\n", name, float64(r1-r0)/1024/float64(p.n))
-	fmt.Fprintf(out, "%s/mem_go %.1f KiB/client\n", name, float64(g1-g0)/1024/float64(p.n))
+	fmt.Fprintf(out, "%s/mem_rss %.1f KiB/client\n", name, float64(r1-r0)/1024/float64(p.N))
+	fmt.Fprintf(out, "%s/mem_go %.1f KiB/client\n", name, float64(g1-g0)/1024/float64(p.N))
 	return nil
-}
-
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }

@@ -5,6 +5,7 @@
 //	chatload -serve -addr 127.0.0.1:0       run a server (until stdin ends or SIGTERM)
 //	chatload -load 1000:1 -dur 5s            measure (starts a server process of its own)
 //	chatload -load 10:10 -dur 1s -inproc     measure a server in this process
+//	chatload -load 1000:1 -servers 2         two servers sharing the room through NATS
 //
 // For each point N:R of -load, the tool starts a fresh server (a child
 // process running "chatload -serve", pinned with taskset to the CPU of
@@ -29,6 +30,12 @@
 //	chat/nN/rR[/stallS]/mem_rss     server RSS growth per connected idle client, KiB
 //	chat/nN/rR[/stallS]/mem_go      server Go heap + stacks growth per idle client, KiB
 //
+// With -servers 2, each point runs two server processes (both pinned to
+// -server-cpu) that share the lobby through NATS with chat/natshub: the
+// first runs the NATS server, embedded, in its own process. The clients
+// alternate between them, and the figures, named chat/nN/rR/servers2/...,
+// count both (the memory too, NATS's included).
+//
 // Every loop is bounded by -dur and the whole run by -timeout.
 package main
 
@@ -45,13 +52,16 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
 
+	"github.com/sockkit/sockkit/bench/internal/load"
+	"github.com/sockkit/sockkit/bench/internal/proc"
 	"github.com/sockkit/sockkit/chat"
+	"github.com/sockkit/sockkit/chat/natshub"
+	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 )
 
 func main() {
@@ -60,14 +70,8 @@ func main() {
 	})
 }
 
-// point is one load to measure: N clients each sending R messages/s.
-type point struct {
-	n    int
-	rate float64
-}
-
 type config struct {
-	points    []point
+	points    []load.Point
 	stall     float64
 	dur, warm time.Duration
 	size      int
@@ -78,6 +82,7 @@ type config struct {
 	profile   string
 	interval  time.Duration
 	timeout   time.Duration
+	servers   int // 1, or 2 sharing the room through NATS
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -85,7 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	serve := fs.Bool("serve", false, "run a server on -addr instead of measuring one")
 	addr := fs.String("addr", "127.0.0.1:0", "`address` for -serve")
-	load := fs.String("load", "10:10,100:10,1000:1", "comma-separated `N:R` points: N clients sending R messages/s each")
+	loadArg := fs.String("load", "10:10,100:10,1000:1", "comma-separated `N:R` points: N clients sending R messages/s each")
 	stall := fs.Float64("stall", 0, "`fraction` of clients that never read")
 	dur := fs.Duration("dur", 3*time.Second, "measuring time per point")
 	warm := fs.Duration("warm", time.Second, "sending time before measuring, per point")
@@ -97,6 +102,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	interval := fs.Duration("write-interval", 0, "the server's WriteInterval (0: its default)")
 	profile := fs.String("cpuprofile", "", "with -serve: write a CPU profile of the server to `file`")
 	timeout := fs.Duration("timeout", 3*time.Minute, "bound on the whole run")
+	servers := fs.Int("servers", 1, "chat `servers` sharing the room: 1, or 2 through NATS (the first runs it, in its process), each with half the clients")
+	natsArg := fs.String("nats", "", "with -serve: share rooms through the NATS server at this `URL`, or \"embedded\" to run one in the server")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -115,20 +122,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			defer pprof.StopCPUProfile()
 		}
-		return runServer(ctx, *addr, *interval, stdin, stdout)
+		return runServer(ctx, *addr, *interval, *natsArg, stdin, stdout)
 	}
 	cfg := config{stall: *stall, dur: *dur, warm: *warm, size: max(*size, 21), inproc: *inproc,
 		probes: *probes, poll: *poll,
-		serverCPU: *serverCPU, profile: *profile, interval: *interval, timeout: *timeout}
-	for _, p := range strings.Split(*load, ",") {
-		ns, rs, ok := strings.Cut(p, ":")
-		n, err1 := strconv.Atoi(ns)
-		r, err2 := strconv.ParseFloat(rs, 64)
-		if !ok || err1 != nil || err2 != nil || n < 1 || r <= 0 {
-			fmt.Fprintf(stderr, "chatload: bad -load point %q\n", p)
-			return cli.ErrUsage
-		}
-		cfg.points = append(cfg.points, point{n, r})
+		serverCPU: *serverCPU, profile: *profile, interval: *interval, timeout: *timeout, servers: *servers}
+	if cfg.servers != 1 && cfg.servers != 2 {
+		fmt.Fprintln(stderr, "chatload: -servers must be 1 or 2")
+		return cli.ErrUsage
+	}
+	var err error
+	if cfg.points, err = load.ParsePoints(*loadArg); err != nil {
+		fmt.Fprintf(stderr, "chatload: %v\n", err)
+		return cli.ErrUsage
 	}
 	if cfg.stall < 0 || cfg.stall >= 1 {
 		fmt.Fprintln(stderr, "chatload: -stall must be in [0, 1)")
@@ -150,16 +156,30 @@ func newServer() *chat.Server {
 	return &chat.Server{MaxConns: 100000, MaxConnsPerSource: -1, RegisterTimeout: -1, LineRate: -1, Logger: slog.New(slog.DiscardHandler)}
 }
 
-// runServer is -serve: it serves on addr, prints "listening ADDR", and
-// answers each "mem" line on stdin with "mem HEAP+STACK RSS GOROUTINES";
-// the end of stdin or a signal shuts it down.
-func runServer(ctx context.Context, addr string, interval time.Duration, stdin io.Reader, stdout io.Writer) error {
+// runServer is -serve: it serves on addr, prints "listening ADDR"
+// (after "nats URL" when it runs NATS itself), and answers each "mem"
+// line on stdin with "mem HEAP+STACK RSS GOROUTINES"; the end of stdin or
+// a signal shuts it down. With natsArg, the server shares its rooms
+// through NATS.
+func runServer(ctx context.Context, addr string, interval time.Duration, natsArg string, stdin io.Reader, stdout io.Writer) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := newServer()
 	srv.WriteInterval = interval
+	if natsArg != "" {
+		hub, url, closeHub, err := startHub(ctx, natsArg)
+		if err != nil {
+			l.Close()
+			return err
+		}
+		defer closeHub()
+		if natsArg == "embedded" {
+			fmt.Fprintf(stdout, "nats %s\n", url)
+		}
+		srv.Hub = hub
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
 	fmt.Fprintf(stdout, "listening %s\n", l.Addr())
@@ -193,58 +213,87 @@ loop:
 	return nil
 }
 
+// startHub connects a natshub.Hub to the NATS server at natsArg, or to
+// one it starts in this process for "embedded", and waits until the
+// rooms are shared. It returns the NATS URL and a func that closes both.
+func startHub(ctx context.Context, natsArg string) (*natshub.Hub, string, func(), error) {
+	url := natsArg
+	var ns *natsembed.Server
+	if natsArg == "embedded" {
+		var err error
+		if ns, err = natsembed.Start(natsembed.Options{}); err != nil {
+			return nil, "", nil, err
+		}
+		url = ns.URL()
+	}
+	stopNATS := func() {
+		if ns != nil {
+			ns.Shutdown()
+		}
+	}
+	hub, err := natshub.Connect(url, natshub.Options{})
+	if err != nil {
+		stopNATS()
+		return nil, "", nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := hub.WaitShared(wctx); err != nil {
+		hub.Close()
+		stopNATS()
+		return nil, "", nil, fmt.Errorf("rooms not shared through %s: %w", url, err)
+	}
+	return hub, url, func() { hub.Close(); stopNATS() }, nil
+}
+
 // memNow returns the Go heap and stacks in use, after a collection, and
 // the process's resident set size, in bytes.
 func memNow() (goMem, rss int64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse + ms.StackInuse), rssOf(os.Getpid())
+	return int64(ms.HeapInuse + ms.StackInuse), proc.RSS(os.Getpid())
 }
 
-// rssOf reads VmRSS of a process from /proc (0 where there is none).
-func rssOf(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// cpuOf returns the CPU time a process has used, from /proc.
-func cpuOf(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:]
-	}
-	f := strings.Fields(s)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
-// server is a running server under test.
+// server is a running server under test, or several (see startServers).
 type server struct {
-	addr  string
-	mem   func() (goMem, rss int64, err error)
-	cpu   func() time.Duration
-	close func() error
+	addrs   []string // where the clients connect, in turn
+	natsURL string   // the NATS server it runs, if any
+	mem     func() (goMem, rss int64, err error)
+	cpu     func() time.Duration
+	close   func() error
 }
 
-func startServer(ctx context.Context, cfg config) (*server, error) {
+// startServers starts the servers of a point: one, or two that share
+// the room through NATS, run by the first. Their figures add up.
+func startServers(ctx context.Context, cfg config) (*server, error) {
+	if cfg.servers == 1 {
+		return startServer(ctx, cfg, "")
+	}
+	a, err := startServer(ctx, cfg, "embedded")
+	if err != nil {
+		return nil, err
+	}
+	b, err := startServer(ctx, cfg, a.natsURL)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	return &server{
+		addrs: append(a.addrs, b.addrs...),
+		mem: func() (int64, int64, error) {
+			g1, r1, err1 := a.mem()
+			g2, r2, err2 := b.mem()
+			return g1 + g2, r1 + r2, errors.Join(err1, err2)
+		},
+		cpu:   func() time.Duration { return a.cpu() + b.cpu() },
+		close: func() error { return errors.Join(b.close(), a.close()) }, // a runs NATS
+	}, nil
+}
+
+// startServer starts a server, in this process with -inproc, sharing its
+// rooms through NATS if natsArg is not empty (see runServer).
+func startServer(ctx context.Context, cfg config, natsArg string) (*server, error) {
 	if cfg.inproc {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -252,10 +301,20 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 		}
 		srv := newServer()
 		srv.WriteInterval = cfg.interval
+		closeHub, natsURL := func() {}, ""
+		if natsArg != "" {
+			hub, url, stop, err := startHub(ctx, natsArg)
+			if err != nil {
+				l.Close()
+				return nil, err
+			}
+			srv.Hub, closeHub, natsURL = hub, stop, url
+		}
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
 		return &server{
-			addr: l.Addr().String(),
+			addrs:   []string{l.Addr().String()},
+			natsURL: natsURL,
 			mem: func() (int64, int64, error) {
 				g, r := memNow()
 				return g, r, nil
@@ -266,6 +325,7 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 				defer cancel()
 				srv.Shutdown(sctx)
 				<-errc
+				closeHub()
 				return nil
 			},
 		}, nil
@@ -275,6 +335,9 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 		return nil, err
 	}
 	argv := []string{exe, "-serve", "-write-interval", cfg.interval.String()}
+	if natsArg != "" {
+		argv = append(argv, "-nats", natsArg)
+	}
 	if cfg.profile != "" {
 		argv = append(argv, "-cpuprofile", cfg.profile)
 	}
@@ -300,6 +363,12 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 		cmd.Wait()
 		return nil, errors.New("the server process did not start")
 	}
+	natsURL, ok := strings.CutPrefix(out.Text(), "nats ")
+	if ok && !out.Scan() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, errors.New("the server process did not start")
+	}
 	addr, ok := strings.CutPrefix(out.Text(), "listening ")
 	if !ok {
 		cmd.Process.Kill()
@@ -308,7 +377,8 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	}
 	pid := cmd.Process.Pid
 	return &server{
-		addr: addr,
+		addrs:   []string{addr},
+		natsURL: natsURL,
 		mem: func() (int64, int64, error) {
 			if _, err := io.WriteString(in, "mem\n"); err != nil {
 				return 0, 0, err
@@ -322,7 +392,7 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 			}
 			return g, r, nil
 		},
-		cpu: func() time.Duration { return cpuOf(pid) },
+		cpu: func() time.Duration { return proc.CPU(pid) },
 		close: func() error {
 			in.Close()
 			go io.Copy(io.Discard, outPipe)
