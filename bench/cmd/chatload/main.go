@@ -29,6 +29,12 @@
 //	chat/nN/rR[/stallS]/mem_rss     server RSS growth per connected idle client, KiB
 //	chat/nN/rR[/stallS]/mem_go      server Go heap + stacks growth per idle client, KiB
 //
+// With -hold H, one server serves every point, and H idle clients are
+// connected to it first and stay connected throughout (see hold.go):
+//
+//	chatload -hold 100000 -load ""          per-client memory of 100,000 idle clients
+//	chatload -hold 99000 -load 1000:1       1000:1 while 99,000 idle clients stay connected
+//
 // Every loop is bounded by -dur and the whole run by -timeout.
 package main
 
@@ -78,6 +84,9 @@ type config struct {
 	profile   string
 	interval  time.Duration
 	timeout   time.Duration
+	hold      int // idle clients connected before the points
+	holdRoom  int // members per room of the hold
+	maxConns  int // the server's MaxConns
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -97,6 +106,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	interval := fs.Duration("write-interval", 0, "the server's WriteInterval (0: its default)")
 	profile := fs.String("cpuprofile", "", "with -serve: write a CPU profile of the server to `file`")
 	timeout := fs.Duration("timeout", 3*time.Minute, "bound on the whole run")
+	holdN := fs.Int("hold", 0, "idle `clients` connected before the points and kept through them, on one server")
+	holdRoom := fs.Int("hold-room", 50, "`members` per room of the idle clients")
+	maxConns := fs.Int("max-conns", 0, "with -serve: the server's MaxConns (0: 100000)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -115,12 +127,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			defer pprof.StopCPUProfile()
 		}
-		return runServer(ctx, *addr, *interval, stdin, stdout)
+		return runServer(ctx, *addr, *interval, *maxConns, stdin, stdout)
 	}
 	cfg := config{stall: *stall, dur: *dur, warm: *warm, size: max(*size, 21), inproc: *inproc,
 		probes: *probes, poll: *poll,
-		serverCPU: *serverCPU, profile: *profile, interval: *interval, timeout: *timeout}
-	for _, p := range strings.Split(*load, ",") {
+		serverCPU: *serverCPU, profile: *profile, interval: *interval, timeout: *timeout,
+		hold: *holdN, holdRoom: *holdRoom, maxConns: 100000}
+	var points []string
+	if *load != "" {
+		points = strings.Split(*load, ",")
+	}
+	for _, p := range points {
 		ns, rs, ok := strings.Cut(p, ":")
 		n, err1 := strconv.Atoi(ns)
 		r, err2 := strconv.ParseFloat(rs, 64)
@@ -134,8 +151,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "chatload: -stall must be in [0, 1)")
 		return cli.ErrUsage
 	}
+	if cfg.hold < 0 || cfg.holdRoom < 1 || cfg.hold == 0 && len(cfg.points) == 0 {
+		fmt.Fprintln(stderr, "chatload: -hold must not be negative, -hold-room must be positive, and without -hold -load needs a point")
+		return cli.ErrUsage
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
+	if cfg.hold > 0 {
+		return measureHold(ctx, cfg, stdout)
+	}
 	for _, p := range cfg.points {
 		if err := measure(ctx, cfg, p, stdout); err != nil {
 			return err
@@ -145,20 +169,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // newServer is the server under test, with bench settings: room for
-// every client, and no flood control (every message is wanted).
-func newServer() *chat.Server {
-	return &chat.Server{MaxConns: 100000, MaxConnsPerSource: -1, RegisterTimeout: -1, LineRate: -1, Logger: slog.New(slog.DiscardHandler)}
+// maxConns clients (all from a few loopback addresses), no registration
+// timeout (the hold clients register at once, but may wait for the
+// server), and no flood control (every message is wanted).
+func newServer(maxConns int) *chat.Server {
+	return &chat.Server{MaxConns: maxConns, MaxConnsPerSource: -1, RegisterTimeout: -1, LineRate: -1, Logger: slog.New(slog.DiscardHandler)}
 }
 
 // runServer is -serve: it serves on addr, prints "listening ADDR", and
 // answers each "mem" line on stdin with "mem HEAP+STACK RSS GOROUTINES";
 // the end of stdin or a signal shuts it down.
-func runServer(ctx context.Context, addr string, interval time.Duration, stdin io.Reader, stdout io.Writer) error {
+func runServer(ctx context.Context, addr string, interval time.Duration, maxConns int, stdin io.Reader, stdout io.Writer) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := newServer()
+	if maxConns == 0 {
+		maxConns = 100000
+	}
+	srv := newServer(maxConns)
 	srv.WriteInterval = interval
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
@@ -239,7 +268,7 @@ func cpuOf(pid int) time.Duration {
 // server is a running server under test.
 type server struct {
 	addr  string
-	mem   func() (goMem, rss int64, err error)
+	mem   func() (goMem, rss, goroutines int64, err error)
 	cpu   func() time.Duration
 	close func() error
 }
@@ -250,15 +279,15 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
-		srv := newServer()
+		srv := newServer(cfg.maxConns)
 		srv.WriteInterval = cfg.interval
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
 		return &server{
 			addr: l.Addr().String(),
-			mem: func() (int64, int64, error) {
+			mem: func() (int64, int64, int64, error) {
 				g, r := memNow()
-				return g, r, nil
+				return g, r, int64(runtime.NumGoroutine()), nil
 			},
 			cpu: func() time.Duration { return 0 },
 			close: func() error {
@@ -274,7 +303,7 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{exe, "-serve", "-write-interval", cfg.interval.String()}
+	argv := []string{exe, "-serve", "-write-interval", cfg.interval.String(), "-max-conns", strconv.Itoa(cfg.maxConns)}
 	if cfg.profile != "" {
 		argv = append(argv, "-cpuprofile", cfg.profile)
 	}
@@ -309,18 +338,18 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	pid := cmd.Process.Pid
 	return &server{
 		addr: addr,
-		mem: func() (int64, int64, error) {
+		mem: func() (int64, int64, int64, error) {
 			if _, err := io.WriteString(in, "mem\n"); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			if !out.Scan() {
-				return 0, 0, errors.New("the server process ended")
+				return 0, 0, 0, errors.New("the server process ended")
 			}
 			var g, r, n int64
 			if _, err := fmt.Sscanf(out.Text(), "mem %d %d %d", &g, &r, &n); err != nil {
-				return 0, 0, fmt.Errorf("server said %q", out.Text())
+				return 0, 0, 0, fmt.Errorf("server said %q", out.Text())
 			}
-			return g, r, nil
+			return g, r, n, nil
 		},
 		cpu: func() time.Duration { return cpuOf(pid) },
 		close: func() error {
