@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sockkit/sockkit"
@@ -177,6 +178,8 @@ type Server struct {
 	hub      Hub
 	room     string
 
+	parked atomic.Int64 // sessions parked now
+
 	mu    sync.Mutex
 	nicks map[string]*session // by folded nickname
 }
@@ -219,7 +222,8 @@ func (s *Server) Close() error {
 // disconnected for not reading.
 type Stats struct {
 	sockkit.Counters
-	Nicks int64 // nicknames taken now
+	Nicks  int64 // nicknames taken now
+	Parked int64 // sessions idle now, waiting with no goroutine (Linux)
 }
 
 // Stats returns the server's counters.
@@ -228,7 +232,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	nicks := len(s.nicks)
 	s.mu.Unlock()
-	return Stats{Counters: s.gate.Counters.Load(), Nicks: int64(nicks)}
+	return Stats{Counters: s.gate.Counters.Load(), Nicks: int64(nicks), Parked: s.parked.Load()}
 }
 
 // settings are the resolved fields of a Server.
@@ -303,19 +307,21 @@ func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 		onRetry := func(err error, delay time.Duration) {
 			s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
 		}
+		sv := s.newServing(scope)
+		defer sv.close()
 		for {
 			c, err := scope.Accept(l, onRetry)
 			if err != nil {
 				return err
 			}
-			s.start(scope, c, d)
+			s.start(sv, c, d)
 		}
 	})
 }
 
-// start admits the connection c, accepted in scope, and runs its session
-// in dialect d.
-func (s *Server) start(scope *track.Scope, c net.Conn, d dialect) {
+// start admits the connection c, accepted in sv's scope, and starts its
+// session in dialect d.
+func (s *Server) start(sv *serving, c net.Conn, d dialect) {
 	release, why := s.gate.Conn(c.RemoteAddr())
 	if why != admit.OK {
 		text := "too many connections, try again later"
@@ -333,23 +339,18 @@ func (s *Server) start(scope *track.Scope, c net.Conn, d dialect) {
 			tc.SetWriteBuffer(sb)
 		}
 	}
-	ss := newSession(s, c)
+	ss := newSession(s, sv, c)
 	ss.release = release
 	ss.dialect = d
-	remove, ok := scope.AddConn(c, ss.shutdown)
+	ss.useParker()
+	remove, ok := sv.scope.AddConn(c, ss.shutdown)
 	if !ok {
 		release()
 		c.Close()
 		return
 	}
-	if !scope.Go(func() {
-		defer remove()
-		ss.run() // ends with release()
-	}) {
-		remove()
-		release()
-		c.Close()
-	}
+	ss.remove = remove
+	ss.begin() // the session ends with release() and remove()
 }
 
 // claimNick gives nick to ss if nobody else has it (in any case), and
