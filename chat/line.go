@@ -45,16 +45,14 @@ func newLineReader(r io.Reader, max int) *lineReader {
 }
 
 // setMax sets the line limit and the pool that buffers come from from
-// now on (nil: allocate them); what is buffered is kept.
+// now on (nil: allocate them); what is buffered is kept. The last line
+// next returned stays valid: a buffer too small for the new limit is
+// replaced, but left to the garbage collector rather than to its pool.
 func (lr *lineReader) setMax(limit int, pool *sync.Pool) {
 	lr.max, lr.size, lr.pool = limit, bufSize(limit), pool
 	if lr.buf != nil && len(lr.buf) < lr.size {
-		from, fromPool := lr.from, lr.fromPool
 		lr.part = lr.buf[lr.r:lr.w]
 		lr.acquire() // a buffer of the new size, with what is unread
-		if from != nil {
-			fromPool.Put(from)
-		}
 	}
 }
 

@@ -119,6 +119,9 @@ func (ss *session) useParker() {
 func (ss *session) park() bool {
 	ss.lr.release()
 	ss.scratch = nil // formatting a line is rare for an idle session
+	if ss.irc != nil {
+		ss.irc.buf = nil
+	}
 	ss.srv.parked.Add(1)
 	if ss.parking.Park(ss.parkDeadline()) != nil {
 		ss.srv.parked.Add(-1)

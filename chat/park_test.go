@@ -313,3 +313,29 @@ func TestLineReaderRelease(t *testing.T) {
 		t.Errorf("bytes held while released (-want +got):\n%s", d)
 	}
 }
+
+// A client found to speak IRC by its first line moves to IRC's line
+// limit with what it has sent already: here into a larger buffer than
+// MaxLineBytes needs, with the first line still being handled.
+func TestSniffKeepsBufferedLines(t *testing.T) {
+	defer leaktest.Check(t)()
+	for _, parking := range parkModes(t) {
+		inMode(t, parking, func(t *testing.T) {
+			addr, stop := start(t, &Server{MaxLineBytes: 100})
+			defer stop()
+			bob := login(t, addr, "bob")
+			r := dialRaw(t, addr)
+			r.line() // HELLO, to a client that has not spoken yet
+			r.irc = true
+			long := strings.Repeat("y", 300)
+			r.send("NICK alice\r\nUSER alice 0 * :Real alice\r\nPRIVMSG #lobby :" + long + "\r\n")
+			r.ircExpect(welcome("alice")...)
+			r.until(num("366", "alice", "#lobby :End of /NAMES list"))
+			bob.expect("JOIN lobby alice")
+			bob.expect("MSG lobby alice " + long)
+			r.send("QUIT\r\n")
+			r.until("ERROR :Closing link: goodbye")
+			bob.c.Close()
+		})
+	}
+}

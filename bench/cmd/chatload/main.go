@@ -84,7 +84,8 @@ type config struct {
 	profile   string
 	interval  time.Duration
 	timeout   time.Duration
-	hold      int // idle clients connected before the points
+	wrap      bool // the server sees its connections wrapped (see wrapListener)
+	hold      int  // idle clients connected before the points
 	holdRoom  int // members per room of the hold
 	maxConns  int // the server's MaxConns
 }
@@ -109,6 +110,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	holdN := fs.Int("hold", 0, "idle `clients` connected before the points and kept through them, on one server")
 	holdRoom := fs.Int("hold-room", 50, "`members` per room of the idle clients")
 	maxConns := fs.Int("max-conns", 0, "with -serve: the server's MaxConns (0: 100000)")
+	wrap := fs.Bool("wrap", false, "the server sees each connection wrapped, as a TLS or WebSocket one: without a descriptor of its own")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -127,12 +129,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			defer pprof.StopCPUProfile()
 		}
-		return runServer(ctx, *addr, *interval, *maxConns, stdin, stdout)
+		return runServer(ctx, *addr, *interval, *maxConns, *wrap, stdin, stdout)
 	}
 	cfg := config{stall: *stall, dur: *dur, warm: *warm, size: max(*size, 21), inproc: *inproc,
 		probes: *probes, poll: *poll,
 		serverCPU: *serverCPU, profile: *profile, interval: *interval, timeout: *timeout,
-		hold: *holdN, holdRoom: *holdRoom, maxConns: 100000}
+		hold: *holdN, holdRoom: *holdRoom, maxConns: 100000, wrap: *wrap}
 	var points []string
 	if *load != "" {
 		points = strings.Split(*load, ",")
@@ -179,10 +181,13 @@ func newServer(maxConns int) *chat.Server {
 // runServer is -serve: it serves on addr, prints "listening ADDR", and
 // answers each "mem" line on stdin with "mem HEAP+STACK RSS GOROUTINES";
 // the end of stdin or a signal shuts it down.
-func runServer(ctx context.Context, addr string, interval time.Duration, maxConns int, stdin io.Reader, stdout io.Writer) error {
+func runServer(ctx context.Context, addr string, interval time.Duration, maxConns int, wrap bool, stdin io.Reader, stdout io.Writer) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	if wrap {
+		l = wrapListener{l}
 	}
 	if maxConns == 0 {
 		maxConns = 100000
@@ -220,6 +225,23 @@ loop:
 	srv.Shutdown(sctx)
 	<-errc
 	return nil
+}
+
+// wrapListener hands out its connections wrapped in a type of its own,
+// as a TLS or WebSocket listener would: the chat server cannot read their
+// descriptors, so their sessions wait in a goroutine each instead of
+// parked. For comparing the two.
+type wrapListener struct{ net.Listener }
+
+// wrappedConn is a connection as wrapListener hands it out.
+type wrappedConn struct{ net.Conn }
+
+func (l wrapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return wrappedConn{c}, nil
 }
 
 // memNow returns the Go heap and stacks in use, after a collection, and
@@ -279,6 +301,9 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cfg.wrap {
+			l = wrapListener{l}
+		}
 		srv := newServer(cfg.maxConns)
 		srv.WriteInterval = cfg.interval
 		errc := make(chan error, 1)
@@ -303,7 +328,7 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{exe, "-serve", "-write-interval", cfg.interval.String(), "-max-conns", strconv.Itoa(cfg.maxConns)}
+	argv := []string{exe, "-serve", "-write-interval", cfg.interval.String(), "-max-conns", strconv.Itoa(cfg.maxConns), "-wrap=" + strconv.FormatBool(cfg.wrap)}
 	if cfg.profile != "" {
 		argv = append(argv, "-cpuprofile", cfg.profile)
 	}
