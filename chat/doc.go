@@ -292,4 +292,60 @@
 // parsed events, and [Conn.Err] says why the session ended (a BYE,
 // [Conn.Close], or a dropped connection). Text from the server is made
 // safe for a terminal before it is delivered.
+//
+// # Browser
+//
+// Browsers join the same rooms over a WebSocket (RFC 6455). A [WebSocket]
+// is both an [net/http.Handler], which does the handshake, and a
+// [net.Listener], which hands each socket to [Server.Serve]; [WebPage]
+// serves the page that talks to it:
+//
+//	ws := &chat.WebSocket{}
+//	go srv.Serve(ctx, ws)
+//	mux := http.NewServeMux()
+//	mux.Handle("GET /{$}", chat.WebPage()) // the page opens "ws" next to itself
+//	mux.Handle("GET /ws", ws)
+//	go http.Serve(httpListener, mux)
+//
+// A browser's session is the session of the protocol above, run by the
+// same code: the same commands and lines, the same checks of length,
+// UTF-8 and control characters, flood control, idle timeout, limits on
+// connections (counted with TCP's, by the browser's TCP address: behind
+// a proxy, the proxy's), slow-reader drops ([Server.SendBuffer] applies
+// to the TCP connection under the socket) and shutdown; the first line
+// tells the dialect as it does on TCP (the page's is "/nick NAME"). Over
+// the socket:
+//
+//   - the handshake is an HTTP/1.1 GET; no subprotocol and no
+//     compression are negotiated. It is refused with 403 Forbidden when
+//     the request has an Origin header whose host[:port] is not the
+//     request's Host and matches none of [WebSocket.OriginPatterns]: the
+//     page of another site cannot open a socket in its visitor's name.
+//     A request without Origin is not from a browser's page and is let
+//     in. A handshake waits for Serve to run; after Serve has ended it
+//     gets 503 Service Unavailable;
+//   - browser to server: each message is one line. A "\n" or "\r\n" at
+//     its end is optional; a message that holds "\n" is several lines;
+//     an empty message is ignored. Text and binary messages are read
+//     alike. A message longer than MaxLineBytes gets "ERR too-long ..." and the session goes on,
+//     exactly as a long line on TCP: it is read and thrown away, never
+//     held whole. The server reads at most 2 KiB ahead of the session,
+//     so that flood control holds a browser back as TCP holds back nc;
+//   - server to browser: each line is one text message, without its
+//     "\n". The server's lines are valid UTF-8, as text messages must be;
+//   - closing: after its BYE line the server sends a close frame with
+//     status 1000 (normal closure) and waits briefly for the browser's.
+//     A close frame from the browser is the end of its input, as the end
+//     of a TCP stream is.
+//
+// The page is one HTML file embedded in the package, its script and style
+// inline, nothing loaded from elsewhere. It shows the room and its name,
+// keeps the list of people (refreshed with /who), sends what is typed as
+// it is typed (so "/join ROOM", "/msg NICK TEXT" and "/who" work as in
+// nc), and reconnects by itself, with growing pauses, when the connection
+// drops or the server restarts. It puts everything from the server in the
+// page as text, never as HTML, and is served with a
+// Content-Security-Policy that allows its own inline script and style (by
+// hash) and WebSockets to its own host, and nothing else. The example
+// program serves it with "chat serve -http 127.0.0.1:8080".
 package chat

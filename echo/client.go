@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/clientio"
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,16 +30,63 @@ const (
 // requests. Dial a new connection.
 var ErrBroken = errors.New("echo: connection out of step after an interrupted round trip")
 
-// MismatchError is returned by [Conn.Echo] when the server sent back
-// other bytes than expected: a server with another transform, or not an
-// echo server at all.
+// MismatchError is returned by [Conn.Echo] (and [Conn.Finish]) when the
+// server sent back other bytes than expected: a server with another
+// transform, or not an echo server at all. Over UDP, where a datagram that does not match is
+// taken for a late reply and skipped, it is returned when no matching
+// reply came but others did; it then wraps the error that ended the
+// wait: the [*TimeoutError], or that of the context.
+//
+// Unchanged and Upper say what the reply looks like, so that the error
+// can say what to change: a reply that is the message sent, as a plain
+// echo server sends it, or the message through [Upper], as the
+// tutorials' server sends it. Both are false for anything else.
 type MismatchError struct {
-	Want, Got []byte
+	Want []byte // the reply expected (the first one, if the Client accepts several)
+	Got  []byte // the reply received, or as much of it as was read
+
+	Unchanged bool // Got is the message sent, unchanged
+	Upper     bool // Got is the message sent, upper-cased by [Upper]
+
+	Err error // over UDP, why the wait for a matching reply ended; nil over TCP
 }
 
 func (e *MismatchError) Error() string {
-	return fmt.Sprintf("echo: reply differs from what was sent (%d bytes expected, first difference at byte %d)",
-		len(e.Want), firstDiff(e.Want, e.Got))
+	var b strings.Builder
+	fmt.Fprintf(&b, "echo: reply differs from the one expected (%d bytes expected, %d received, first difference at byte %d)",
+		len(e.Want), len(e.Got), firstDiff(e.Want, e.Got))
+	switch {
+	case e.Unchanged:
+		b.WriteString(": it is the message sent, unchanged, as from a server without a Transform")
+	case e.Upper:
+		b.WriteString(": it is the message sent in upper case, as from a server with Transform Upper")
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, " (%v)", e.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *MismatchError) Unwrap() error { return e.Err }
+
+// newMismatch describes a reply got to msg that is none of wants.
+func newMismatch(msg, got []byte, wants [][]byte) *MismatchError {
+	upper, _, err := transform.Bytes(Upper(), msg)
+	return &MismatchError{
+		Want:      wants[0],
+		Got:       got,
+		Unchanged: sameStart(got, msg),
+		Upper:     err == nil && sameStart(got, upper),
+	}
+}
+
+// sameStart reports whether got is like, allowing for a got cut short
+// because fewer bytes were expected: one of the two begins with the
+// other.
+func sameStart(got, like []byte) bool {
+	n := min(len(got), len(like))
+	return n > 0 && bytes.Equal(got[:n], like[:n])
 }
 
 func firstDiff(a, b []byte) int {
@@ -49,18 +99,9 @@ func firstDiff(a, b []byte) int {
 }
 
 // TimeoutError is returned by [Conn.Echo] over UDP when no matching reply
-// came back after every attempt.
-type TimeoutError struct {
-	Attempts int
-	Timeout  time.Duration // per attempt
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("echo: no reply after %d attempts of %v", e.Attempts, e.Timeout)
-}
-
-// Unwrap returns [os.ErrDeadlineExceeded].
-func (e *TimeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
+// came back after every attempt; it is the one [sockkit.TimeoutError] of
+// every package, with Op "echo: udp round trip".
+type TimeoutError = sockkit.TimeoutError
 
 // Client connects to echo servers. Its zero value works.
 type Client struct {
@@ -72,6 +113,20 @@ type Client struct {
 	// [Upper]): the client applies it too, to know which bytes to expect
 	// back. Nil expects the bytes sent.
 	Transform func() transform.Transformer
+
+	// Accept lists more transforms the server may apply, for a client
+	// that does not know which one it runs; a nil entry stands for none
+	// (the bytes sent come back unchanged). A reply is accepted if it is
+	// what Transform or any of these makes of the message. Once a reply
+	// matches some of them and not others, the [Conn] expects only those
+	// from then on, so that it stays in step with the stream. When one
+	// accepted reply begins with another, Echo returns the shorter (see
+	// [Conn.Echo]).
+	//
+	// With a nil Transform, Accept: {Upper} talks to a plain echo server
+	// and to the tutorials' upper-casing one alike; compare the reply with
+	// the message to tell which it was.
+	Accept []func() transform.Transformer
 
 	// Timeout is how long a UDP attempt waits for its reply. Zero means
 	// DefaultTimeout.
@@ -88,14 +143,21 @@ type Client struct {
 type Conn struct {
 	nc      net.Conn
 	packet  bool
-	t       transform.Transformer // mirrors the server's, to compute replies
-	pending []byte                // input the mirror transformer holds back
 	timeout time.Duration
 	tries   int
 
-	mu     sync.Mutex
-	broken error
-	buf    []byte // UDP receive buffer
+	mu      sync.Mutex
+	mirrors []*mirror // the transforms the server may apply
+	broken  error
+	buf     []byte // UDP receive buffer
+}
+
+// mirror mirrors one transform the server may apply, to compute the
+// replies it makes.
+type mirror struct {
+	t       transform.Transformer // nil: the bytes come back unchanged
+	pending []byte                // input t holds back, on a stream
+	owed    []byte                // output made for earlier messages, not read yet
 }
 
 // Dial connects to the echo server at addr with a zero [Client]; see
@@ -140,8 +202,12 @@ func (c *Client) newConn(nc net.Conn, packet bool) *Conn {
 		timeout: opt.Or(c.Timeout, DefaultTimeout),
 		tries:   1 + max(opt.Or(c.Retries, DefaultRetries), 0),
 	}
-	if c.Transform != nil {
-		cn.t = c.Transform()
+	for _, newT := range append([]func() transform.Transformer{c.Transform}, c.Accept...) {
+		m := new(mirror)
+		if newT != nil {
+			m.t = newT()
+		}
+		cn.mirrors = append(cn.mirrors, m)
 	}
 	if packet {
 		cn.buf = make([]byte, MaxDatagramLimit+1)
@@ -164,15 +230,24 @@ func (cn *Conn) LocalAddr() net.Addr { return cn.nc.LocalAddr() }
 // datagrams that do not match the expected reply (late replies to
 // earlier requests) are skipped.
 //
+// A transform such as [Upper] holds back the first bytes of a character
+// until the rest of it arrives, so when msg ends inside a character (in a
+// charset other than UTF-8, say), the server sends those bytes only with
+// the next message, or when the client is done: Echo returns the reply
+// without them, and [Conn.Finish] collects them. Likewise, when one of
+// the replies [Client.Accept] allows begins with another, Echo returns
+// the shorter; if the server sent the longer, its rest begins the next
+// reply.
+//
 // ctx's deadline and cancellation bound the round trip. A TCP round trip
 // cut short leaves the Conn unusable ([ErrBroken]). When the reply
-// differs from what was expected, Echo returns it with a
+// differs from every reply expected, Echo returns it with a
 // [*MismatchError].
 func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
 	if cn.broken != nil {
-		return nil, fmt.Errorf("%w (%w)", ErrBroken, cn.broken)
+		return nil, cn.brokenErr()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -180,102 +255,206 @@ func (cn *Conn) Echo(ctx context.Context, msg []byte) ([]byte, error) {
 	if cn.packet {
 		return cn.echoPacket(ctx, msg)
 	}
-	want, err := cn.expectStream(msg)
+	wants, err := cn.expectStream(msg, false)
 	if err != nil {
 		return nil, err
 	}
-	stop := cn.bindContext(ctx)
-	got, err := cn.roundTrip(msg, len(want))
-	if interrupted := stop(); err != nil && interrupted {
-		cause := context.Cause(ctx)
-		if cause == nil {
-			cause = context.DeadlineExceeded
-		}
-		err = fmt.Errorf("echo: %w", cause)
+	done := clientio.Bind(ctx, cn.nc)
+	got, matched, err := cn.roundTrip(msg, wants)
+	if err = done(err); clientio.Interrupted(err) {
+		err = fmt.Errorf("echo: %w", err)
 	}
 	if err != nil {
 		cn.broken = err
 		return got, err
 	}
-	if !bytes.Equal(got, want) {
-		return got, &MismatchError{Want: want, Got: got}
+	if !cn.keep(matched, wants, len(got)) {
+		return got, newMismatch(msg, got, wants)
 	}
 	return got, nil
 }
 
-// bindContext makes ctx's deadline and cancellation interrupt I/O on the
-// conn. The returned func undoes it and reports whether ctx interrupted.
-func (cn *Conn) bindContext(ctx context.Context) func() bool {
-	d, _ := ctx.Deadline()
-	cn.nc.SetDeadline(d)
-	interrupted := make(chan struct{})
-	stopAfter := context.AfterFunc(ctx, func() {
-		cn.nc.SetDeadline(time.Unix(1, 0))
-		close(interrupted)
-	})
-	return func() bool {
-		if !stopAfter() {
-			<-interrupted
-			return true
+// keep narrows the mirrors to those whose reply matched, and reports
+// whether any did. n bytes of each reply have been read; a mirror whose
+// reply is longer owes the rest.
+func (cn *Conn) keep(matched []bool, wants [][]byte, n int) bool {
+	var kept []*mirror
+	for i, m := range cn.mirrors {
+		if matched[i] {
+			m.owed = wants[i][n:]
+			kept = append(kept, m)
 		}
-		cn.nc.SetDeadline(time.Time{})
-		// The conn's deadline can fire a moment before ctx's own timer.
-		return ctx.Err() != nil || !d.IsZero() && !time.Now().Before(d)
 	}
+	if len(kept) == 0 {
+		return false
+	}
+	cn.mirrors = kept
+	return true
 }
 
-// roundTrip writes msg and reads n bytes. Writes and reads overlap when
-// the message is large, so neither side's buffers can fill up and stall
-// both ends.
-func (cn *Conn) roundTrip(msg []byte, n int) ([]byte, error) {
-	got := make([]byte, n)
+// Finish ends a TCP conversation: it tells the server that no more
+// messages follow (a half-close, which makes an echo server send back
+// what its transform still holds, then close) and returns the rest of the
+// last reply (see [Conn.Echo]), often nothing. It reads until the server
+// closes, for as long as ctx allows; bytes other than those expected are
+// a [*MismatchError]. After Finish, the Conn can only be closed. Over UDP
+// Finish does nothing.
+func (cn *Conn) Finish(ctx context.Context) ([]byte, error) {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.packet {
+		return nil, nil
+	}
+	if cn.broken != nil {
+		return nil, cn.brokenErr()
+	}
+	cw, ok := cn.nc.(interface{ CloseWrite() error })
+	if !ok {
+		return nil, fmt.Errorf("echo: a %T cannot be half-closed", cn.nc)
+	}
+	rests, err := cn.expectStream(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	cn.broken = errFinished
+	longest := 0
+	for _, r := range rests {
+		longest = max(longest, len(r))
+	}
+	done := clientio.Bind(ctx, cn.nc)
+	err = cw.CloseWrite()
+	var got []byte
+	if err == nil {
+		got, err = io.ReadAll(io.LimitReader(cn.nc, int64(longest)+1))
+	}
+	err = done(err)
+	if err != nil {
+		return got, fmt.Errorf("echo: finish: %w", err)
+	}
+	for _, r := range rests {
+		if bytes.Equal(got, r) {
+			return got, nil
+		}
+	}
+	return got, &MismatchError{Want: rests[0], Got: got}
+}
+
+// errFinished is why a Conn is out of use after Finish.
+var errFinished = errors.New("echo: conversation finished")
+
+// brokenErr returns why the Conn is out of use.
+func (cn *Conn) brokenErr() error {
+	if cn.broken == errFinished {
+		return errFinished
+	}
+	return fmt.Errorf("%w (%w)", ErrBroken, cn.broken)
+}
+
+// roundTrip writes msg and reads the reply, one of wants (see
+// readReply). Writes and reads overlap when the message is large, so
+// neither side's buffers can fill up and stall both ends.
+func (cn *Conn) roundTrip(msg []byte, wants [][]byte) ([]byte, []bool, error) {
 	if len(msg) <= 32<<10 {
 		if _, err := cn.nc.Write(msg); err != nil {
-			return nil, fmt.Errorf("echo: write: %w", err)
+			return nil, nil, fmt.Errorf("echo: write: %w", err)
 		}
-		if _, err := io.ReadFull(cn.nc, got); err != nil {
-			return nil, fmt.Errorf("echo: read: %w", err)
-		}
-		return got, nil
+		return readReply(cn.nc, wants)
 	}
 	werr := make(chan error, 1)
 	go func() {
 		_, err := cn.nc.Write(msg)
 		werr <- err
 	}()
-	_, rerr := io.ReadFull(cn.nc, got)
+	got, matched, rerr := readReply(cn.nc, wants)
 	if rerr != nil {
 		cn.nc.SetDeadline(time.Unix(1, 0)) // unblock the writer
 	}
 	if err := <-werr; err != nil && rerr == nil {
-		return nil, fmt.Errorf("echo: write: %w", err)
+		return nil, nil, fmt.Errorf("echo: write: %w", err)
 	}
-	if rerr != nil {
-		return nil, fmt.Errorf("echo: read: %w", rerr)
-	}
-	return got, nil
+	return got, matched, rerr
 }
 
-// expectStream returns the bytes the server will send back for msg on
-// the stream: msg itself, or msg through the mirror transformer.
-func (cn *Conn) expectStream(msg []byte) ([]byte, error) {
-	if cn.t == nil {
+// readReply reads one reply from a stream on which wants are the replies
+// that may come. It reads until what it read is one of them, but no byte
+// past the shortest that it can still become, and returns what it read
+// and which of wants begin with it (none: a mismatch, of the length of a
+// want).
+func readReply(r io.Reader, wants [][]byte) ([]byte, []bool, error) {
+	longest := 0
+	for _, w := range wants {
+		longest = max(longest, len(w))
+	}
+	got := make([]byte, 0, longest)
+	live := make([]bool, len(wants))
+	for i := range live {
+		live[i] = true
+	}
+	for {
+		need, matched := 0, false
+		for i, w := range wants {
+			switch {
+			case !live[i]:
+			case !bytes.HasPrefix(w, got):
+				live[i] = false
+			case len(w) == len(got):
+				matched = true
+			case need == 0 || len(w)-len(got) < need:
+				need = len(w) - len(got)
+			}
+		}
+		if matched {
+			return got, live, nil
+		}
+		if need == 0 {
+			return got, live, nil // no want begins with got
+		}
+		n := len(got)
+		got = got[:n+need]
+		if _, err := io.ReadFull(r, got[n:]); err != nil {
+			return nil, nil, fmt.Errorf("echo: read: %w", err)
+		}
+	}
+}
+
+// expectStream returns the replies the server may send back for msg on
+// the stream, one per mirror: what the mirror owes from earlier
+// messages, then msg itself or msg through the mirror's transformer. With
+// atEOF, msg is the last input and the transformers give back what they
+// hold.
+func (cn *Conn) expectStream(msg []byte, atEOF bool) ([][]byte, error) {
+	wants := make([][]byte, len(cn.mirrors))
+	for i, m := range cn.mirrors {
+		out, err := m.stream(msg, atEOF)
+		if err != nil {
+			return nil, err
+		}
+		wants[i] = append(m.owed, out...)
+		m.owed = nil
+	}
+	return wants, nil
+}
+
+// stream returns what the server's transformer makes of msg, the next
+// bytes of a stream; atEOF says that no more follow.
+func (m *mirror) stream(msg []byte, atEOF bool) ([]byte, error) {
+	if m.t == nil {
 		return msg, nil
 	}
-	src := append(cn.pending, msg...)
+	src := append(m.pending, msg...)
 	var out []byte
 	dst := make([]byte, max(len(src)+16, 64))
 	for {
-		nDst, nSrc, err := cn.t.Transform(dst, src, false)
+		nDst, nSrc, err := m.t.Transform(dst, src, atEOF)
 		out = append(out, dst[:nDst]...)
 		src = src[nSrc:]
 		switch {
 		case err == nil:
-			cn.pending = cn.pending[:0]
+			m.pending = m.pending[:0]
 			return out, nil
 		case errors.Is(err, transform.ErrShortDst) && (nDst > 0 || nSrc > 0):
-		case errors.Is(err, transform.ErrShortSrc):
-			cn.pending = append(cn.pending[:0], src...)
+		case errors.Is(err, transform.ErrShortSrc) && !atEOF:
+			m.pending = append(m.pending[:0], src...)
 			return out, nil
 		default:
 			return nil, fmt.Errorf("echo: transform: %w", err)
@@ -283,19 +462,33 @@ func (cn *Conn) expectStream(msg []byte) ([]byte, error) {
 	}
 }
 
+// packet returns what the server's transformer makes of msg, a datagram.
+func (m *mirror) packet(msg []byte) ([]byte, error) {
+	if m.t == nil {
+		return msg, nil
+	}
+	m.t.Reset()
+	want, _, err := transform.Bytes(m.t, msg)
+	if err != nil {
+		return nil, fmt.Errorf("echo: transform: %w", err)
+	}
+	return want, nil
+}
+
 func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 	if len(msg) > MaxDatagramLimit {
 		return nil, fmt.Errorf("echo: message of %d bytes is larger than a datagram (%d)", len(msg), MaxDatagramLimit)
 	}
-	want := msg
-	if cn.t != nil {
-		cn.t.Reset()
-		var err error
-		if want, _, err = transform.Bytes(cn.t, msg); err != nil {
-			return nil, fmt.Errorf("echo: transform: %w", err)
+	wants := make([][]byte, len(cn.mirrors))
+	for i, m := range cn.mirrors {
+		want, err := m.packet(msg)
+		if err != nil {
+			return nil, err
 		}
+		wants[i] = want
 	}
-	for attempt := 0; attempt < cn.tries; attempt++ {
+	var other []byte // the last datagram that matched none of wants
+	for attempt := 1; ; attempt++ {
 		if _, err := cn.nc.Write(msg); err != nil {
 			return nil, fmt.Errorf("echo: write: %w", err)
 		}
@@ -303,36 +496,62 @@ func (cn *Conn) echoPacket(ctx context.Context, msg []byte) ([]byte, error) {
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}
-		got, err := cn.awaitPacket(ctx, deadline, want)
+		got, matched, err := cn.awaitPacket(ctx, deadline, wants, &other)
 		if err == nil {
+			cn.keep(matched, wants, len(got))
 			return got, nil
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("echo: %w", context.Cause(ctx))
-		}
-		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
-			return nil, fmt.Errorf("echo: %w", context.DeadlineExceeded)
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
+		var stop error
+		switch {
+		case ctx.Err() != nil:
+			stop = fmt.Errorf("echo: %w", context.Cause(ctx))
+		case ctxExpired(ctx):
+			stop = fmt.Errorf("echo: %w", context.DeadlineExceeded)
+		case !errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, err
+		case attempt == cn.tries:
+			stop = &TimeoutError{Op: "echo: udp round trip", Attempts: cn.tries, Timeout: cn.timeout}
+		default:
+			continue
 		}
+		if other != nil {
+			me := newMismatch(msg, other, wants)
+			me.Err = stop
+			return other, me
+		}
+		return nil, stop
 	}
-	return nil, &TimeoutError{Attempts: cn.tries, Timeout: cn.timeout}
 }
 
-// awaitPacket reads datagrams until one equals want or the deadline
-// passes.
-func (cn *Conn) awaitPacket(ctx context.Context, deadline time.Time, want []byte) ([]byte, error) {
+// ctxExpired reports whether ctx's deadline has passed, which the conn's
+// deadline may notice a moment before ctx does.
+func ctxExpired(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
+// awaitPacket reads datagrams until one is among wants or the deadline
+// passes, and returns it and which of wants it is. It keeps the last
+// datagram that is none of them in *other.
+func (cn *Conn) awaitPacket(ctx context.Context, deadline time.Time, wants [][]byte, other *[]byte) ([]byte, []bool, error) {
 	cn.nc.SetReadDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { cn.nc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for {
 		n, err := cn.nc.Read(cn.buf)
 		if err != nil {
-			return nil, fmt.Errorf("echo: read: %w", err)
+			return nil, nil, fmt.Errorf("echo: read: %w", err)
 		}
-		if bytes.Equal(cn.buf[:n], want) {
-			return bytes.Clone(cn.buf[:n]), nil
+		got := cn.buf[:n]
+		matched := make([]bool, len(wants))
+		found := false
+		for i, w := range wants {
+			matched[i] = bytes.Equal(got, w)
+			found = found || matched[i]
 		}
+		if found {
+			return bytes.Clone(got), matched, nil
+		}
+		*other = bytes.Clone(got)
 	}
 }

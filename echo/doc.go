@@ -29,6 +29,13 @@
 // the connection, the server sends back what its transformer still holds,
 // then closes.
 //
+// The tutorials' greeting server ([Server.Greeting]) is no echo: it
+// sends one line and half-closes, without waiting for anything; what the
+// client sends is read and dropped until it closes too (for a second at
+// most), so that the greeting is not lost to a connection reset.
+//
+//	server → client:  57 65 6c 63 6f 6d 65 0a     "Welcome\n", then FIN
+//
 // UDP: each datagram of 1 to [Server.MaxDatagram] bytes (default
 // [DefaultMaxDatagram]) is answered with one datagram holding the same
 // bytes, through the transform if there is one (a transformer starts

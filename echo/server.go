@@ -71,6 +71,14 @@ type Server struct {
 	// see [PacketHandler] and [Hello]. It does not apply to TCP.
 	PacketHandler PacketHandler
 
+	// Greeting, if not empty, makes Serve the tutorials' TCP greeting
+	// server instead of an echo: each connection is sent Greeting and a
+	// line feed (unless Greeting ends with one), then closed as soon as
+	// the client closes its side too, or after a second at most; what the
+	// client sends is dropped. Transform does not apply; ServePacket is
+	// unaffected.
+	Greeting string
+
 	// MaxConns bounds the TCP connections open at once, over every
 	// Serve call. A connection past the limit is closed as soon as it is
 	// accepted. Zero means DefaultMaxConns; negative means no limit.
@@ -222,6 +230,10 @@ func (s *Server) start(scope *track.Scope, p *park.Poller, c net.Conn) {
 	if why != admit.OK {
 		s.log(slog.LevelWarn, "echo: connection refused: "+why.String(), "remote", c.RemoteAddr())
 		c.Close()
+		return
+	}
+	if s.Greeting != "" {
+		s.greet(scope, c, release)
 		return
 	}
 	sc := s.newStreamConn(c)

@@ -86,11 +86,18 @@ type Client struct {
 	Buffer int
 }
 
-// Message is a message relayed by the server from another member. Name
-// and Text have been sanitised and are safe to print.
+// Message is a message relayed by the server: from another member, from
+// the server's operator (Name is [OperatorName]), or from a plain sender
+// (Unverified). Name and Text have been sanitised and are safe to print;
+// [Renderer.Print] prints a Message.
 type Message struct {
 	Name string
 	Text string
+	// Unverified is set for the line of a plain sender (the tutorial's
+	// "name : text" datagrams, see the package documentation): nothing
+	// proves that it comes from where it claims, nor that Name is
+	// anyone's.
+	Unverified bool
 }
 
 // Conn is a member's session. Its methods are safe for concurrent use.
@@ -282,8 +289,9 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 // Name returns the name the session joined with.
 func (c *Conn) Name() string { return c.name }
 
-// Messages returns the channel of messages relayed from other members. It
-// is closed when the session ends; [Conn.Err] then says why.
+// Messages returns the channel of messages relayed from other members,
+// the operator and plain senders. It is closed when the session ends;
+// [Conn.Err] then says why.
 func (c *Conn) Messages() <-chan Message { return c.msgs }
 
 // Done returns a channel that is closed when the session ends.
@@ -426,8 +434,8 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		switch p.Kind {
-		case KindRelay:
-			m := Message{Name: textsafe.Clean(p.Name), Text: textsafe.Clean(p.Text)}
+		case KindRelay, KindPlain:
+			m := Message{Name: textsafe.Clean(p.Name), Text: textsafe.Clean(p.Text), Unverified: p.Kind == KindPlain}
 			select {
 			case c.msgs <- m:
 			default:

@@ -77,7 +77,7 @@ func recv(t *testing.T, c *Conn) Message {
 func TestClientGroup(t *testing.T) {
 	defer leaktest.Check(t)()
 	transcript := &syncBuffer{}
-	addr, stop := startUDP(t, &Server{Transcript: transcript, Rate: -1})
+	addr, stop := startUDP(t, &Server{Transcript: transcript, PacketsPerSecond: -1})
 	ctx := context.Background()
 	var cl Client
 	names := []string{"alice", "bob", "carol", "dave"}
@@ -244,7 +244,7 @@ func TestClientKeepAlive(t *testing.T) {
 
 func TestClientManyMembers(t *testing.T) {
 	defer leaktest.Check(t)()
-	addr, _ := startUDP(t, &Server{Rate: -1, MaxMembersPerAddr: -1})
+	addr, _ := startUDP(t, &Server{PacketsPerSecond: -1, MaxMembersPerAddr: -1})
 	ctx := context.Background()
 	var cl Client
 	const n = 20
@@ -413,7 +413,7 @@ func TestClientDropsWhenFull(t *testing.T) {
 // that; another host (another loopback address) still joins.
 func TestClientAddrFull(t *testing.T) {
 	defer leaktest.Check(t)()
-	addr, _ := startUDP(t, &Server{Rate: -1})
+	addr, _ := startUDP(t, &Server{PacketsPerSecond: -1})
 	ctx := context.Background()
 	var cl Client
 	for i := range DefaultMaxMembersPerAddr {

@@ -6,12 +6,17 @@
 // sends "name : text" datagrams and the server prints each line coloured
 // by the sender's name. Here the server also relays every message to the
 // other members, and it is built so that it cannot be abused: it keeps no
-// state for an address until that address has proven it can receive
-// there, it never sends an unproven address more bytes than it received
-// from it, every datagram a member sends after joining carries a MAC
-// under a key only that member received, it limits every source's rate
-// and every host's share of the member table, and no peer can put an
-// escape sequence on anyone's terminal.
+// member state for an address until that address has proven it can
+// receive there, it never sends an unproven address more than three
+// times the bytes it received from it, every datagram a member sends
+// after joining carries a MAC under a key only that member received, it
+// limits every source's rate and every host's share of the member table,
+// and no peer can put an escape sequence on anyone's terminal.
+//
+// The tutorial's own client still works: the server also reads its plain
+// "alex : 我要退学" datagrams, shows them as the tutorial's server does,
+// and answers, so that a client blocked in recvfrom gets its reply (see
+// "The plain dialect" below).
 //
 // # Protocol
 //
@@ -48,10 +53,12 @@
 //	relay NAME : TEXT         what member NAME said ("name : text", as in the tutorial)
 //	bye NAME REASON           membership over: left, expired or shutdown
 //	error CODE [DETAIL]       bad-request, name-taken, full, address-full, bad-cookie, not-member or version
+//	plain NAME : TEXT         what plain sender NAME said (unverified; see "The plain dialect")
 //
-// The server answers nothing but the four client verbs. A datagram of a
-// kind that only servers send, and any other datagram that does not start
-// with a client verb, is dropped without an error: an error in answer to
+// The server answers nothing but the four client verbs and the plain
+// lines described below. A datagram of a kind that only servers send,
+// and any other datagram that does not start with a client verb and is
+// not a plain line, is dropped without an error: an error in answer to
 // an error would let one spoofed datagram set two servers (or a server
 // and any service that answers garbage) talking to each other forever.
 // A join of another version (the verb "join" of version 1, whose member
@@ -102,13 +109,14 @@
 // never larger than the join: every join must be padded to at least
 // [MinJoin] bytes (as QUIC pads its Initial packets), while the largest
 // cookie or error datagram is far smaller (67 and 66 bytes). The same
-// rule holds for every datagram that is not a member's signed datagram:
-// an answer larger than the request is not sent at all, so the server
-// sends a source that has not proven its address at most as many bytes
-// as it received, inside the three times that the project allows (RFC
-// 9000 section 8.1). Only the welcome, to an address that has just echoed
-// its cookie, and what members receive as members (relays, bye), are
-// larger.
+// rule holds for every datagram of the protocol that is not a member's
+// signed datagram: an answer larger than the request is not sent at all,
+// so the server sends a source that has not proven its address at most
+// as many bytes as it received, inside the three times that the project
+// allows (RFC 9000 section 8.1). Only the welcome, to an address that has
+// just echoed its cookie, and what members receive as members (relays,
+// bye), are larger; the answers to plain lines use the three times, as
+// "The plain dialect" describes.
 //
 // # Member datagrams: counters and MACs
 //
@@ -125,6 +133,93 @@
 // it has seen ([Stats].Replays): it accepts each counter once, and
 // tolerates datagrams that UDP delivers out of order (a window of 64, as
 // IPsec and DTLS do). Only such a datagram keeps the membership alive.
+//
+// # The plain dialect
+//
+// The tutorial's client sends its line as one bare datagram, "alex :
+// 我要退学", and blocks in recvfrom until the server answers. The server
+// reads such plain lines next to its protocol:
+//
+//	61 6c 65 78                 NAME: "alex"
+//	20 3a 20                    " : ", the separator; ":" alone will do
+//	e6 88 91 e8 a6 81 e9 80 80 e5 ad a6   TEXT: "我要退学" in UTF-8
+//
+// Byte by byte, a datagram is a plain line when all of this holds:
+//
+//   - its first word (the bytes before its first space, 0x20, or all of
+//     it) is none of the protocol's verbs, of this version or another
+//     ("join/2", "join", "join/N", "msg", "ping", "leave", "cookie",
+//     "welcome", "relay", "plain", "bye", "error"): those are always
+//     read as the protocol, so a plain sender cannot be called "msg";
+//   - it is at most MaxDatagram bytes; one trailing LF (0x0a) or CR LF is
+//     ignored;
+//   - the rest is valid UTF-8 without control characters (C0 but tab,
+//     DEL, C1), bidirectional controls, U+2028, U+2029 or U+FEFF: only
+//     printable text;
+//   - it holds a colon (0x3a). NAME is what comes before the first
+//     colon, TEXT what follows it, each without the blanks (space and
+//     tab) at either end; "alex : hi", "alex:hi" and " alex\t: hi\n" are
+//     the same line, and "alex : at 10:30" has the text "at 10:30";
+//   - NAME is a valid name ([ValidName]) that starts with a letter (so
+//     that "14:05:09", a time service's answer, is not a line from
+//     "14"), and TEXT is 1 to MaxText bytes.
+//
+// Any other datagram that is not of the protocol is dropped without an
+// answer ([Stats].Dropped.Malformed): an answer to garbage could start a
+// loop with a service that answers garbage. So is a plain line in the
+// name of the operator, [OperatorName] ("server"), in any letter case:
+// that is what this server's answers look like, so such a line is an
+// echo of one of them, or another udpcolor server's answer.
+//
+// A plain line takes its turn in its source's rate ([Server.PacketsPerSecond]), as
+// every datagram does, and then in a rate shared by all plain senders
+// ([Server.PlainRate], [DefaultPlainRate] a second, in bursts of five
+// seconds' worth); beyond either it is dropped. A line whose NAME a member
+// holds (regardless of case) is answered "server : the name NAME is a
+// member's; choose another" and goes no further. Any other line is
+//
+//   - written to the Transcript as "NAME : TEXT" with NAME in its
+//     colour, exactly as the tutorial's server prints it;
+//   - relayed to the members as "plain NAME : TEXT", within a rate shared
+//     by all plain senders ([Server.PlainRelayRate],
+//     [DefaultPlainRelayRate] a second, in bursts of five); the lines over
+//     it are only written to the Transcript. A [Client] delivers them
+//     with [Message].Unverified set, and [Renderer.Print] shows them as
+//     "alex (unverified) : 我要退学". [Server.Plain] can keep them from the
+//     members ([PlainShown]) or turn the dialect off ([PlainOff]);
+//   - answered with the plain line "server : received" (73 65 72 76 65 72
+//     20 3a 20 72 65 63 65 69 76 65 64, 17 bytes), which the tutorial's
+//     client prints. With [Server.Operator] set there is no such answer:
+//     the operator answers with [Server.Say], as the tutorial's operator
+//     types the reply, and the client waits for it.
+//
+// [Server.Say] sends the operator's line under the reserved name: to every
+// member as "relay server : TEXT", and as the plain line "server : TEXT"
+// to the last plain sender whose line was shown, if it has sent one within
+// [Server.MemberTimeout]. No member may join as "server".
+//
+// Everything sent to a plain sender, the automatic answers and the
+// operator's lines together, fits in three times what it has sent,
+// counted on the wire with 28 bytes of headers per datagram (RFC 9000
+// section 8.1, as every server of the module counts it): a 3-byte "a:b"
+// may get the 17-byte answer and an operator's line of 11 bytes of text,
+// and no more until it sends again. What it is owed is
+// capped at three times one datagram of MaxDatagram bytes, and forgotten
+// after MemberTimeout of silence; a line that does not fit is not sent
+// (Say returns a [BudgetError]). The server remembers at most 256
+// plain senders (the one silent longest is forgotten first): how much it
+// may still send each, and a hash of its last datagram.
+//
+// The same datagram from the same source is answered at most three times
+// in a row. With the rules above this is what keeps one spoofed
+// datagram from setting the server and another service talking forever:
+// ports below 1024 are never answered; another udpcolor server, or an echo
+// service (even one that changes letter case), sends back a line in the
+// operator's name, which is dropped; a service that answers everything
+// with the same line gets three answers and then none. A service that
+// answers each datagram with a different line that looks like a plain
+// line could keep an exchange going at the plain senders' rate; each of
+// its rounds costs the server one short answer.
 //
 // # Threat model
 //
@@ -160,6 +255,31 @@
 //     will not accept. Datagrams from the server carry no MAC in this
 //     version.
 //
+// A plain sender proves nothing: neither its address nor its name. Anyone,
+// including an off-path attacker who spoofs its source, can therefore
+//
+//   - write "NAME : TEXT" lines on the server's Transcript under any free
+//     name that starts with a letter, at its source's rate, within the
+//     rate shared by all plain senders, so that a flood of spoofed lines
+//     can crowd the real plain senders out (members are not affected);
+//   - have members shown a few of those lines, always marked unverified
+//     ("plain NAME : TEXT", "alex (unverified) : ..."), within the relay
+//     rate shared by all plain senders;
+//   - get automatic answers and the operator's next lines sent to the
+//     address it claims, within three times the bytes it sent there;
+//   - become "the last plain sender", so that the operator's next line
+//     goes to an address of its choosing (within that budget) rather
+//     than to the sender the operator meant;
+//   - push other plain senders out of the server's table of 256, which
+//     only forgets what they may still be sent.
+//
+// A plain sender cannot speak as a member or as the operator (a member's
+// name is refused, the operator's dropped), cannot receive what members
+// say to each other (the server relays nothing to plain senders but the
+// operator's lines), cannot join, leave or keep a membership alive, and
+// cannot make the server send any address more than three times what it
+// received from there.
+//
 // An on-path attacker, who can read the traffic, sees each member's key in
 // its welcome and can then do all of the above and speak for the member.
 // Protecting against it takes a handshake with encryption, such as DTLS
@@ -184,8 +304,8 @@
 // # Limits and defaults
 //
 // Per source IP address (IPv6: per /64), all ports together, the server
-// accepts [DefaultRate] datagrams per second in bursts of [DefaultBurst];
-// the rest are dropped unread ([Server.Rate], [Server.Burst]). A member's
+// accepts [DefaultPacketsPerSecond] datagrams per second in bursts of [DefaultPacketBurst];
+// the rest are dropped unread ([Server.PacketsPerSecond], [Server.PacketBurst]). A member's
 // signed datagrams count instead against an allowance of the same size
 // of the member's own, after their MAC has been checked, so that
 // datagrams spoofed from its address cannot silence it. Datagrams from
@@ -209,9 +329,13 @@
 // assignments ([Palette.Set], [NewPalette]) override it, as the tutorial's
 // dictionary does. [Renderer] prints "name : text" lines with the name
 // coloured. With [ColorAuto] it emits colour escape codes only when the
-// writer is a terminal and NO_COLOR is unset; [ColorNever] and
-// [ColorAlways] override that choice. Names and texts from peers are
-// cleaned before they are printed anywhere: by the server before it
-// relays them or writes its transcript, and again by the client and the
-// renderer.
+// writer is a terminal, TERM is set and is not "dumb", and NO_COLOR is
+// unset or empty (https://no-color.org); [ColorNever] and [ColorAlways]
+// override that choice. A terminal whose TERM does not contain
+// "256color" (and whose COLORTERM is neither "truecolor" nor "24bit")
+// gets the nearest of the 16 ANSI colours instead of the palette's. Every
+// program of the module decides colour this way. Names and texts from
+// peers are cleaned before they are printed anywhere: by the server
+// before it relays them or writes its transcript, and again by the
+// client and the renderer.
 package udpcolor

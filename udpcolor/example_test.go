@@ -58,12 +58,15 @@ func ExampleRenderer() {
 	r.Event("alex", "joined")
 	r.Message("alex", "hi \x1b[2J\x1b]0;gotcha\x07there")
 
-	colored := udpcolor.NewRenderer(os.Stdout, udpcolor.NewPalette(map[string]udpcolor.Color{"alex": 33}), udpcolor.ColorAlways)
-	fmt.Printf("%q\n", colored.Name("alex"))
+	// Into a pipe, as here, names get colour only when asked for: in 256
+	// colours if TERM says the terminal has them, in 16 otherwise.
+	auto := udpcolor.NewRenderer(os.Stdout, nil, udpcolor.ColorAuto)
+	always := udpcolor.NewRenderer(os.Stdout, nil, udpcolor.ColorAlways)
+	fmt.Println(auto.Colored(), always.Colored())
 	// Output:
 	// * alex joined
 	// alex : hi there
-	// "\x1b[38;5;33malex\x1b[0m"
+	// false true
 }
 
 // Every name has the same colour everywhere; fixed assignments win.

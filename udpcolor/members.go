@@ -45,6 +45,9 @@ func (s *Server) admissible(from netip.AddrPort, name string) refusal {
 // already a member may always rejoin (under a new name, giving up the
 // old one): it does not take a second place.
 func (s *Server) lockedAdmissible(from netip.AddrPort, name string) refusal {
+	if strings.EqualFold(name, OperatorName) {
+		return refusal{CodeNameTaken, name} // the operator's, always
+	}
 	if o := s.members[strings.ToLower(name)]; o != nil && o.addr != from {
 		return refusal{CodeNameTaken, name}
 	}

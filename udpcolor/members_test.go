@@ -57,7 +57,7 @@ func count(m map[netip.AddrPort]string, v string) int {
 // One host with a thousand source ports takes DefaultMaxMembersPerAddr
 // places, not the whole table, and is told why it gets no more.
 func TestServerMembersPerAddr(t *testing.T) {
-	h := newHarness(t, &Server{Rate: -1})
+	h := newHarness(t, &Server{PacketsPerSecond: -1})
 	flood := make(map[netip.AddrPort]string)
 	for i := range 1024 {
 		flood[netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 7, 0, 1}), uint16(20000+i))] = fmt.Sprintf("port%d", i)

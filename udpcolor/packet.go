@@ -37,8 +37,9 @@ const (
 type Kind uint8
 
 // The kinds of datagram. Clients send join, msg, ping and leave; the
-// server sends cookie, welcome, relay, bye and error. A member's msg, ping
-// and leave carry a counter (SEQ) and a MAC under the key of its welcome.
+// server sends cookie, welcome, relay, bye, error and plain. A member's
+// msg, ping and leave carry a counter (SEQ) and a MAC under the key of
+// its welcome.
 const (
 	KindJoin    Kind = iota + 1 // "join/2 NAME [COOKIE]", padded to MinJoin bytes
 	KindCookie                  // "cookie NAME COOKIE"
@@ -49,6 +50,7 @@ const (
 	KindLeave                   // "leave SEQ MAC"
 	KindBye                     // "bye NAME REASON"
 	KindError                   // "error CODE [DETAIL]"
+	KindPlain                   // "plain NAME : TEXT", a plain sender's line relayed to members
 )
 
 // joinVerb is the verb of a join of this version.
@@ -64,6 +66,7 @@ var kindNames = [...]string{
 	KindLeave:   "leave",
 	KindBye:     "bye",
 	KindError:   "error",
+	KindPlain:   "plain",
 }
 
 // String returns the verb of k as it appears on the wire.
@@ -104,6 +107,7 @@ const (
 //	welcome  Name, Key
 //	msg      Seq, MAC, Text
 //	relay    Name, Text
+//	plain    Name, Text (a plain sender's name and line)
 //	ping     Seq, MAC
 //	leave    Seq, MAC
 //	bye      Name, Text (the reason)
@@ -284,8 +288,11 @@ func Parse(b []byte) (Packet, error) {
 			return Packet{}, bad(p.Kind, "text empty, too long or not one line")
 		}
 		p.Text = text
-	case "relay":
+	case "relay", "plain":
 		p.Kind = KindRelay
+		if verb == "plain" {
+			p.Kind = KindPlain
+		}
 		name, text, ok := strings.Cut(rest, " : ")
 		if !ok || !ValidName(name) || !validText(text) {
 			return Packet{}, bad(p.Kind, "want NAME : TEXT")
@@ -368,7 +375,7 @@ func (p Packet) Append(b []byte) ([]byte, error) {
 		}
 		b = appendProof(b, p)
 		b = append(append(b, ' '), p.Text...)
-	case KindRelay:
+	case KindRelay, KindPlain:
 		if !ValidName(p.Name) || !validText(p.Text) || !utf8.ValidString(p.Text) {
 			return fail("bad name or text")
 		}

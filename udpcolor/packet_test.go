@@ -72,6 +72,8 @@ func TestParse(t *testing.T) {
 		{"msg too long", "msg 1 " + testMAC64 + " " + strings.Repeat("x", MaxText+1), Packet{}, true},
 		{"relay", "relay alice : hi : there", Packet{Kind: KindRelay, Name: "alice", Text: "hi : there"}, false},
 		{"relay no sep", "relay alice hi", Packet{}, true},
+		{"plain", "plain alex : 我要退学", Packet{Kind: KindPlain, Name: "alex", Text: "我要退学"}, false},
+		{"plain bad name", "plain al ex : hi", Packet{}, true},
 		{"ping", "ping 5 " + testMAC64, Packet{Kind: KindPing, Seq: 5, MAC: testMAC}, false},
 		{"ping lf", "ping 5 " + testMAC64 + "\n", Packet{Kind: KindPing, Seq: 5, MAC: testMAC}, false},
 		{"ping first version", "ping", Packet{}, true},
@@ -120,6 +122,7 @@ func TestAppendRoundTrip(t *testing.T) {
 		{Kind: KindMsg, Seq: 1, MAC: testMAC, Text: "hello"},
 		{Kind: KindMsg, Seq: 1<<64 - 1, Text: strings.Repeat("x", MaxText)},
 		{Kind: KindRelay, Name: "bob", Text: strings.Repeat("é", MaxText/2)},
+		{Kind: KindPlain, Name: "alex", Text: "我要退学"},
 		{Kind: KindPing, Seq: 2, MAC: testMAC},
 		{Kind: KindLeave, Seq: 3},
 		{Kind: KindBye, Name: "bob", Text: ByeLeft},
@@ -161,6 +164,7 @@ func TestAppendRejects(t *testing.T) {
 		{Kind: KindMsg, Seq: 1, Text: "\xff"},
 		{Kind: KindMsg, Seq: 1, Text: strings.Repeat("x", MaxText+1)},
 		{Kind: KindRelay, Name: "", Text: "x"},
+		{Kind: KindPlain, Name: "a b", Text: "x"},
 		{Kind: KindBye, Name: "x", Text: "two words"},
 		{Kind: KindError, Code: "full", Text: strings.Repeat("x", MaxDetail+1)},
 	}
@@ -176,16 +180,18 @@ func TestAppendRejects(t *testing.T) {
 }
 
 func TestLargestRelayFits(t *testing.T) {
-	p := Packet{Kind: KindRelay, Name: strings.Repeat("n", MaxName), Text: strings.Repeat("t", MaxText)}
-	b, err := p.Append(nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, k := range []Kind{KindRelay, KindPlain} {
+		p := Packet{Kind: k, Name: strings.Repeat("n", MaxName), Text: strings.Repeat("t", MaxText)}
+		b, err := p.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > MaxDatagram {
+			t.Fatalf("largest %v is %d bytes, more than %d", k, len(b), MaxDatagram)
+		}
 	}
-	if len(b) > MaxDatagram {
-		t.Fatalf("largest relay is %d bytes, more than %d", len(b), MaxDatagram)
-	}
-	p = Packet{Kind: KindMsg, Seq: 1<<64 - 1, Text: strings.Repeat("t", MaxText)}
-	if b, err = p.Append(nil); err != nil || len(b) > MaxDatagram {
+	p := Packet{Kind: KindMsg, Seq: 1<<64 - 1, Text: strings.Repeat("t", MaxText)}
+	if b, err := p.Append(nil); err != nil || len(b) > MaxDatagram {
 		t.Fatalf("largest msg: %d bytes, %v", len(b), err)
 	}
 	// The largest answer to a join must fit in the smallest join.
@@ -219,7 +225,7 @@ func FuzzParse(f *testing.F) {
 		"join/2 alice", "join/2 alice " + strings.Repeat(" ", 240), "join/2 alice Y29va2ll\n",
 		"cookie alice abc", "welcome alice " + testKey64, "msg 1 " + testMAC64 + " hi",
 		"msg 18446744073709551615 " + testMAC64 + " \x1b]0;pwned\x07x", "msg 1 " + testMAC64 + "  ",
-		"relay alice : hi", "ping 1 " + testMAC64, "leave 2 " + testMAC64 + "\r\n", "ping 1 " + testMAC64[:21] + "x",
+		"relay alice : hi", "plain alex : 我要退学", "ping 1 " + testMAC64, "leave 2 " + testMAC64 + "\r\n", "ping 1 " + testMAC64[:21] + "x",
 		"bye alice left", "error full", "error name-taken bob", "join alice", "msg hi", "ping", "leave",
 		"", "\xff", "msg 3 " + testMAC64 + " \u202eevil", "relay a :  : ", "join/2 a b c",
 	} {

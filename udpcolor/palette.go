@@ -3,17 +3,15 @@ package udpcolor
 import (
 	"hash/fnv"
 	"io"
-	"os"
-	"strconv"
 	"sync"
 
-	"golang.org/x/term"
-
+	"github.com/sockkit/sockkit/internal/termcolor"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
 // Color is a colour of the xterm 256-colour palette, by index, as set
-// with the escape sequence ESC [ 38 ; 5 ; N m.
+// with the escape sequence ESC [ 38 ; 5 ; N m; a [Renderer] on a terminal
+// of 16 colours shows the nearest of those.
 type Color uint8
 
 // DefaultColors is the curated list that [Palette] hashes names into: 24
@@ -80,20 +78,30 @@ func (p *Palette) Color(name string) Color {
 	return colors[h.Sum32()%uint32(len(colors))]
 }
 
-// ColorMode says whether a [Renderer] emits colour escape codes.
-type ColorMode int
+// ColorMode says whether a [Renderer], and a [Server]'s Transcript, get
+// colour escape codes. It is the one colour switch of every program of
+// this module: a *ColorMode is a [flag.Value] that accepts "auto",
+// "always" and "never" (in any letter case) and prints itself the same
+// way, so that a program declares its -color flag with
+//
+//	var mode udpcolor.ColorMode
+//	flag.Var(&mode, "color", "colour names: auto, always or never")
+//
+// Its zero value is [ColorAuto].
+type ColorMode = termcolor.Mode
 
+// The colour modes.
 const (
-	// ColorAuto colours only when the writer is a terminal (an *os.File
-	// that is a character device, as terminals are; files and pipes are
-	// not) and the NO_COLOR environment variable is unset or empty
+	// ColorAuto colours only a terminal (an *os.File that is one; files
+	// and pipes are not) whose TERM is set and is not "dumb", and only
+	// while the NO_COLOR environment variable is unset or empty
 	// (https://no-color.org).
-	ColorAuto ColorMode = iota
+	ColorAuto = termcolor.Auto
+	// ColorAlways colours names even into files and pipes, and even with
+	// NO_COLOR set: the explicit override of ColorAuto's choice.
+	ColorAlways = termcolor.Always
 	// ColorNever never emits escape codes.
-	ColorNever
-	// ColorAlways always colours names, even into files and pipes: the
-	// explicit override of ColorAuto's choice.
-	ColorAlways
+	ColorNever = termcolor.Never
 )
 
 // Renderer prints chat lines with coloured names. Every name and text is
@@ -102,47 +110,51 @@ const (
 // can neither move the cursor nor disguise what it wrote; only the
 // Renderer's own colour codes reach the writer.
 //
+// A name's [Color] is an index of the xterm 256-colour palette; on a
+// terminal that has only the 16 ANSI colours (its TERM does not contain
+// "256color" and COLORTERM is neither "truecolor" nor "24bit") the name
+// gets the nearest of those instead.
+//
 // Each line is written with one Write call. A Renderer is safe for
 // concurrent use.
 type Renderer struct {
 	mu      sync.Mutex
 	w       io.Writer
 	palette *Palette
-	color   bool
+	depth   termcolor.Depth
 	buf     []byte
 }
 
 // NewRenderer returns a Renderer writing to w with the colours of p (nil
-// means a zero [Palette]) and mode deciding whether escape codes are
-// emitted.
+// means a zero [Palette]), mode deciding whether escape codes are
+// emitted, and how many colours, for w in the process's environment.
 func NewRenderer(w io.Writer, p *Palette, mode ColorMode) *Renderer {
+	return newRenderer(w, p, termcolor.Detect(w, mode))
+}
+
+// newRenderer returns a Renderer with a colour depth already decided.
+func newRenderer(w io.Writer, p *Palette, depth termcolor.Depth) *Renderer {
 	if p == nil {
 		p = &Palette{}
 	}
-	return &Renderer{w: w, palette: p, color: useColor(w, mode)}
-}
-
-// useColor resolves mode for w.
-func useColor(w io.Writer, mode ColorMode) bool {
-	switch mode {
-	case ColorAlways:
-		return true
-	case ColorNever:
-		return false
-	}
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return &Renderer{w: w, palette: p, depth: depth}
 }
 
 // Colored reports whether r emits colour escape codes.
-func (r *Renderer) Colored() bool { return r.color }
+func (r *Renderer) Colored() bool { return r.depth.Enabled() }
 
 // Message writes "name : text" and a newline.
 func (r *Renderer) Message(name, text string) error {
 	return r.line("", name, " : ", text)
+}
+
+// Print writes m as [Renderer.Message] does, or, for a plain sender's
+// line (m.Unverified), as "name (unverified) : text".
+func (r *Renderer) Print(m Message) error {
+	if m.Unverified {
+		return r.line("", m.Name, " (unverified) : ", m.Text)
+	}
+	return r.Message(m.Name, m.Text)
 }
 
 // Event writes "* name what" and a newline, for joins, leaves and
@@ -172,12 +184,10 @@ func (r *Renderer) Name(name string) string {
 }
 
 func (r *Renderer) appendName(b []byte, name string) []byte {
-	if !r.color {
+	if !r.depth.Enabled() {
 		return append(b, name...)
 	}
-	b = append(b, "\x1b[38;5;"...)
-	b = strconv.AppendUint(b, uint64(r.palette.Color(name)), 10)
-	b = append(b, 'm')
+	b = r.depth.AppendForeground(b, uint8(r.palette.Color(name)))
 	b = append(b, name...)
-	return append(b, "\x1b[0m"...)
+	return append(b, r.depth.Reset()...)
 }

@@ -2,10 +2,14 @@ package udpcolor
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"math"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/sockkit/sockkit/internal/termcolor"
 )
 
 // xterm returns the RGB components of a 256-colour cube index.
@@ -85,16 +89,36 @@ func TestPaletteSpread(t *testing.T) {
 }
 
 func TestRenderer(t *testing.T) {
-	var buf bytes.Buffer
-	r := NewRenderer(&buf, NewPalette(map[string]Color{"alex": 33}), ColorAlways)
-	r.Message("alex", "hi")
-	r.Event("alex", "joined")
-	want := "\x1b[38;5;33malex\x1b[0m : hi\n* \x1b[38;5;33malex\x1b[0m joined\n"
-	if buf.String() != want {
-		t.Errorf("got %q, want %q", buf.String(), want)
+	p := NewPalette(map[string]Color{"alex": 33, "bea": 196})
+	tests := []struct {
+		name  string
+		depth termcolor.Depth
+		want  string
+		alex  string
+	}{
+		{"256 colours", termcolor.Colors256,
+			"\x1b[38;5;33malex\x1b[0m : hi\n* \x1b[38;5;33malex\x1b[0m joined\n\x1b[38;5;196mbea\x1b[0m : yo\n",
+			"\x1b[38;5;33malex\x1b[0m"},
+		// Colour 33 (0, 135, 255) is nearest to cyan (0, 205, 205), 196 to bright red.
+		{"16 colours", termcolor.Colors16,
+			"\x1b[36malex\x1b[0m : hi\n* \x1b[36malex\x1b[0m joined\n\x1b[91mbea\x1b[0m : yo\n",
+			"\x1b[36malex\x1b[0m"},
+		{"no colour", termcolor.NoColor, "alex : hi\n* alex joined\nbea : yo\n", "alex"},
 	}
-	if got := r.Name("alex"); got != "\x1b[38;5;33malex\x1b[0m" {
-		t.Errorf("Name = %q", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			r := newRenderer(&buf, p, tt.depth)
+			r.Message("alex", "hi")
+			r.Event("alex", "joined")
+			r.Message("bea", "yo")
+			if buf.String() != tt.want {
+				t.Errorf("got %q, want %q", buf.String(), tt.want)
+			}
+			if got := r.Name("alex"); got != tt.alex {
+				t.Errorf("Name = %q, want %q", got, tt.alex)
+			}
+		})
 	}
 }
 
@@ -107,27 +131,54 @@ func TestRendererCleansPeerText(t *testing.T) {
 	}
 }
 
-func TestColorAuto(t *testing.T) {
-	// A buffer is not a terminal.
-	if NewRenderer(&bytes.Buffer{}, nil, ColorAuto).Colored() {
-		t.Error("ColorAuto coloured a bytes.Buffer")
-	}
+// NewRenderer decides colour with internal/termcolor: a terminal, TERM
+// set and not dumb, NO_COLOR unset or empty; always and never override.
+func TestNewRendererColorMode(t *testing.T) {
 	f, err := os.Create(t.TempDir() + "/out")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if NewRenderer(f, nil, ColorAuto).Colored() {
-		t.Error("ColorAuto coloured a regular file")
+	tests := []struct {
+		name          string
+		w             io.Writer
+		mode          ColorMode
+		term, noColor string
+		want          bool
+	}{
+		{"auto, buffer", &bytes.Buffer{}, ColorAuto, "xterm-256color", "", false},
+		{"auto, regular file", f, ColorAuto, "xterm-256color", "", false},
+		{"always, buffer", &bytes.Buffer{}, ColorAlways, "xterm-256color", "", true},
+		{"always, NO_COLOR set", &bytes.Buffer{}, ColorAlways, "xterm", "1", true},
+		{"always, TERM dumb", &bytes.Buffer{}, ColorAlways, "dumb", "", true},
+		{"never", &bytes.Buffer{}, ColorNever, "xterm-256color", "", false},
 	}
-	t.Setenv("NO_COLOR", "1")
-	if NewRenderer(os.Stdout, nil, ColorAuto).Colored() {
-		t.Error("ColorAuto coloured despite NO_COLOR")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("TERM", tt.term)
+			t.Setenv("NO_COLOR", tt.noColor)
+			if got := NewRenderer(tt.w, nil, tt.mode).Colored(); got != tt.want {
+				t.Errorf("Colored() = %v, want %v", got, tt.want)
+			}
+		})
 	}
-	if !NewRenderer(&bytes.Buffer{}, nil, ColorAlways).Colored() {
-		t.Error("ColorAlways did not colour")
+}
+
+// The -color flag of the programs is a ColorMode.
+func TestColorModeFlag(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		want ColorMode
+	}{{"auto", ColorAuto}, {"always", ColorAlways}, {"NEVER", ColorNever}} {
+		var m ColorMode
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.Var(&m, "color", "")
+		if err := fs.Parse([]string{"-color", tt.arg}); err != nil || m != tt.want {
+			t.Errorf("-color %s: %v, %v; want %v", tt.arg, m, err, tt.want)
+		}
 	}
-	if NewRenderer(os.Stdout, nil, ColorNever).Colored() {
-		t.Error("ColorNever coloured")
+	var m ColorMode
+	if err := m.Set("purple"); err == nil {
+		t.Error("Set(purple) succeeded")
 	}
 }

@@ -29,8 +29,8 @@ const (
 	DefaultMaxMembersPerAddr = 4
 	DefaultMemberTimeout     = 60 * time.Second
 	DefaultCookieLifetime    = 30 * time.Second
-	DefaultRate              = 50  // datagrams per second per source IP
-	DefaultBurst             = 100 // datagrams
+	DefaultPacketsPerSecond  = 50  // datagrams per second per source IP
+	DefaultPacketBurst       = 100 // datagrams
 	DefaultShutdownTimeout   = track.DefaultShutdownTimeout
 )
 
@@ -42,15 +42,19 @@ var ErrServerClosed = errors.New("udpcolor: server closed")
 // the limits documented on each field; set the fields before the first
 // call to ServePacket and do not change them afterwards.
 //
-// The server keeps no state for an address until that address has echoed
-// a cookie, never answers a datagram that does not prove its source with
-// more bytes than it received, takes a member's msg, ping and leave only
-// with a valid MAC under the key it sent that member, and limits every
-// source IP address to a rate of datagrams and a share of the member
-// table, so that it can be used neither to fill its own memory nor to
-// flood a third party with spoofed joins, and nobody can speak or leave
-// in a member's name without having received its welcome. The package
-// documentation describes the threat model.
+// The server keeps no member state for an address until that address
+// has echoed a cookie, never answers a datagram of the protocol that does
+// not prove its source with more bytes than it received (nor a plain
+// sender with more than three times, in all, what it sent), takes a
+// member's msg, ping and leave only with a valid MAC under the key it
+// sent that member, and limits every source IP address to a rate of
+// datagrams and a share of the member table, so that it can be used
+// neither to fill its own memory nor to flood a third party with spoofed
+// datagrams, and nobody can speak or leave in a member's name without
+// having received its welcome. It also reads the tutorial's plain "name
+// : text" datagrams, shows them in the Transcript and answers them
+// ([Server.Plain], [Server.Say]). The package documentation describes
+// both dialects and the threat model.
 //
 // A Server must not be copied after first use, nor reused after
 // [Server.Shutdown] or [Server.Close].
@@ -79,18 +83,18 @@ type Server struct {
 	// issued it. Zero means DefaultCookieLifetime.
 	CookieLifetime time.Duration
 
-	// Rate is the sustained number of datagrams per second accepted from
+	// PacketsPerSecond is the sustained number of datagrams per second accepted from
 	// one source IP address (an IPv6 source by its /64), all ports
 	// together; datagrams beyond it are dropped unread. Each member has
 	// an allowance of the same rate of its own, which its signed msg,
 	// ping and leave use instead, once their MAC has been checked. Zero
-	// means DefaultRate; a negative value turns both limits off, which is
+	// means DefaultPacketsPerSecond; a negative value turns both limits off, which is
 	// only for trusted networks and benchmarks.
-	Rate float64
+	PacketsPerSecond float64
 
-	// Burst is the number of datagrams a source, or a member, may send at
-	// once before Rate applies. Zero means DefaultBurst.
-	Burst int
+	// PacketBurst is the number of datagrams a source, or a member, may send at
+	// once before PacketsPerSecond applies. Zero means DefaultPacketBurst.
+	PacketBurst int
 
 	// ShutdownTimeout bounds the graceful shutdown (with its "bye NAME
 	// shutdown" to every member) that cancelling the context given to
@@ -112,6 +116,34 @@ type Server struct {
 	// zero value, [ColorAuto], colours only a terminal without NO_COLOR.
 	Color ColorMode
 
+	// Plain says what becomes of the tutorial's plain "name : text"
+	// datagrams (see the package documentation): shown in the
+	// Transcript, answered and relayed to members ([PlainRelayed], the
+	// zero value), shown and answered only ([PlainShown]), or dropped
+	// ([PlainOff]).
+	Plain PlainMode
+
+	// PlainRate is how many plain lines per second the server takes
+	// from all plain senders together, in bursts of five seconds'
+	// worth; more are dropped unanswered. Each plain sender is held to
+	// Rate as well, as every source is. Zero means DefaultPlainRate; a
+	// negative value means no limit but Rate.
+	PlainRate float64
+
+	// PlainRelayRate is how many of the plain lines taken per second,
+	// from all plain senders together, are relayed to the members (in
+	// bursts of five seconds' worth); the others are only shown in the
+	// Transcript. Zero means DefaultPlainRelayRate; a negative value
+	// means no limit but PlainRate.
+	PlainRelayRate float64
+
+	// Operator says that someone answers plain senders with
+	// [Server.Say], as the tutorial's server operator types the reply:
+	// plain lines then get no automatic "server : received", and the
+	// tutorial's client waits for the operator's line. The example
+	// program sets it when its console is on.
+	Operator bool
+
 	// Logger, if not nil, receives a record for each join, leave, expiry
 	// and dropped datagram (the last at debug level).
 	Logger *slog.Logger
@@ -128,6 +160,10 @@ type Server struct {
 	memberBurst int
 	render      *Renderer
 	now         func() time.Time // test hook; time.Now by default
+
+	plainPeers    *plainTable
+	plainLim      *rate.Limiter // PlainRate; nil without a limit
+	plainRelayLim *rate.Limiter // PlainRelayRate; nil without a limit
 
 	stats stats
 
@@ -162,8 +198,8 @@ func (s *Server) init() {
 			cookieLifetime:  opt.Default(r, "CookieLifetime", s.CookieLifetime, DefaultCookieLifetime),
 			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
 		}
-		perSecond := opt.Unlimited(r, "Rate", s.Rate, DefaultRate)
-		burst := opt.Default(r, "Burst", s.Burst, DefaultBurst)
+		perSecond := opt.Unlimited(r, "PacketsPerSecond", s.PacketsPerSecond, DefaultPacketsPerSecond)
+		burst := opt.Default(r, "PacketBurst", s.PacketBurst, DefaultPacketBurst)
 		s.gate = admit.New(admit.Config{Rate: perSecond, Burst: burst})
 		if perSecond > 0 {
 			s.memberRate, s.memberBurst = rate.Limit(perSecond), burst
@@ -171,10 +207,14 @@ func (s *Server) init() {
 		if s.Transcript != nil {
 			s.render = NewRenderer(s.Transcript, s.Palette, s.Color)
 		}
+		s.plainPeers = newPlainTable()
+		s.plainLim = plainLimiter(opt.Unlimited(r, "PlainRate", s.PlainRate, DefaultPlainRate))
+		s.plainRelayLim = plainLimiter(opt.Unlimited(r, "PlainRelayRate", s.PlainRelayRate, DefaultPlainRelayRate))
+		r.Check(s.Plain >= PlainRelayed && s.Plain <= PlainOff, "Plain", s.Plain, "must be PlainRelayed, PlainShown or PlainOff")
 		s.members = make(map[string]*member)
 		s.byAddr = make(map[netip.AddrPort]*member)
 		s.perAddr = make(map[netip.Addr]int)
-		r.Check(s.Color >= ColorAuto && s.Color <= ColorAlways, "Color", s.Color, "must be ColorAuto, ColorNever or ColorAlways")
+		r.Check(s.Color == ColorAuto || s.Color == ColorNever || s.Color == ColorAlways, "Color", s.Color, "must be ColorAuto, ColorNever or ColorAlways")
 		s.setErr = r.Err()
 	})
 }
@@ -195,8 +235,11 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 // joins admitted (after a valid cookie), Requests the msg datagrams
 // relayed, BytesOut the bytes sent; Dropped.Full counts joins refused
 // because the table was full, Dropped.SourceFull joins refused because
-// their address already had MaxMembersPerAddr members, and
-// Dropped.Rate, Oversize, Malformed and Port the datagrams dropped unread.
+// their address already had MaxMembersPerAddr members, Dropped.Rate,
+// Oversize, Malformed and Port the datagrams dropped unread (plain lines
+// over PlainRate among them), and Dropped.Amplification the answers to
+// plain senders not sent because they would have been more than three
+// times what the sender sent.
 type Stats struct {
 	sockkit.Counters
 	Left       int64 // members that sent leave or rejoined under another name
@@ -206,11 +249,15 @@ type Stats struct {
 	Relayed    int64 // relay datagrams sent (one per other member per message)
 	BadMACs    int64 // msg, ping and leave datagrams from a member's address whose MAC is wrong
 	Replays    int64 // member datagrams with a valid MAC and a counter already seen, or too old
+
+	Plain        int64 // plain lines taken (shown in the Transcript)
+	PlainReplies int64 // datagrams sent to plain senders: acknowledgements, "name taken" answers and the operator's lines
 }
 
 type stats struct {
 	left, expired, cookies, badCookies, relayed atomic.Int64
 	badMACs, replays                            atomic.Int64
+	plain, plainReplies                         atomic.Int64
 }
 
 // Stats returns the server's counters.
@@ -227,6 +274,9 @@ func (s *Server) Stats() Stats {
 		Relayed:    s.stats.relayed.Load(),
 		BadMACs:    s.stats.badMACs.Load(),
 		Replays:    s.stats.replays.Load(),
+
+		Plain:        s.stats.plain.Load(),
+		PlainReplies: s.stats.plainReplies.Load(),
 	}
 }
 
@@ -252,9 +302,9 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 			Counters:    &s.gate.Counters,
 			Logger:      s.Logger,
 			Name:        "udpcolor",
-		}, func(_ *dgram.Writer, d *dgram.Datagram) {
+		}, func(w *dgram.Writer, d *dgram.Datagram) {
 			if from, ok := d.From.AddrPort(); ok {
-				scratch = s.handle(c, d.Data, from, scratch[:0])
+				scratch = s.handle(c, w, d, from, scratch[:0])
 			}
 		})
 		// The members of c are forgotten either way; a graceful shutdown
@@ -296,10 +346,11 @@ func (s *Server) farewell(c *conn, bye bool) {
 	}
 }
 
-// handle processes one datagram b from an address. It returns scratch
+// handle processes one datagram d from an address. It returns scratch
 // for reuse.
-func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*member) []*member {
+func (s *Server) handle(c *conn, w *dgram.Writer, d *dgram.Datagram, from netip.AddrPort, scratch []*member) []*member {
 	now := s.now()
+	b := d.Data
 	if !s.gate.Port(int(from.Port())) {
 		// Port 0 is not a real source, and low ports belong to services
 		// (echo, DNS, NTP...) that answer anything: answering them could
@@ -324,6 +375,10 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 	// From here on nothing proves that the datagram comes from its
 	// source address, even if a member holds that address: an answer
 	// is never larger than the datagram.
+	if !protocolVerb(b) {
+		s.plain(c, w, d, from, now)
+		return scratch
+	}
 	p, err := Parse(b)
 	if err != nil {
 		s.gate.Counters.Drop(admit.Malformed)
@@ -347,7 +402,7 @@ func (s *Server) handle(c *conn, b []byte, from netip.AddrPort, scratch []*membe
 	case KindPing, KindLeave:
 		// Not from a member: nothing to keep alive or end.
 	default:
-		// A kind only servers send (cookie, welcome, relay, bye, error) is
+		// A kind only servers send (cookie, welcome, relay, bye, error, plain) is
 		// dropped without a word: answering an error with an error would
 		// let one spoofed datagram set two servers talking forever.
 		s.gate.Counters.Drop(admit.Malformed)
@@ -425,17 +480,23 @@ func (s *Server) relay(m *member, text string, targets []*member) []*member {
 	if err != nil {
 		return targets
 	}
-	s.mu.Lock()
-	for _, o := range s.members {
-		if o != m {
-			targets = append(targets, o)
-		}
-	}
-	s.mu.Unlock()
 	if s.render != nil {
 		s.render.Message(m.name, text)
 	}
 	s.gate.Counters.Request(0, 0)
+	return s.broadcast(out, m, targets)
+}
+
+// broadcast sends out to every member but except (nil: every member).
+// It returns targets, emptied, for reuse.
+func (s *Server) broadcast(out []byte, except *member, targets []*member) []*member {
+	s.mu.Lock()
+	for _, o := range s.members {
+		if o != except {
+			targets = append(targets, o)
+		}
+	}
+	s.mu.Unlock()
 	sent := 0
 	for i, o := range targets {
 		if o.c.write(out, o.addr) == nil {
@@ -469,7 +530,9 @@ func (s *Server) refuse(c *conn, from netip.AddrPort, n int, r refusal) {
 // reply answers a datagram of reqLen bytes that nothing proves to come
 // from its source address with p, unless p is larger: the server never
 // amplifies a spoofed datagram. (The project's rule allows three times
-// the request; this server's answers to strangers all fit in one.)
+// the request; the protocol's answers to strangers all fit in one. Only
+// the answers to plain senders, which are short lines that a tutorial's
+// few-byte datagram must get, use the three times: see plainAnswer.)
 func (s *Server) reply(c *conn, to netip.AddrPort, reqLen int, p Packet) {
 	out, err := p.Append(nil)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
@@ -374,6 +375,24 @@ func TestServerNeverAmplifies(t *testing.T) {
 	if h.s.Members() != 1 {
 		t.Errorf("Members() = %d, want 1", h.s.Members())
 	}
+	// A plain line may get a short answer, within three times its size
+	// on the wire (admit.Budget), never more; the members, who asked for
+	// them, see it.
+	for _, in := range []string{"a:b", "alex : 我要退学", "alice : me", "a:" + strings.Repeat("x", MaxText)} {
+		from := addr("10.9.9.8:40000")
+		h.send(from, in)
+		for _, d := range h.drain() {
+			if d.addr == alice && bytes.HasPrefix(d.b, []byte("plain ")) {
+				continue
+			}
+			if d.addr != from {
+				t.Errorf("%q from a stranger made the server send %q to %v", in, d.b, d.addr)
+			}
+			if len(d.b) > admit.Budget(len(in)) {
+				t.Errorf("%q (%d bytes) from a stranger got %q (%d bytes)", in, len(in), d.b, len(d.b))
+			}
+		}
+	}
 }
 
 func TestServerRefusals(t *testing.T) {
@@ -457,7 +476,7 @@ func TestServerFlood(t *testing.T) {
 	// The clock is frozen, so the buckets never refill: exactly Burst
 	// messages of the flooding member get through.
 	const burst = 20
-	h := newHarness(t, &Server{Rate: 10, Burst: burst})
+	h := newHarness(t, &Server{PacketsPerSecond: 10, PacketBurst: burst})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	for i := range 1000 {
@@ -489,7 +508,7 @@ func TestServerFlood(t *testing.T) {
 // only: the member still speaks.
 func TestServerFloodFromMemberAddress(t *testing.T) {
 	const burst = 20
-	h := newHarness(t, &Server{Rate: 10, Burst: burst})
+	h := newHarness(t, &Server{PacketsPerSecond: 10, PacketBurst: burst})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
 	sameHost := netip.AddrPortFrom(alice.Addr(), alice.Port()+1)
@@ -524,6 +543,7 @@ func TestServerOversize(t *testing.T) {
 }
 
 func TestServerCleansText(t *testing.T) {
+	t.Setenv("TERM", "xterm-256color")
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript, Color: ColorAlways, Palette: NewPalette(map[string]Color{"alice": 33, "bob": 64})})
 	h.join(alice, "alice")
@@ -680,6 +700,9 @@ func TestServerDoesNotAnswerServers(t *testing.T) {
 		"welcome alice",
 		"14:05:09",
 		"\x15unknown conversion %Q",
+		"plain alice : hi",
+		"server : received",
+		"Server: hello",
 	} {
 		h.send(carol, in)
 		if got := h.drain(); len(got) != 0 {

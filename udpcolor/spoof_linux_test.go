@@ -247,7 +247,7 @@ func TestSpoofedWithStolenKey(t *testing.T) {
 func TestSpoofedJoinCannotGuessCookie(t *testing.T) {
 	defer leaktest.Check(t)()
 	sp := newSpoofer(t)
-	s := &Server{Rate: -1}
+	s := &Server{PacketsPerSecond: -1}
 	a, _ := startUDP(t, s)
 	server := netip.MustParseAddrPort(a)
 	victim := listenUDP(t)

@@ -1,11 +1,14 @@
 // Command chat runs a multi-user chat server and joins it.
 //
-//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
+//	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
 //	chat join [-addr 127.0.0.1:7070] -nick NAME
 //
 // serve runs the server until interrupted; people can also join it with
 // nc, telnet or an IRC client, and with -irc it also listens for IRC
-// clients alone (irssi -c 127.0.0.1 -p 6667), in the same rooms. join reads lines from stdin (messages, or commands such as
+// clients alone (irssi -c 127.0.0.1 -p 6667), in the same rooms. With
+// -http it serves the chat page at / and its WebSocket at /ws, for
+// browsers, in the same rooms too (open http://127.0.0.1:8080/); -origins
+// lets pages of other sites open the socket (see chat.WebSocket). join reads lines from stdin (messages, or commands such as
 // /join ROOM and /quit) and prints the room to stdout, with coloured
 // nicknames when stdout is a terminal and NO_COLOR is not set. It works
 // with stdin from a pipe too, and leaves when stdin ends:
@@ -25,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -38,7 +42,7 @@ import (
 const defaultAddr = "127.0.0.1:7070"
 
 const usage = `usage:
-  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-quit-words byebye,q]
+  chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
   chat join [-addr 127.0.0.1:7070] -nick NAME
 `
 
@@ -63,6 +67,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
 	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
 	ircAddr := fs.String("irc", "", "also serve IRC alone on this `address` (6667 is IRC's port)")
+	httpAddr := fs.String("http", "", "also serve the chat page at / and its WebSocket at /ws on this `address`")
+	origins := fs.String("origins", "", "comma-separated host `patterns` of other sites whose pages may open the WebSocket")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -77,14 +83,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	srv := &chat.Server{Logger: slog.New(slog.NewTextHandler(stderr, nil))}
-	for _, w := range strings.Split(*quit, ",") {
-		if w = strings.TrimSpace(w); w != "" {
-			srv.QuitWords = append(srv.QuitWords, w)
+	var httpL net.Listener
+	if *httpAddr != "" {
+		if httpL, err = net.Listen("tcp", *httpAddr); err != nil {
+			l.Close()
+			if ircL != nil {
+				ircL.Close()
+			}
+			return err
 		}
 	}
+	logHandler := slog.NewTextHandler(stderr, nil)
+	srv := &chat.Server{Logger: slog.New(logHandler)}
+	srv.QuitWords = list(*quit)
 	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
 	// Serve does not get ctx, whose end would close every connection at
 	// once: an interrupt is a graceful Shutdown, so that every client
 	// gets its "BYE shutdown".
@@ -95,6 +108,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go func() { errc <- srv.ServeIRC(context.WithoutCancel(ctx), ircL) }()
 		serving++
 	}
+	var hs *http.Server
+	if httpL != nil {
+		ws := &chat.WebSocket{OriginPatterns: list(*origins)}
+		mux := http.NewServeMux()
+		mux.Handle("GET /{$}", chat.WebPage())
+		mux.Handle("GET /ws", ws)
+		hs = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       time.Minute,
+			ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
+		}
+		fmt.Fprintf(stdout, "chat: serving the web page on http://%s/\n", httpL.Addr())
+		go func() { errc <- srv.Serve(context.WithoutCancel(ctx), ws) }()
+		go func() {
+			err := hs.Serve(httpL)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = chat.ErrServerClosed
+			}
+			errc <- err
+		}()
+		serving += 2
+	}
 	var err2 error
 	select {
 	case <-ctx.Done():
@@ -103,7 +139,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(shutCtx)
+	srv.Shutdown(shutCtx) // the browsers' sessions too: they get their BYE
+	if hs != nil {
+		// What is left is page loads, which take a moment, and the spare
+		// connections browsers open ahead, which Shutdown would wait 5 s
+		// for: a second's grace, then close.
+		hctx, hcancel := context.WithTimeout(shutCtx, time.Second)
+		hs.Shutdown(hctx)
+		hcancel()
+		hs.Close()
+	}
 	for ; serving > 0; serving-- {
 		if err := <-errc; err2 == nil || errors.Is(err2, chat.ErrServerClosed) {
 			err2 = err
@@ -114,6 +159,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return err2
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(s string) []string {
+	var items []string
+	for _, w := range strings.Split(s, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			items = append(items, w)
+		}
+	}
+	return items
 }
 
 func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/sockkit/sockkit/internal/clitest"
 
@@ -145,6 +148,66 @@ func TestServeIRC(t *testing.T) {
 	}
 	if last != "ERROR :Closing link: server shutting down" {
 		t.Errorf("last IRC line %q, want the ERROR", last)
+	}
+}
+
+// TestServeWeb runs serve with -http: the page at /, and a browser's
+// socket at /ws in the same lobby as a TCP user.
+func TestServeWeb(t *testing.T) {
+	defer leaktest.Check(t)()
+	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, nil, stdout, stderr)
+	}
+	p := clitest.Start(t, serve, "serve", "-addr", "127.0.0.1:0", "-http", "127.0.0.1:0", "-origins", "example.com")
+	addr := clitest.WaitFor(t, &p.Stdout, `chat: serving on (\S+)`)
+	page := clitest.WaitFor(t, &p.Stdout, `chat: serving the web page on (\S+)`)
+
+	resp, err := http.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<title>sockkit chat</title>") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("GET %s: %s, CSP %q", page, resp.Status, resp.Header.Get("Content-Security-Policy"))
+	}
+
+	ctx := context.Background()
+	ann, err := chat.Dial(ctx, addr, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	h := http.Header{"Origin": {"https://example.com"}} // allowed by -origins
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(page, "http")+"ws", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.Write(ctx, websocket.MessageText, []byte("/nick web"))
+	ws.Write(ctx, websocket.MessageText, []byte("hi from the page"))
+	for e := range ann.Events() {
+		if e.Kind == chat.KindMessage {
+			if e.String() != "MSG lobby web hi from the page" {
+				t.Errorf("ann got %q", e)
+			}
+			break
+		}
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			break
+		}
+		last = string(msg)
+	}
+	if last != "BYE shutdown server shutting down" {
+		t.Errorf("the browser's last line: %q, want the shutdown BYE", last)
 	}
 }
 

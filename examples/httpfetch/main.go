@@ -20,8 +20,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sockkit/sockkit/internal/tlsflag"
 	"io"
 	"log/slog"
 	"net"
@@ -40,8 +42,8 @@ import (
 )
 
 const usage = `usage:
-  httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
-  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] URL
+  httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles] [-tls-cert FILE -tls-key FILE]
+  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] [-ca FILE | -insecure] URL
 `
 
 func main() { cli.Main("httpfetch", run) }
@@ -55,7 +57,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dir := fs.String("dir", "", "directory to serve (default: a Hello World page)")
 	dot := fs.Bool("dotfiles", false, "serve names that begin with a dot")
+	var tf tlsflag.ServerFlags
+	tf.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	tlsConfig, err := tf.Config()
+	if err != nil {
 		return err
 	}
 	if *dir != "" {
@@ -67,29 +75,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	scheme := "http"
+	if tlsConfig != nil {
+		// HTTP/1.1 only: the server speaks nothing else.
+		tlsConfig.NextProtos = []string{"http/1.1"}
+		l, scheme = tls.NewListener(l, tlsConfig), "https"
+	}
 	srv := &httpfetch.Server{Dir: *dir, Dotfiles: *dot}
 	what := "a Hello World page"
 	if *dir != "" {
 		what = *dir
 	}
-	fmt.Fprintf(stdout, "serving %s on http://%s/ (Ctrl-C to stop)\n", what, l.Addr())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(context.Background(), l) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		fmt.Fprintln(stderr, "httpfetch: shutdown:", err)
-	}
-	if err := <-done; !errors.Is(err, httpfetch.ErrServerClosed) {
-		return err
-	}
-	fmt.Fprintln(stdout, "server stopped")
-	return nil
+	fmt.Fprintf(stdout, "serving %s on %s://%s/ (Ctrl-C to stop)\n", what, scheme, l.Addr())
+	// The signal context goes straight to Serve: its end is a graceful
+	// shutdown (requests in progress finish), bounded by ShutdownTimeout.
+	srv.ShutdownTimeout = 5 * time.Second
+	return cli.Serve(ctx, "httpfetch", stdout, httpfetch.ErrServerClosed, srv.ShutdownTimeout, srv.Shutdown,
+		func(ctx context.Context) error { return srv.Serve(ctx, l) })
 }
 
 func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -98,7 +100,13 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	parallel := fs.Int("parallel", httpfetch.DefaultParallel, "ranges downloaded at once")
 	sum := fs.String("sha256", "", "expected SHA-256 digest, in hex")
 	wait := fs.Bool("wait", false, "wait for another download to the same file instead of failing")
+	var tf tlsflag.ClientFlags
+	tf.Register(fs)
 	if err := cli.Parse(fs, args, 1, 1); err != nil {
+		return err
+	}
+	tlsConfig, err := tf.Config(stderr)
+	if err != nil {
 		return err
 	}
 	if *parallel < 1 {
@@ -115,7 +123,10 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	c := &httpfetch.Client{Parallel: *parallel, WaitForLock: *wait, Logger: logger(stderr)}
+	if tlsConfig != nil && !strings.HasPrefix(rawURL, "https://") {
+		return fmt.Errorf("-tls, -ca and -insecure are for https:// URLs, not %s", textsafe.Clean(rawURL))
+	}
+	c := &httpfetch.Client{Parallel: *parallel, WaitForLock: *wait, Logger: logger(stderr), TLSConfig: tlsConfig}
 	defer c.CloseIdleConnections()
 	bar := newBar(stderr, dest)
 	if bar != nil {
@@ -128,6 +139,7 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := c.Download(ctx, req)
 	bar.finish()
+	err = tlsflag.Explain(err)
 	if errors.Is(err, httpfetch.ErrLocked) {
 		if !*wait {
 			return fmt.Errorf("%w; add -wait to wait for it", err)

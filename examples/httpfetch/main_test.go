@@ -23,6 +23,7 @@ import (
 	"github.com/sockkit/sockkit/internal/browsertest"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
+	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 
 	"github.com/sockkit/sockkit/internal/leaktest"
 )
@@ -77,7 +78,7 @@ func TestServeAndGet(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("serve: %v", err)
 	}
-	if !strings.Contains(serveOut.String(), "server stopped") {
+	if !strings.Contains(serveOut.String(), "httpfetch: stopped") {
 		t.Errorf("serve output %q", serveOut.String())
 	}
 }
@@ -239,5 +240,43 @@ func TestGetLocked(t *testing.T) {
 		if err := p.Stop(); err != nil {
 			t.Errorf("get: %v", err)
 		}
+	}
+}
+
+// serve -tls-cert/-tls-key serves https; get trusts it with -ca, refuses
+// it without, and -insecure warns.
+func TestServeAndGetTLS(t *testing.T) {
+	defer leaktest.Check(t)()
+	cert := tlstest.New(t)
+	dir := t.TempDir()
+	data := []byte("over TLS\n")
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := clitest.Start(t, run, "serve", "-addr", "127.0.0.1:0", "-dir", dir, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
+	base := clitest.WaitFor(t, &p.Stdout, `on (https://[0-9.:]+/)`)
+	defer p.Stop()
+
+	dest := filepath.Join(t.TempDir(), "f.txt")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"get", "-o", dest, "-ca", cert.CertFile, base + "f.txt"}, &out, &errOut); err != nil {
+		t.Fatalf("get -ca: %v\n%s", err, errOut.String())
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) {
+		t.Errorf("downloaded %q", got)
+	}
+	err := run(context.Background(), []string{"get", "-o", filepath.Join(t.TempDir(), "x"), base + "f.txt"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("get without -ca: %v, want a certificate error", err)
+	}
+	errOut.Reset()
+	if err := run(context.Background(), []string{"get", "-o", filepath.Join(t.TempDir(), "y"), "-insecure", base + "f.txt"}, &out, &errOut); err != nil {
+		t.Fatalf("get -insecure: %v", err)
+	}
+	if !strings.Contains(errOut.String(), "warning: -insecure") {
+		t.Errorf("no warning for -insecure: %q", errOut.String())
+	}
+	if err := run(context.Background(), []string{"get", "-ca", cert.CertFile, "http://127.0.0.1:1/x"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "https://") {
+		t.Errorf("-ca with http://: %v", err)
 	}
 }

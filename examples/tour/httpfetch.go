@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sockkit/sockkit/httpfetch"
 )
@@ -82,6 +83,31 @@ func tourHttpfetch(ctx context.Context, w io.Writer) (err error) {
 		return err
 	}
 	fmt.Fprintf(w, "client: big.bin -> copy.bin, %d bytes in %d parallel ranges, sha256 verified: %v\n", res.Size, res.Parts, res.SHA256 != "")
+
+	// A download cut off half way (its context cancelled, as by Ctrl-C or
+	// a lost connection) resumes where it stopped on the next call.
+	cut, cutCancel := context.WithCancel(ctx)
+	defer cutCancel()
+	one := &httpfetch.Client{Parallel: 1, NoSync: true, ProgressInterval: time.Nanosecond,
+		Progress: func(p httpfetch.Progress) {
+			if p.Done >= int64(len(big))/2 {
+				cutCancel()
+			}
+		}}
+	defer one.CloseIdleConnections()
+	part := filepath.Join(dir, "resumed.bin")
+	req := httpfetch.Request{URL: filesURL + "/big.bin", Dest: part, SHA256: hex.EncodeToString(sum[:])}
+	if _, err := one.Download(cut, req); !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the interrupted download: %v", err)
+	}
+	fmt.Fprintln(w, "client: big.bin -> resumed.bin, interrupted once half of it had arrived (context cancelled)")
+	one.Progress = nil
+	res, err = one.Download(ctx, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "client: again -> resumed after %d%% of the file, %d bytes, sha256 verified: %v\n",
+		100*res.Resumed/res.Size, res.Size, res.SHA256 != "")
 
 	_, err = c.FetchTo(ctx, filesURL+"/.secret", io.Discard)
 	var se *httpfetch.StatusError

@@ -34,6 +34,25 @@ func tourTimesync(ctx context.Context, w io.Writer) error {
 	addr := pc.LocalAddr().String()
 	fmt.Fprintln(w, "server: SNTPv4 and the format service on one UDP port, its clock 1h30m ahead")
 
+	// The tutorial's own client: the bare format in one datagram, with no
+	// padding, then a blocking read of the reply.
+	tut, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer tut.Close()
+	const tutorialFormat = "%Y-%m-%d %H:%M:%S"
+	if _, err := tut.Write([]byte(tutorialFormat)); err != nil {
+		return err
+	}
+	tut.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1024)
+	n, err := tut.Read(buf)
+	if err != nil {
+		return fmt.Errorf("the tutorial's request: %w", err)
+	}
+	fmt.Fprintf(w, "tutorial client: sendto %q -> %q\n", tutorialFormat, buf[:n])
+
 	var c timesync.Client
 	r, err := c.Query(ctx, addr)
 	if err != nil {

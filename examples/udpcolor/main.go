@@ -1,23 +1,40 @@
 // Command udpcolor runs a UDP group chat with coloured names.
 //
-//	udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never]
-//	udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never]
+//	udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never] [-console] [-charset NAME]
+//	udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never] [-charset NAME]
 //
 // serve relays messages between members and prints the coloured
-// transcript of the conversation; join reads lines from standard input,
-// sends each one to the group, and prints the other members' messages
-// with their names coloured. Colour is used on a terminal unless NO_COLOR
-// is set; -color overrides that. Interrupt (Ctrl-C), SIGTERM and SIGHUP
-// (the terminal was closed) stop either: the server says bye to every
-// member, the member leaves the group, so that its name is free again at
-// once; end of input, or an error reading it, leaves too. A second
-// SIGHUP during the leave stops at once.
+// transcript of the conversation, the tutorial's plain "name : text"
+// datagrams among them; join reads lines from standard input, sends each
+// one to the group, and prints the other members' messages with their
+// names coloured.
+//
+// When serve's standard input is a terminal, or with -console, it is the
+// operator's console: each line typed there goes to the members as a
+// message from "server", and to the last plain sender (the tutorial's
+// client, which waits for it); plain senders then get no automatic
+// "server : received". End of the console's input stops the server.
+// -console=false turns the console off on a terminal.
+//
+// Colour is used on a terminal whose TERM is set and is not "dumb", unless
+// NO_COLOR is set (and not empty); -color always or never overrides that.
+// -charset NAME is the character set of the terminal, for what is printed
+// on standard output and read from standard input (GBK on a Chinese
+// Windows console, say: GBK, Big5, Shift_JIS, EUC-KR, ISO-8859-1,
+// Windows-1252 or any IANA name); the network always carries UTF-8.
+//
+// Interrupt (Ctrl-C), SIGTERM and SIGHUP (the terminal was closed) stop
+// either: the server says bye to every member, the member leaves the
+// group, so that its name is free again at once; end of input, or an
+// error reading it, leaves too. A second SIGHUP during the leave stops at
+// once.
 package main
 
 import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,16 +45,21 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/transform"
+
+	"github.com/sockkit/sockkit/internal/charset"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/termcolor"
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
 const usage = `usage:
-  udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never]
-  udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never]
+  udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never] [-console] [-charset NAME]
+  udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never] [-charset NAME]
 `
 
-// stdin is what join reads; tests replace it.
+// stdin is what join and serve's console read; tests replace it.
 var stdin io.Reader = os.Stdin
 
 // shutdownTimeout bounds the server's goodbyes and the member's leave.
@@ -60,69 +82,160 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return cli.Dispatch(ctx, "udpcolor", usage, cli.Commands{"serve": serve, "join": join}, args, stdout, stderr)
 }
 
-// colorFlag is the -color flag.
-type colorFlag struct{ mode udpcolor.ColorMode }
-
-func (f *colorFlag) String() string {
-	return [...]string{"auto", "never", "always"}[f.mode]
+// charsetFlag is -charset: the character set of the terminal.
+type charsetFlag struct {
+	name string
+	enc  encoding.Encoding // nil without -charset: UTF-8
 }
 
-func (f *colorFlag) Set(s string) error {
-	switch s {
-	case "auto":
-		f.mode = udpcolor.ColorAuto
-	case "never":
-		f.mode = udpcolor.ColorNever
-	case "always":
-		f.mode = udpcolor.ColorAlways
-	default:
-		return errors.New("want auto, always or never")
+func (c *charsetFlag) String() string { return c.name }
+
+func (c *charsetFlag) Set(s string) error {
+	enc, err := charset.Lookup(s)
+	if err != nil {
+		return err
 	}
+	c.name, c.enc = s, enc
 	return nil
+}
+
+// writer returns w, writing UTF-8 text in the charset. Each Write must
+// hold whole characters, as the renderer's and fmt's do; a character the
+// charset lacks is written as '?'.
+func (c *charsetFlag) writer(w io.Writer) io.Writer {
+	if c.enc == nil {
+		return w
+	}
+	return &encodingWriter{w: w, enc: c.enc}
+}
+
+// reader returns r, read as text in the charset, as UTF-8.
+func (c *charsetFlag) reader(r io.Reader) io.Reader {
+	if c.enc == nil {
+		return r
+	}
+	return transform.NewReader(r, c.enc.NewDecoder())
+}
+
+// encodingWriter writes UTF-8 text to w in a charset.
+type encodingWriter struct {
+	w   io.Writer
+	enc encoding.Encoding
+}
+
+func (e *encodingWriter) Write(p []byte) (int, error) {
+	b, err := charset.Encode(e.enc, string(p))
+	if err != nil {
+		s := strings.Map(func(r rune) rune {
+			if _, err := charset.Encode(e.enc, string(r)); err != nil {
+				return '?'
+			}
+			return r
+		}, strings.ToValidUTF8(string(p), "?"))
+		if b, err = charset.Encode(e.enc, s); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := e.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// colorFor resolves the -color mode for the terminal w, before w is
+// wrapped in a charset's writer (which is no terminal).
+func colorFor(w io.Writer, mode udpcolor.ColorMode) udpcolor.ColorMode {
+	if termcolor.Detect(w, mode).Enabled() {
+		return udpcolor.ColorAlways
+	}
+	return udpcolor.ColorNever
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && termcolor.IsTerminal(f)
+}
+
+// charsetUsage is the usage text of -charset.
+func charsetUsage(what string) string {
+	return "the character set `NAME` of the terminal, for " + what + ": " + strings.Join(charset.Names(), ", ") + ", or another IANA or WHATWG name (default UTF-8)"
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("udpcolor", "serve", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` to listen on")
-	var color colorFlag
+	var color udpcolor.ColorMode
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
+	console := fs.Bool("console", false, "read the operator's lines from standard input (default: when it is a terminal)")
+	var cs charsetFlag
+	fs.Var(&cs, "charset", charsetUsage("the transcript and the console"))
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
+	}
+	consoleSet := false
+	fs.Visit(func(f *flag.Flag) { consoleSet = consoleSet || f.Name == "console" })
+	if !consoleSet {
+		*console = isTerminal(stdin)
 	}
 	pc, err := net.ListenPacket("udp", *addr)
 	if err != nil {
 		return err
 	}
 	srv := &udpcolor.Server{
-		Transcript: stdout,
-		Color:      color.mode,
+		Transcript: cs.writer(stdout),
+		Color:      colorFor(stdout, color),
+		Operator:   *console,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// A signal ends ctx, which is the graceful shutdown: every member
+		// gets "bye NAME shutdown" within this time.
+		ShutdownTimeout: shutdownTimeout,
 	}
 	fmt.Fprintf(stderr, "udpcolor: serving on %s\n", pc.LocalAddr())
 	done := make(chan error, 1)
-	// The server's context outlives the signal, so that Shutdown can say
-	// bye to the members.
-	go func() { done <- srv.ServePacket(context.WithoutCancel(ctx), pc) }()
-	select {
-	case err := <-done:
-		return err // reading failed
-	case <-ctx.Done():
+	go func() { done <- srv.ServePacket(ctx, pc) }()
+
+	var lines chan string
+	var consoleDone chan error
+	if *console {
+		fmt.Fprintln(stderr, `udpcolor: console on: a line typed here goes to the members and to the last plain sender, as "server"; end of input stops the server`)
+		lines, consoleDone = make(chan string), make(chan error, 1)
+		quit := make(chan struct{})
+		defer close(quit)
+		in := cs.reader(stdin)
+		go func() { consoleDone <- readLines(in, lines, quit) }()
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	srv.Shutdown(sctx)
-	if err := <-done; !errors.Is(err, udpcolor.ErrServerClosed) {
-		return err
+	for {
+		select {
+		case err := <-done: // a signal (the graceful shutdown) or a failure
+			if errors.Is(err, udpcolor.ErrServerClosed) {
+				err = nil
+			}
+			return err
+		case line := <-lines:
+			if err := srv.Say(line); err != nil {
+				fmt.Fprintln(stderr, cli.Message("udpcolor", err))
+			}
+		case consoleErr := <-consoleDone: // the operator's end of input
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			srv.Shutdown(sctx)
+			cancel()
+			if err := <-done; !errors.Is(err, udpcolor.ErrServerClosed) {
+				return err
+			}
+			return consoleErr
+		}
 	}
-	return nil
 }
 
 func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("udpcolor", "join", usage, stderr)
 	addr := fs.String("addr", "127.0.0.1:9090", "UDP `address` of the server")
 	name := fs.String("name", "", "your `name` in the group (required)")
-	var color colorFlag
+	var color udpcolor.ColorMode
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
+	var cs charsetFlag
+	fs.Var(&cs, "charset", charsetUsage("the messages shown and the lines typed"))
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -140,11 +253,11 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 	fmt.Fprintf(stderr, "udpcolor: joined %s as %s; type a line to send it, end of input to leave\n", *addr, *name)
-	r := udpcolor.NewRenderer(stdout, nil, color.mode)
+	r := udpcolor.NewRenderer(cs.writer(stdout), nil, colorFor(stdout, color))
 
 	lines := make(chan string)
 	readDone := make(chan error, 1)
-	in := stdin
+	in := cs.reader(stdin)
 	go func() { readDone <- readLines(in, lines, c.Done()) }()
 
 	for {
@@ -153,7 +266,7 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if !ok {
 				return c.Err() // the server ended the session
 			}
-			r.Message(m.Name, m.Text)
+			r.Print(m)
 		case line := <-lines:
 			if line == "" {
 				continue

@@ -24,7 +24,7 @@ func TestServeAndJoin(t *testing.T) {
 	var serverOut, serverErr clitest.Buffer
 	served := make(chan error, 1)
 	go func() {
-		served <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-color", "never"}, &serverOut, &serverErr)
+		served <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-color", "never", "-console=false"}, &serverOut, &serverErr)
 	}()
 	addr := clitest.WaitFor(t, &serverErr, `serving on (\S+)\n`)
 
@@ -105,6 +105,9 @@ func TestUsage(t *testing.T) {
 		{"serve", "-bogus"},
 		{"serve", "extra"},
 		{"serve", "-color", "purple"},
+		{"serve", "-charset", "klingon"},
+		{"serve", "-console=maybe"},
+		{"join", "-name", "bea", "-charset", ""},
 		{"join"},
 		{"join", "-name"},
 	} {
@@ -129,4 +132,22 @@ func TestFailures(t *testing.T) {
 	if err := run(context.Background(), []string{"join", "-name", "bad name"}, &out, &errOut); err == nil {
 		t.Error("join with a bad name succeeded")
 	}
+}
+
+// startServer runs a udpcolor server on loopback whose members never
+// expire during a test, so that a member gone from it has left.
+func startServer(t *testing.T) (*udpcolor.Server, string) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &udpcolor.Server{MemberTimeout: time.Hour}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServePacket(context.Background(), pc) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+	return srv, pc.LocalAddr().String()
 }

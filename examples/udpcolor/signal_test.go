@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -37,24 +36,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-// startServer runs a udpcolor server on loopback whose members never
-// expire during a test, so that a member gone from it has left.
-func startServer(t *testing.T) (*udpcolor.Server, string) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &udpcolor.Server{MemberTimeout: time.Hour}
-	served := make(chan error, 1)
-	go func() { served <- srv.ServePacket(context.Background(), pc) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-	})
-	return srv, pc.LocalAddr().String()
 }
 
 // waitLeft waits until the server has seen left members leave.

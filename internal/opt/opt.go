@@ -71,10 +71,17 @@ func (r *Resolver) Check(ok bool, field string, value any, reason string) {
 // Err returns the failures recorded, joined, or nil.
 func (r *Resolver) Err() error { return errors.Join(r.errs...) }
 
+// isNaN reports whether v is a float NaN, which compares false with
+// everything and so would pass every range check.
+func isNaN[T Number](v T) bool { return v != v }
+
 // Default resolves a field that must be positive: zero means def, a
-// negative value is an error.
+// negative value (or NaN) is an error.
 func Default[T Number](r *Resolver, field string, v, def T) T {
 	switch {
+	case isNaN(v):
+		r.Fail(field, v, "must be a number")
+		return def
 	case v == 0:
 		return def
 	case v < 0:
@@ -87,7 +94,11 @@ func Default[T Number](r *Resolver, field string, v, def T) T {
 // Unlimited resolves a field whose doc says that a negative value means
 // "no limit": zero means def, a negative value is returned as it is.
 func Unlimited[T Number](r *Resolver, field string, v, def T) T {
-	if v == 0 {
+	switch {
+	case isNaN(v):
+		r.Fail(field, v, "must be a number")
+		return def
+	case v == 0:
 		return def
 	}
 	return v
@@ -99,7 +110,7 @@ func Range[T Number](r *Resolver, field string, v, def, lo, hi T) T {
 	if v == 0 {
 		return def
 	}
-	if v < lo || v > hi {
+	if isNaN(v) || v < lo || v > hi {
 		r.Fail(field, v, fmt.Sprintf("must be %v to %v", lo, hi))
 		return def
 	}
@@ -112,7 +123,7 @@ func AtMost[T Number](r *Resolver, field string, v, def, hi T) T {
 	if v == 0 {
 		return def
 	}
-	if v < 0 || v > hi {
+	if isNaN(v) || v < 0 || v > hi {
 		r.Fail(field, v, fmt.Sprintf("must be 1 to %v", hi))
 		return def
 	}

@@ -2,6 +2,7 @@ package opt
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -65,5 +66,22 @@ func TestResolveDuration(t *testing.T) {
 	want := "echo: IdleTimeout -1s: must be positive\necho: Stratum 16: must be 1 to 15"
 	if err := r.Err(); err == nil || err.Error() != want {
 		t.Errorf("Err = %v, want %q", err, want)
+	}
+}
+
+// NaN compares false with everything: it must not slip through as "in
+// range" (a NaN rate once meant no rate limiter at all).
+func TestNaN(t *testing.T) {
+	nan := math.NaN()
+	for name, resolve := range map[string]func(r *Resolver) float64{
+		"Default":   func(r *Resolver) float64 { return Default(r, "Rate", nan, 2) },
+		"Unlimited": func(r *Resolver) float64 { return Unlimited(r, "Rate", nan, 2) },
+		"Range":     func(r *Resolver) float64 { return Range(r, "Rate", nan, 2, 1, 10) },
+		"AtMost":    func(r *Resolver) float64 { return AtMost(r, "Rate", nan, 2, 10) },
+	} {
+		r := New("pkg")
+		if got := resolve(r); got != 2 || r.Err() == nil {
+			t.Errorf("%s(NaN) = %v, %v; want the default and an error", name, got, r.Err())
+		}
 	}
 }

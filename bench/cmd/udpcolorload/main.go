@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // of members per address (every member is 127.0.0.1), room for every
 // member, no expiry during a run.
 func newServer() *udpcolor.Server {
-	return &udpcolor.Server{Rate: -1, MaxMembersPerAddr: -1, MaxMembers: 10000, MemberTimeout: 10 * time.Minute}
+	return &udpcolor.Server{PacketsPerSecond: -1, MaxMembersPerAddr: -1, MaxMembers: 10000, MemberTimeout: 10 * time.Minute}
 }
 
 func startServer(ctx context.Context) (*udpcolor.Server, string, <-chan error, error) {
