@@ -9,10 +9,63 @@ import (
 	"time"
 )
 
-// The hold: -hold N idle clients, connected before the measured points
-// and kept connected through them, each with a nickname and in one of
-// several rooms of -hold-room members, sending and reading nothing. Their
-// figures, one line each, are
+// prepareHold sets the server's MaxConns and the limit of open files for
+// the hold and the largest point.
+func prepareHold(cfg *config) error {
+	most := 0
+	for _, p := range cfg.points {
+		most = max(most, p.n)
+	}
+	cfg.maxConns = cfg.hold + most + 100
+	// Each of the two processes holds a descriptor per client, and a few
+	// of its own.
+	return raiseOpenFiles(cfg.hold + most + 64)
+}
+
+// measureHold measures the hold alone, on a server of its own.
+func measureHold(ctx context.Context, cfg config, out io.Writer) error {
+	srv, err := startServer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	held, err := holdOn(ctx, cfg, srv, out)
+	dropAll(held)
+	return err
+}
+
+// holdOn connects the hold to srv, prints its figures, and returns its
+// connections.
+func holdOn(ctx context.Context, cfg config, srv *server, out io.Writer) ([]net.Conn, error) {
+	name := fmt.Sprintf("chat/hold%d", cfg.hold)
+	g0, r0, _, err := srv.mem()
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	conns, err := hold(ctx, srv.addr, cfg.hold, cfg.holdRoom)
+	if err != nil {
+		return nil, err
+	}
+	tJoined := time.Since(t0)
+	// Let the last lines of the joins go out and their writers end.
+	sleep(ctx, 500*time.Millisecond)
+	g1, r1, goroutines, err := srv.mem()
+	if err != nil {
+		dropAll(conns)
+		return nil, err
+	}
+	fmt.Fprintf(out, "%s/join_time %.2f s\n", name, tJoined.Seconds())
+	fmt.Fprintf(out, "%s/mem_rss %.2f KiB/client\n", name, float64(r1-r0)/1024/float64(cfg.hold))
+	fmt.Fprintf(out, "%s/mem_go %.2f KiB/client\n", name, float64(g1-g0)/1024/float64(cfg.hold))
+	fmt.Fprintf(out, "%s/goroutines %d goroutines\n", name, goroutines)
+	return conns, nil
+}
+
+// The hold: -hold N idle clients, connected to a point's server before
+// the point's own clients and kept connected through it, each with a
+// nickname and in one of several rooms of -hold-room members, sending and
+// reading nothing. Their figures, one line each, are
 //
 //	chat/holdN/join_time    seconds to connect them all
 //	chat/holdN/mem_rss      server RSS growth per idle client, KiB

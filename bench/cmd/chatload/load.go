@@ -261,73 +261,25 @@ func (cl *client) sendLoop(rate float64, size int, win *window, stop <-chan stru
 	}
 }
 
-// measure runs one point on a server of its own and prints its figures.
+// measure runs one point and prints its figures.
 func measure(ctx context.Context, cfg config, p point, out io.Writer) error {
 	srv, err := startServer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.close()
-	return measureOn(ctx, cfg, srv, p, "", "c", out)
-}
-
-// measureHold connects the idle clients of -hold to one server, prints
-// their figures, then runs every point on that server while they stay
-// connected.
-func measureHold(ctx context.Context, cfg config, out io.Writer) error {
-	most := 0
-	for _, p := range cfg.points {
-		most = max(most, p.n)
-	}
-	cfg.maxConns = cfg.hold + 2*most + 100 // a point's clients may linger into the next's
-	// Each of the two processes holds a descriptor per client, and a few
-	// of its own.
-	if err := raiseOpenFiles(cfg.hold + most + 64); err != nil {
-		return err
-	}
-	srv, err := startServer(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer srv.close()
-	name := fmt.Sprintf("chat/hold%d", cfg.hold)
-	g0, r0, _, err := srv.mem()
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	conns, err := hold(ctx, srv.addr, cfg.hold, cfg.holdRoom)
-	if err != nil {
-		return err
-	}
-	defer dropAll(conns)
-	tJoined := time.Since(t0)
-	// Let the last lines of the joins go out and the writers end.
-	sleep(ctx, 500*time.Millisecond)
-	g1, r1, goroutines, err := srv.mem()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "%s/join_time %.2f s\n", name, tJoined.Seconds())
-	fmt.Fprintf(out, "%s/mem_rss %.2f KiB/client\n", name, float64(r1-r0)/1024/float64(cfg.hold))
-	fmt.Fprintf(out, "%s/mem_go %.2f KiB/client\n", name, float64(g1-g0)/1024/float64(cfg.hold))
-	fmt.Fprintf(out, "%s/goroutines %d goroutines\n", name, goroutines)
-	for i, p := range cfg.points {
-		if err := measureOn(ctx, cfg, srv, p, fmt.Sprintf("/hold%d", cfg.hold), fmt.Sprintf("c%d-", i), out); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// measureOn runs one point on srv and prints its figures, under names
-// that end with suffix; its clients' nicknames start with prefix.
-func measureOn(ctx context.Context, cfg config, srv *server, p point, suffix, prefix string, out io.Writer) error {
 	name := fmt.Sprintf("chat/n%d/r%g", p.n, p.rate)
 	if cfg.stall > 0 {
 		name += fmt.Sprintf("/stall%g", cfg.stall)
 	}
-	name += suffix
+	if cfg.hold > 0 {
+		held, err := holdOn(ctx, cfg, srv, out)
+		if err != nil {
+			return err
+		}
+		defer dropAll(held)
+		name += fmt.Sprintf("/hold%d", cfg.hold)
+	}
 
 	t0 := time.Now()
 	g0, r0, _, err := srv.mem()
@@ -350,7 +302,7 @@ func measureOn(ctx context.Context, cfg config, srv *server, p point, suffix, pr
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			cl, err := join(ctx, srv.addr, fmt.Sprintf("%s%d", prefix, i), stalled)
+			cl, err := join(ctx, srv.addr, fmt.Sprintf("c%d", i), stalled)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

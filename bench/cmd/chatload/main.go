@@ -29,8 +29,8 @@
 //	chat/nN/rR[/stallS]/mem_rss     server RSS growth per connected idle client, KiB
 //	chat/nN/rR[/stallS]/mem_go      server Go heap + stacks growth per idle client, KiB
 //
-// With -hold H, one server serves every point, and H idle clients are
-// connected to it first and stay connected throughout (see hold.go):
+// With -hold H, H idle clients connect to each point's server first and
+// stay connected through the point (see hold.go):
 //
 //	chatload -hold 100000 -load ""          per-client memory of 100,000 idle clients
 //	chatload -hold 99000 -load 1000:1       1000:1 while 99,000 idle clients stay connected
@@ -85,9 +85,9 @@ type config struct {
 	interval  time.Duration
 	timeout   time.Duration
 	wrap      bool // the server sees its connections wrapped (see wrapListener)
-	hold      int  // idle clients connected before the points
-	holdRoom  int // members per room of the hold
-	maxConns  int // the server's MaxConns
+	hold      int  // idle clients connected to a point's server first
+	holdRoom  int  // members per room of the hold
+	maxConns  int  // the server's MaxConns
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	interval := fs.Duration("write-interval", 0, "the server's WriteInterval (0: its default)")
 	profile := fs.String("cpuprofile", "", "with -serve: write a CPU profile of the server to `file`")
 	timeout := fs.Duration("timeout", 3*time.Minute, "bound on the whole run")
-	holdN := fs.Int("hold", 0, "idle `clients` connected before the points and kept through them, on one server")
+	holdN := fs.Int("hold", 0, "idle `clients` connected to each point's server first and kept through the point (with -load \"\": alone)")
 	holdRoom := fs.Int("hold-room", 50, "`members` per room of the idle clients")
 	maxConns := fs.Int("max-conns", 0, "with -serve: the server's MaxConns (0: 100000)")
 	wrap := fs.Bool("wrap", false, "the server sees each connection wrapped, as a TLS or WebSocket one: without a descriptor of its own")
@@ -160,7 +160,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 	if cfg.hold > 0 {
-		return measureHold(ctx, cfg, stdout)
+		if err := prepareHold(&cfg); err != nil {
+			return err
+		}
+		if len(cfg.points) == 0 {
+			return measureHold(ctx, cfg, stdout)
+		}
 	}
 	for _, p := range cfg.points {
 		if err := measure(ctx, cfg, p, stdout); err != nil {
