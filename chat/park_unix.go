@@ -28,32 +28,33 @@ func (r *rawReader) init(rc syscall.RawConn) {
 
 // once is the read callback: one attempt, never a wait.
 func (r *rawReader) once(fd uintptr) bool {
-	for {
-		r.n, r.err = syscall.Read(int(fd), r.p)
-		if r.err != syscall.EINTR {
-			return true
-		}
-	}
+	r.n, r.err = syscall.Read(int(fd), r.p)
+	return true
 }
 
 // Read implements io.Reader.
 func (r *rawReader) Read(p []byte) (int, error) {
 	r.p = p
-	err := r.rc.Read(r.fn)
-	n, rerr := r.n, r.err
-	r.p, r.err = nil, nil
-	switch {
-	case err != nil:
-		return 0, err // a deadline, or closed
-	case rerr == syscall.EAGAIN:
-		return 0, errWouldBlock
-	case rerr != nil:
-		return 0, os.NewSyscallError("read", rerr)
-	case n == 0:
-		return 0, io.EOF
+	defer r.clear()
+	for {
+		if err := r.rc.Read(r.fn); err != nil {
+			return 0, err // a deadline (stop's), or closed
+		}
+		switch {
+		case r.err == syscall.EINTR:
+		case r.err == syscall.EAGAIN:
+			return 0, errWouldBlock
+		case r.err != nil:
+			return 0, os.NewSyscallError("read", r.err)
+		case r.n == 0:
+			return 0, io.EOF
+		default:
+			return r.n, nil
+		}
 	}
-	return n, nil
 }
+
+func (r *rawReader) clear() { r.p, r.err = nil, nil }
 
 // SyscallConn implements syscall.Conn, for the poller.
 func (r *rawReader) SyscallConn() (syscall.RawConn, error) { return r.rc, nil }
