@@ -89,6 +89,10 @@ type session struct {
 	stopped  bool          // stop has been called
 	kickCh   chan struct{} // made by the flood control's wait; closed by stop
 
+	// lastWrite is when the last batch was written: the writer's, each
+	// writer taking over from the one before under mu.
+	lastWrite time.Time
+
 	kicked atomic.Bool // stop has been called
 }
 
@@ -272,12 +276,20 @@ func (ss *session) reason() *reason {
 // writeLoop writes the queue in batches until it is empty: everything
 // queued since the last write goes out in one Write, and a client is
 // written to at most once per interval, so a busy client costs one
-// system call per batch rather than one per line. After each write it
-// waits the interval, which lets lines gather; if none came, it ends, and
-// the next line starts a writer again, which writes at once (the
-// interval has passed).
+// system call per batch rather than one per line. A writer that had to
+// wait for the interval (the client is busy) waits one more after its
+// write, for the lines that gather meanwhile, and ends if none came; one
+// that did not wait (a line now and then) ends with its write, and the
+// next line starts another.
 func (ss *session) writeLoop() {
+	waited := false
 	for {
+		if iv := ss.writeInterval(); iv > 0 {
+			if wait := iv - time.Since(ss.lastWrite); wait > 0 {
+				time.Sleep(wait) // short; closing waits for it too
+				waited = true
+			}
+		}
 		ss.mu.Lock()
 		buf := ss.out
 		if len(buf) == 0 {
@@ -296,6 +308,7 @@ func (ss *session) writeLoop() {
 		}
 		n, err := ss.c.Write(buf)
 		ss.srv.gate.Counters.Bytes(0, n)
+		ss.lastWrite = time.Now()
 
 		ss.mu.Lock()
 		ss.inflight = 0
@@ -306,22 +319,20 @@ func (ss *session) writeLoop() {
 			ss.closed, ss.dead = true, true
 			ss.out = nil
 		}
-		if err != nil || closed {
-			ss.writerDoneLocked() // closed: that batch held the last line
+		// closed: that batch held the last line.
+		done := err != nil || closed || !waited && len(ss.out) == 0
+		if done {
+			ss.writerDoneLocked()
 		}
 		ss.mu.Unlock()
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			ss.stop(&reason{ByeSlow, "write timed out", "too slow"})
-			return
 		case err != nil:
 			ss.stop(&reason{ByeQuit, "connection lost", "connection lost"})
-			return
-		case closed:
-			return
 		}
-		if iv := ss.writeInterval(); iv > 0 {
-			time.Sleep(iv) // short; closing waits for it too
+		if done {
+			return
 		}
 	}
 }
