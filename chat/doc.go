@@ -13,10 +13,12 @@
 //
 // # Protocol
 //
-// Both directions carry UTF-8 text lines, each ended by "\n" (0x0a). The
+// Both directions carry text lines, each ended by "\n" (0x0a), in UTF-8
+// unless the client chooses another charset (see Charsets below). The
 // server also accepts "\r\n" (0x0d 0x0a), as telnet sends. There is no
 // other framing, no binary data and no negotiation: a person can type
-// the protocol.
+// the protocol. What telnet adds to it (its commands, which start with
+// the byte 0xff) is taken out; see Telnet below.
 //
 // Client to server. Each line is at most [Server.MaxLineBytes] bytes
 // (default [DefaultMaxLineBytes]) without its line ending. The server
@@ -25,7 +27,8 @@
 //   - longer than the limit: it is dropped, the client gets
 //     "ERR too-long ...", and the rest of the line, up to its "\n", is
 //     read and thrown away without being stored;
-//   - not valid UTF-8: dropped with "ERR bad-utf8 ...";
+//   - not valid UTF-8: dropped with "ERR bad-utf8 ..." (for a client in
+//     another charset, not valid in it: "ERR bad-charset ...");
 //   - otherwise escape sequences (ESC 0x1b, CSI 0x9b, OSC ... up to their
 //     end), other C0 and C1 control characters except tab, DEL (0x7f) and
 //     the bidirectional and invisible controls (U+061C, U+200E, U+200F,
@@ -49,8 +52,13 @@
 //	/who [ROOM]     list the people in ROOM (default: the client's room)
 //	/msg NICK TEXT  private message to NICK
 //	/me ACTION      an action ("* alice waves")
+//	/charset [NAME] show the client's charset, or change it to NAME
 //	/quit [REASON]  leave; the others see REASON
 //	/help           list the commands
+//
+// A room may also be written "#room", as IRC users are used to:
+// "/join #go" and "/who #go" mean the room "go". /charset and /help also
+// work before the client has a nickname.
 //
 // A nickname is 1 to [MaxNickLen] (16) bytes of ASCII letters, digits,
 // "_" and "-", not starting with "-". Nicknames are unique without
@@ -82,9 +90,10 @@
 //	ERR code text              a line was refused; the session goes on
 //	BYE code text              the last line: the server closes after it
 //
-// ERR codes: need-nick, bad-nick, nick-taken, bad-room, no-such-nick,
-// unknown-command, usage, too-long, bad-utf8, rejected (by
-// [Server.Filter]). BYE codes: quit (the client asked, or its connection
+// ERR codes: need-nick, bad-nick, nick-taken (also for the operator's
+// nickname, see Operator below), bad-room, no-such-nick,
+// unknown-command, usage, too-long, bad-utf8, bad-charset,
+// no-such-charset, rejected (by [Server.Filter]). BYE codes: quit (the client asked, or its connection
 // closed), shutdown, idle, slow (the client did not read its lines fast
 // enough), full (too many connections).
 //
@@ -103,6 +112,93 @@
 //
 // After BYE the server half-closes the connection, reads what the client
 // still sends for a moment, and closes.
+//
+// # Telnet
+//
+// telnet mixes commands into what it sends (RFC 854), each starting with
+// IAC, the byte 0xff; the server takes them out of plain-dialect
+// sessions' input, so that they never reach anyone, never spoil the line
+// they are in or the next one, and do not count against the line limit:
+//
+//	ff ff              the data byte 0xff (telnet doubles it)
+//	ff f4, ff f8       IP (what telnet sends for Ctrl-C) and EL: the line typed so far is dropped
+//	ff fb/fc/fd/fe xx  WILL, WONT, DO, DONT option xx
+//	ff fa ... ff f0    a subnegotiation, which may hold any byte, "\n" too, and ends at IAC SE
+//	ff f0 to ff f9     other commands (NOP, AYT, GA, ...): ignored
+//	ff xx, xx < f0     no command: the bytes 0xff and xx, as data
+//
+// The server refuses every option: it answers DO xx with WONT xx and WILL
+// xx with DONT xx, and WONT and DONT, which ask for what is the case
+// already, with nothing (RFC 1143). telnet is thus left in its default
+// mode, one line at a time with local echo, which the protocol needs.
+// The answer matters for Ctrl-C: telnet sends IAC IP, IAC DO
+// TIMING-MARK (ff f4 ff fd 06) and shows nothing the server sends until
+// it gets an answer, here ff fc 06. Its terminal has dropped the half
+// line when Ctrl-C came, and so does the server.
+//
+// The commands are recognised on every plain-dialect connection, from
+// the first byte, whatever the client: UTF-8 and the multi-byte charsets
+// below never use 0xff in text, so that it can only be telnet's. In the
+// single-byte charsets where 0xff is a letter (ÿ in ISO-8859-1,
+// ISO-8859-15 and Windows-1252) telnet sends it doubled, and a client
+// that is not telnet (nc, a script) sends it alone, which the last rule
+// above keeps, unless a byte from f0 to fe (ð to þ) follows it. A client
+// that has sent a telnet command gets 0xff doubled in its lines, as
+// telnet wants; others get it alone. IRC clients do not speak telnet:
+// their sessions take 0xff as it is (and refuse it as not UTF-8).
+//
+// # Charsets
+//
+// Inside the server every line is UTF-8; at the edge, each plain-dialect
+// client has a charset, [Server.Charset] until it picks its own with
+// "/charset NAME" ("/charset" alone shows it). What the client sends is
+// decoded from its charset, checked and cleaned as above, and what it is
+// sent is encoded in it, so that a client in GBK and one in UTF-8 read
+// each other's Chinese in the same room:
+//
+//	C (GBK):   c4 e3 ba c3 0a                  你好
+//	S (UTF-8): MSG lobby bob e4 bd a0 e5 a5 bd 0a     to alice
+//	S (GBK):   MSG lobby bob c4 e3 ba c3 0a           to bob himself
+//
+// A line that is not valid in the client's charset (or holds U+FFFD,
+// which stands for such bytes) gets "ERR bad-charset line is not valid
+// GBK; dropped"; in UTF-8, it is "ERR bad-utf8" as before. A character
+// that the recipient's charset lacks (an emoji in GBK) becomes "?". The
+// line limit counts the bytes as the client sends them. The charsets:
+//
+//	UTF-8
+//	GBK, GB18030              Chinese, simplified
+//	Big5                      Chinese, traditional
+//	Shift_JIS, EUC-JP         Japanese
+//	EUC-KR                    Korean
+//	ISO-8859-1, ISO-8859-15   Western European (Latin-1, Latin-9)
+//	Windows-1252              Western European, Windows
+//
+// /charset and [Server.Charset] take any of their IANA names and aliases
+// or WHATWG names, in any case and with or without punctuation ("gbk",
+// "GB2312", "cp936", "Shift-JIS", "sjis", "latin1", "cp1252"), as every
+// example program's -charset does. Each of them writes ASCII as ASCII, so
+// that commands, nicknames and the server's keywords are the same bytes in
+// all, and none carries a state from one line to the next. Others (UTF-16,
+// ISO-2022-JP, and Windows-1251 and KOI8-R, where 0xff is a common letter
+// that telnet's IAC would take) get "ERR no-such-charset ... cannot carry
+// this chat's lines". IRC clients always speak UTF-8, and so do browsers
+// (whose "/charset NAME" gets "ERR usage"); the operator's session starts
+// in UTF-8. A Go program joining a server whose Charset is not UTF-8 sends
+// "/charset UTF-8" first.
+//
+// # Operator
+//
+// [Server.ServeOperator] puts the person at the server's terminal in the
+// chat: a session like a client's, in the room everyone starts in, over a
+// connection the program holds (a [net.Pipe]), with the nickname
+// [Server.OperatorNick] ("operator"), which no client can take in either
+// dialect, whether or not the operator is there. It has no idle or
+// registration timeout and no flood control, and sees every line of its
+// room; what it types goes to the room like anyone's, and its quit words
+// end its session. This is the tutorials' one-to-one chat, where the
+// server's user and a client talk until one of them types "byebye" or
+// "q"; the command examples/chat serve runs it on its terminal.
 //
 // # IRC
 //

@@ -160,8 +160,10 @@ func (ss *session) startIRC() {
 }
 
 // ircReader sets lr to IRC's line limit, keeping what it has buffered.
+// IRC clients do not speak telnet.
 func ircReader(lr *lineReader) {
-	lr.setMax(ircMaxText, ircBufs)
+	lr.max = ircMaxText
+	lr.tn = nil
 }
 
 // joined reports whether the session is in the chat: it has a nickname

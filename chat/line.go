@@ -15,51 +15,49 @@ var errLineTooLong = errors.New("chat: line too long")
 // minLineBuf is the smallest read buffer of a lineReader.
 const minLineBuf = 16
 
-// lineReader reads lines from a client with a buffer of fixed size: a line
-// longer than max bytes is reported with errLineTooLong and the rest of it
-// is read and thrown away, so memory never grows with the input.
+// lineReader reads lines from a peer into a buffer of fixed size: a line
+// longer than max bytes is reported with errLineTooLong and the rest of
+// it is read and thrown away, so memory never grows with the input.
 //
-// The buffer can be borrowed: with a pool, next takes a buffer from it
-// when it needs one, and release gives it back while the reader waits
-// (see park.go). A read error leaves what is buffered in place, so a
-// source that reports errWouldBlock loses nothing.
+// With tn set (the server's side) it also takes telnet's commands out of
+// the input, as the package documentation describes under "Telnet": they
+// never reach a line, and the limit counts the bytes of the line without
+// them. Without tn (the client's side) 0xff is a byte like any other.
+//
+// The read buffer can be borrowed: with a pool, next takes one from it
+// when it needs to read, and release gives it back while the reader
+// waits for input (see park.go); the line read so far stays in line.
 type lineReader struct {
 	src      io.Reader
-	max      int        // longest line, without "\r\n"
-	size     int        // buffer size: room for max bytes, "\r" and "\n"
-	pool     *sync.Pool // where buffers come from (*[]byte of len size); nil: allocated
-	buf      []byte     // nil while released
-	from     *[]byte    // buf's entry in the pool it came from, or nil
-	fromPool *sync.Pool
-	r, w     int    // buf[r:w] is unread
-	scanned  int    // buf[r:r+scanned] holds no '\n'
-	part     []byte // while released: the line in progress, if any
-	skipping bool   // inside an over-long line, up to its '\n'
-	err      error  // a read error to report once the buffer is empty
+	max      int
+	size     int        // of the read buffer
+	pool     *sync.Pool // where read buffers come from (*[]byte of len size); nil: allocated
+	buf      []byte     // the read buffer; nil while released
+	from     *[]byte    // buf's entry in pool, or nil
+	r, w     int        // buf[r:w] is unread
+	err      error      // a read error to return once buf is empty
+	skipping bool       // inside an over-long line, up to its '\n'
+	line     []byte     // the line read so far
+	tn       *telnet    // nil: no telnet commands
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
-	lr := &lineReader{src: r}
-	lr.setMax(max, nil)
+	lr := new(lineReader)
+	lr.init(r, max, nil)
 	return lr
 }
 
-// setMax sets the line limit and the pool that buffers come from from
-// now on (nil: allocate them); what is buffered is kept. The last line
-// next returned stays valid: a buffer too small for the new limit is
-// replaced, but left to the garbage collector rather than to its pool.
-func (lr *lineReader) setMax(limit int, pool *sync.Pool) {
-	lr.max, lr.size, lr.pool = limit, bufSize(limit), pool
-	if lr.buf != nil && len(lr.buf) < lr.size {
-		lr.part = lr.buf[lr.r:lr.w]
-		lr.acquire() // a buffer of the new size, with what is unread
-	}
+// init sets lr up to read lines of at most limit bytes from src, with
+// read buffers from pool (nil: its own).
+func (lr *lineReader) init(src io.Reader, limit int, pool *sync.Pool) {
+	lr.src, lr.max, lr.size, lr.pool = src, limit, bufSize(limit), pool
 }
 
-// bufSize is the buffer a lineReader of limit max needs.
+// bufSize is the read buffer for lines of at most limit bytes: room for
+// a whole line, "\r" and "\n".
 func bufSize(limit int) int { return max(limit+2, minLineBuf) }
 
-// newBufPool returns a pool of line buffers of size bytes.
+// newBufPool returns a pool of read buffers of size bytes.
 func newBufPool(size int) *sync.Pool {
 	return &sync.Pool{New: func() any {
 		b := make([]byte, size)
@@ -69,67 +67,46 @@ func newBufPool(size int) *sync.Pool {
 
 // next returns the next line without its "\n" or "\r\n". The returned
 // slice is valid until the following call. A line cut short by the end of
-// the input is dropped and io.ErrUnexpectedEOF is returned; any other
-// read error is returned as it is, with what is buffered kept for the
-// next call.
+// the input is dropped and io.ErrUnexpectedEOF is returned; other read
+// errors (a deadline, errWouldBlock) leave the line read so far for the
+// following call.
 func (lr *lineReader) next() ([]byte, error) {
-	if lr.buf == nil {
-		lr.acquire()
-	}
 	for {
-		unread := lr.buf[lr.r:lr.w]
-		if i := bytes.IndexByte(unread[lr.scanned:], '\n'); i >= 0 {
-			b := unread[:lr.scanned+i]
-			lr.r += len(b) + 1
-			lr.scanned = 0
-			if lr.skipping {
-				lr.skipping = false
-				continue
+		if lr.r == lr.w {
+			if err := lr.fill(); err != nil {
+				if err == io.EOF && len(lr.line) > 0 && !lr.skipping {
+					lr.line = lr.line[:0]
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, err
 			}
-			if n := len(b); n > 0 && b[n-1] == '\r' {
-				b = b[:n-1]
-			}
-			if len(b) > lr.max {
-				return nil, errLineTooLong
-			}
-			return b, nil
 		}
-		lr.scanned = len(unread)
-		switch {
-		case lr.skipping:
-			lr.r, lr.w, lr.scanned = 0, 0, 0 // drop the middle of the long line
-		case len(unread) == len(lr.buf):
-			lr.r, lr.w, lr.scanned = 0, 0, 0
-			lr.skipping = true
-			return nil, errLineTooLong
-		}
-		if err := lr.fill(); err != nil {
-			if err == io.EOF && lr.w > lr.r {
-				lr.r, lr.w, lr.scanned = 0, 0, 0 // the half line is never delivered
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
+		n, line, done, err := lr.scan(lr.buf[lr.r:lr.w])
+		lr.r += n
+		if done || err != nil {
+			return line, err
 		}
 	}
 }
 
-// fill reads more input after what is unread, which it first moves to
-// the start of the buffer if there is no room after it.
+// fill reads into the buffer, which is empty, taking one if it has none.
 func (lr *lineReader) fill() error {
 	if err := lr.err; err != nil {
-		if err == errWouldBlock {
-			lr.err = nil
-		}
+		lr.err = nil
 		return err
 	}
-	if lr.w == len(lr.buf) {
-		lr.w = copy(lr.buf, lr.buf[lr.r:lr.w])
-		lr.r = 0
+	if lr.buf == nil {
+		if lr.pool != nil {
+			lr.from = lr.pool.Get().(*[]byte)
+			lr.buf = *lr.from
+		} else {
+			lr.buf = make([]byte, lr.size)
+		}
 	}
-	n, err := lr.src.Read(lr.buf[lr.w:])
-	lr.w += n
+	n, err := lr.src.Read(lr.buf)
+	lr.r, lr.w = 0, n
 	if n > 0 {
-		lr.err = err // reported once the buffer runs dry
+		lr.err = err // returned by the next fill
 		return nil
 	}
 	if err == nil {
@@ -138,35 +115,103 @@ func (lr *lineReader) fill() error {
 	return err
 }
 
-// acquire gives the reader a buffer, holding the line in progress if
-// there is one.
-func (lr *lineReader) acquire() {
-	if lr.pool != nil {
-		lr.from, lr.fromPool = lr.pool.Get().(*[]byte), lr.pool
-		lr.buf = *lr.from
-	} else {
-		lr.from, lr.fromPool = nil, nil
-		lr.buf = make([]byte, lr.size)
+// release gives the read buffer back to its pool while the reader waits
+// for input, if it holds nothing unread: then nothing stays held but the
+// line in progress, if there is one (at most max bytes, moved to an
+// allocation of its own size). The next read takes a buffer again. A
+// buffer of the reader's own (a client's) is kept.
+func (lr *lineReader) release() {
+	if lr.from != nil && lr.r == lr.w {
+		lr.pool.Put(lr.from)
+		lr.buf, lr.from = nil, nil
+		lr.r, lr.w = 0, 0
 	}
-	lr.r, lr.w, lr.scanned = 0, copy(lr.buf, lr.part), 0
-	lr.part = nil
+	switch {
+	case len(lr.line) == 0:
+		lr.line = nil
+	case cap(lr.line) > len(lr.line):
+		lr.line = append([]byte(nil), lr.line...)
+	}
 }
 
-// release gives the buffer back to its pool while the reader waits for
-// input: nothing stays held unless a line is in progress, whose bytes
-// (fewer than the buffer's size) move to an allocation of their own
-// size. The next call to next takes a buffer again. A buffer that came
-// from no pool (a client's) is kept.
-func (lr *lineReader) release() {
-	if lr.from == nil {
-		return
+// scan reads buf until a line ends, or turns out too long, and returns
+// how many bytes of buf it took, and the line (done) or errLineTooLong.
+// It returns neither when buf ends first.
+func (lr *lineReader) scan(buf []byte) (int, []byte, bool, error) {
+	i := 0
+	for i < len(buf) {
+		if lr.tn != nil && lr.tn.state != tnData {
+			c := buf[i]
+			i++
+			switch lr.tn.step(c) {
+			case tnByte:
+				if lr.add([]byte{tnIAC}) {
+					return i, nil, false, errLineTooLong
+				}
+			case tnBytes:
+				if lr.add([]byte{tnIAC}) {
+					return i, nil, false, errLineTooLong
+				}
+				i-- // c, taken as data
+			case tnErase:
+				lr.line, lr.skipping = lr.line[:0], false
+			}
+			continue
+		}
+		// A run of ordinary bytes, up to a '\n' or an IAC.
+		run := buf[i:]
+		iac := -1
+		if lr.tn != nil {
+			if iac = bytes.IndexByte(run, tnIAC); iac >= 0 {
+				run = run[:iac]
+			}
+		}
+		nl := bytes.IndexByte(run, '\n')
+		if nl >= 0 {
+			run = run[:nl]
+		}
+		i += len(run)
+		if lr.add(run) {
+			return i, nil, false, errLineTooLong
+		}
+		switch {
+		case nl >= 0:
+			i++
+			if lr.skipping {
+				lr.skipping = false
+				continue
+			}
+			line := lr.line
+			lr.line = lr.line[:0]
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if len(line) > lr.max {
+				return i, nil, false, errLineTooLong
+			}
+			return i, line, true, nil
+		case iac >= 0:
+			i++
+			lr.tn.start()
+		}
 	}
-	if lr.w > lr.r {
-		lr.part = append([]byte(nil), lr.buf[lr.r:lr.w]...)
+	return i, nil, false, nil
+}
+
+// add appends p to the line, unless an over-long line is being skipped.
+// It reports whether the line has just become too long: max bytes, "\r"
+// and one more, without its '\n'. The line is then dropped, and the rest
+// of it will be skipped.
+func (lr *lineReader) add(p []byte) bool {
+	if lr.skipping {
+		return false
 	}
-	lr.fromPool.Put(lr.from)
-	lr.buf, lr.from, lr.fromPool = nil, nil, nil
-	lr.r, lr.w, lr.scanned = 0, 0, 0
+	if len(lr.line)+len(p) >= lr.max+2 {
+		lr.line, lr.skipping = lr.line[:0], true
+		return true
+	}
+	lr.line = append(lr.line, p...)
+	return false
 }
 
 // input is one line from a client, split into a command and its argument.

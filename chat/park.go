@@ -58,16 +58,13 @@ type serving struct {
 	lineBufs *sync.Pool   // read buffers for lines of MaxLineBytes
 }
 
-// ircBufs holds the read buffers of IRC sessions.
-var ircBufs = newBufPool(bufSize(ircMaxText))
-
-// newServing sets up the sessions' part of a Serve call: the poller, its
-// Run one of the scope's goroutines (so that a graceful shutdown can
-// still start goroutines for the sessions its Close hands back), and the
-// read buffers.
-func (s *Server) newServing(scope *track.Scope) *serving {
+// newServing sets up the sessions' part of a Serve call: the read
+// buffers and, if parking, the poller, its Run one of the scope's
+// goroutines (so that a graceful shutdown can still start goroutines for
+// the sessions its Close hands back).
+func (s *Server) newServing(scope *track.Scope, parking bool) *serving {
 	sv := &serving{scope: scope, lineBufs: newBufPool(bufSize(s.set.maxLine))}
-	if noParking {
+	if !parking || noParking {
 		return sv
 	}
 	if p, err := park.New(); err == nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/park"
+	"github.com/sockkit/sockkit/internal/track"
 )
 
 // parkModes are the ways sessions wait here: parked where the system
@@ -276,8 +277,8 @@ func TestLineReaderRelease(t *testing.T) {
 		[]byte("\n"),
 	}
 	pool := newBufPool(bufSize(20))
-	lr := &lineReader{src: &stepReader{steps: steps}}
-	lr.setMax(20, pool)
+	lr := new(lineReader)
+	lr.init(&stepReader{steps: steps}, 20, pool)
 	var got []string
 	var held []int // bytes held after each release
 	for {
@@ -288,7 +289,7 @@ func TestLineReaderRelease(t *testing.T) {
 			if lr.buf != nil {
 				t.Fatal("buffer kept after release")
 			}
-			held = append(held, len(lr.part))
+			held = append(held, len(lr.line))
 			continue
 		case err == errLineTooLong:
 			got = append(got, "<too-long>")
@@ -338,4 +339,19 @@ func TestSniffKeepsBufferedLines(t *testing.T) {
 			bob.c.Close()
 		})
 	}
+}
+
+// stillServing returns the part of a Serve call for sessions made by
+// hand in tests, whose scope has finished: it starts no goroutine, so a
+// session's queue is written by nobody and stays for the test to look
+// at.
+func stillServing(tb testing.TB) *serving {
+	tb.Helper()
+	var g track.Group
+	scope, err := g.Begin(context.Background(), io.NopCloser(nil), nil, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	scope.Finish(nil, nil)
+	return &serving{scope: scope, lineBufs: newBufPool(bufSize(DefaultMaxLineBytes))}
 }

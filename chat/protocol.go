@@ -39,6 +39,8 @@ const (
 	CodeUsage          = "usage"           // a command with missing or extra arguments
 	CodeTooLong        = "too-long"        // the line was longer than the limit; it was dropped
 	CodeBadUTF8        = "bad-utf8"        // the line was not valid UTF-8; it was dropped
+	CodeBadCharset     = "bad-charset"     // the line was not valid in the client's charset (not UTF-8); it was dropped
+	CodeNoSuchCharset  = "no-such-charset" // /charset NAME for a charset the server does not know
 	CodeRejected       = "rejected"        // the server's filter refused the message
 )
 

@@ -177,6 +177,22 @@ type Server struct {
 	// left are closed. Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 
+	// Charset is the character set of plain-dialect clients until one
+	// picks its own with "/charset NAME": what they send is decoded from
+	// it and what they are sent is encoded in it, while the server works
+	// in UTF-8 inside, so that clients of different charsets read each
+	// other. Names are compared without regard to case and punctuation;
+	// the package documentation lists the charsets ("Charsets"). Empty
+	// means UTF-8; an unknown name makes Serve fail. IRC clients always
+	// use UTF-8.
+	Charset string
+
+	// OperatorNick is the nickname of the operator's session
+	// ([Server.ServeOperator]). No client can take it, whether or not
+	// the operator is there. Empty means DefaultOperatorNick; it must be
+	// a valid nickname ([ValidNick]).
+	OperatorNick string
+
 	// IRC configures the IRC dialect: server name, password, message of
 	// the day and pings. The zero value works; see [IRCOptions].
 	IRC IRCOptions
@@ -259,6 +275,8 @@ type settings struct {
 	lineRate                      float64
 	lineBurst                     int
 	irc                           ircConfig
+	charset                       *charset
+	operator                      string // OperatorNick, folded
 }
 
 func (s *Server) log(level slog.Level, msg string, args ...any) {
@@ -288,6 +306,9 @@ func (s *Server) init() {
 			lineBurst:       opt.Default(r, "LineBurst", s.LineBurst, DefaultLineBurst),
 		}
 		s.set.irc = s.IRC.resolve(r)
+		s.set.charset = resolveCharset(r, s.Charset)
+		s.set.operator = fold(opt.Or(s.OperatorNick, DefaultOperatorNick))
+		r.Check(ValidNick(s.set.operator), "OperatorNick", s.OperatorNick, "must be a valid nickname")
 		s.hub = s.Hub
 		if s.hub == nil {
 			s.hub = new(LocalHub)
@@ -322,7 +343,7 @@ func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 		onRetry := func(err error, delay time.Duration) {
 			s.log(slog.LevelWarn, "chat: accept failed; retrying", "err", err, "delay", delay)
 		}
-		sv := s.newServing(scope)
+		sv := s.newServing(scope, true)
 		defer sv.close()
 		for {
 			c, err := scope.Accept(l, onRetry)
@@ -374,7 +395,7 @@ func (s *Server) claimNick(ss *session, old, nick string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := fold(nick)
-	if other, ok := s.nicks[k]; ok && other != ss {
+	if other, ok := s.nicks[k]; ok && other != ss || k == s.set.operator && !ss.operator {
 		return false
 	}
 	if old != "" {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/transform"
 	"golang.org/x/time/rate"
 
 	"github.com/sockkit/sockkit/internal/admit"
@@ -61,6 +63,24 @@ type session struct {
 	scratch []byte                 // for formatting lines; session goroutine only
 	dialect dialect                // set before the session starts; then session goroutine only
 
+	// operator marks the operator's session ([Server.ServeOperator]):
+	// it may take the operator's nickname, and has no timeouts and no
+	// flood control. Set before run.
+	operator bool
+
+	// tn follows the telnet commands in the client's input; its
+	// pointer does not change.
+	tn *telnet
+
+	// The client's charset. cs and encoder are written by the session
+	// goroutine under mu, and read under mu; decoder and decBuf are the
+	// session goroutine's.
+	cs      *charset
+	encoder transform.Transformer // nil for UTF-8
+	encBuf  []byte                // for encoding lines; guarded by mu
+	decoder transform.Transformer // nil for UTF-8
+	decBuf  []byte                // for decoding lines
+
 	// irc is the state of an IRC session, nil for the plain dialect. It
 	// is set once, by the session goroutine under mu, before the session
 	// is known to anyone else.
@@ -82,6 +102,7 @@ type session struct {
 	spare    []byte // the previous batch's buffer, for reuse
 	inflight int    // bytes of the batch being written
 	writing  bool   // a goroutine is writing the queue
+	noWriter bool   // none could start: the Serve call is ending
 	closed   bool   // no more lines are queued; the writer ends after out
 	dead     bool   // a write failed: the connection is broken
 	why      *reason
@@ -111,8 +132,7 @@ func newSession(s *Server, sv *serving, c net.Conn) *session {
 		lastActive:   time.Now(),
 		blocking:     true,
 	}
-	ss.lr.src = c
-	ss.lr.setMax(ss.maxLine, sv.lineBufs)
+	ss.lr.init(c, ss.maxLine, sv.lineBufs)
 	if r := s.set.lineRate; r > 0 {
 		ss.lim = rate.NewLimiter(rate.Limit(r), s.set.lineBurst)
 	}
@@ -121,6 +141,9 @@ func newSession(s *Server, sv *serving, c net.Conn) *session {
 	}
 	empty := ""
 	ss.nick.Store(&empty)
+	ss.tn = &telnet{send: func(reply []byte) { ss.queue(reply, false) }}
+	ss.lr.tn = ss.tn
+	ss.setCharset(s.connCharset(c))
 	return ss
 }
 
@@ -128,24 +151,29 @@ func newSession(s *Server, sv *serving, c net.Conn) *session {
 func (ss *session) Nick() string { return *ss.nick.Load() }
 
 // Deliver implements [Member]: it appends line to the queue, in the
-// client's dialect, and starts the writer if none runs. A client whose
-// queue would pass the limit loses what is queued, gets "BYE slow"
-// instead, and its session is stopped.
+// client's dialect and charset, and starts the writer if none runs. A
+// client whose queue would pass the limit loses what is queued, gets
+// "BYE slow" instead, and its session is stopped.
 func (ss *session) Deliver(line []byte) { ss.queue(line, true) }
 
 // queue appends line to the queue; if translate, line is in the plain
-// dialect and an IRC client gets it in its own.
+// dialect and in UTF-8, and an IRC client gets it in its own dialect, a
+// plain one in its charset. Otherwise line goes as it is.
 func (ss *session) queue(line []byte, translate bool) {
 	ss.mu.Lock()
 	if ss.closed {
 		ss.mu.Unlock()
 		return
 	}
-	if translate && ss.irc != nil {
+	switch {
+	case !translate:
+	case ss.irc != nil:
 		if line = ss.irc.translate(line, ss.Nick()); len(line) == 0 {
 			ss.mu.Unlock()
 			return
 		}
+	case ss.encoder != nil:
+		line = ss.encodeLocked(line)
 	}
 	if len(ss.out)+ss.inflight+len(line) > ss.maxQueue {
 		r := &reason{ByeSlow, "you did not read fast enough", "too slow"}
@@ -165,12 +193,63 @@ func (ss *session) queue(line []byte, translate bool) {
 }
 
 // startWriterLocked makes sure that a goroutine writes the queue; mu is
-// held. When none can start (the Serve call is ending), the lines wait
-// for finish, which writes them in the session's own goroutine.
+// held. When none can start (the Serve call is ending), none is tried
+// again: the lines wait for finish, which writes them in the session's
+// own goroutine.
 func (ss *session) startWriterLocked() {
-	if !ss.writing && !ss.dead && ss.sv.scope.Go(ss.writeLoop) {
-		ss.writing = true
+	if ss.writing || ss.dead || ss.noWriter {
+		return
 	}
+	if ss.sv.scope.Go(ss.writeLoop) {
+		ss.writing = true
+	} else {
+		ss.noWriter = true
+	}
+}
+
+// encodeLocked returns line in the client's charset, in encBuf; mu is
+// held. A character the charset lacks becomes "?". In a charset where
+// 0xff is a character, a client that speaks telnet gets it doubled, as
+// telnet wants its data.
+func (ss *session) encodeLocked(line []byte) []byte {
+	b := appendTransform(ss.encBuf[:0], ss.encoder, line, "?")
+	if ss.cs.ffText && ss.tn.seen.Load() && bytes.IndexByte(b, tnIAC) >= 0 {
+		b = bytes.ReplaceAll(b, []byte{tnIAC}, []byte{tnIAC, tnIAC})
+	}
+	if cap(b) <= keepBufBytes {
+		ss.encBuf = b[:0]
+	}
+	return b
+}
+
+// setCharset makes cs the client's charset, for what it sends and what
+// it is sent from now on.
+func (ss *session) setCharset(cs *charset) {
+	var enc, dec transform.Transformer
+	if cs.enc != nil {
+		enc, dec = cs.enc.NewEncoder(), cs.enc.NewDecoder()
+	}
+	ss.mu.Lock()
+	ss.cs, ss.encoder = cs, enc
+	ss.mu.Unlock()
+	ss.decoder = dec
+}
+
+// decode returns raw, a line in the client's charset, as UTF-8, and
+// reports whether it was valid. A line that holds U+FFFD once decoded
+// is not: the decoder puts it where bytes were not text.
+func (ss *session) decode(raw []byte) (string, bool) {
+	if ss.decoder == nil {
+		if !utf8.Valid(raw) {
+			return "", false
+		}
+		return string(raw), true
+	}
+	ss.decBuf = appendTransform(ss.decBuf[:0], ss.decoder, raw, "\uFFFD")
+	if bytes.ContainsRune(ss.decBuf, utf8.RuneError) {
+		return "", false
+	}
+	return string(ss.decBuf), true
 }
 
 // send queues an event for this client alone.
@@ -609,14 +688,19 @@ func (ss *session) ended() {
 
 // handle acts on one line and returns a reason when the session must end.
 func (ss *session) handle(raw []byte) *reason {
-	if !utf8.Valid(raw) {
+	decoded, ok := ss.decode(raw)
+	if !ok {
 		ss.srv.gate.Counters.Drop(admit.Malformed)
-		ss.sendError(CodeBadUTF8, "line is not valid UTF-8; dropped")
+		if ss.decoder == nil {
+			ss.sendError(CodeBadUTF8, "line is not valid UTF-8; dropped")
+		} else {
+			ss.sendError(CodeBadCharset, "line is not valid %s; dropped", ss.cs.name)
+		}
 		return nil
 	}
 	ss.srv.gate.Counters.Request(len(raw), 0)
-	text := textsafe.Clean(string(raw))
-	dirty := len(text) != len(raw) // control characters were removed
+	text := textsafe.Clean(decoded)
+	dirty := len(text) != len(decoded) // control characters were removed
 	in := parseInput(text)
 	if in.cmd == "" && ss.isQuitWord(text) {
 		return &reason{ByeQuit, "goodbye", ""}
@@ -633,6 +717,8 @@ func (ss *session) handle(raw []byte) *reason {
 			return &reason{ByeQuit, "goodbye", in.arg}
 		case "help":
 			ss.help()
+		case "charset":
+			ss.charset(in.arg)
 		default:
 			ss.sendError(CodeNeedNick, "choose a nickname first: /nick NAME")
 		}
@@ -660,11 +746,13 @@ func (ss *session) handle(raw []byte) *reason {
 	case "nick":
 		ss.setNick(in.arg, dirty)
 	case "join":
-		ss.join(in.arg)
+		ss.join(strings.TrimPrefix(in.arg, "#"))
 	case "rooms":
 		ss.rooms()
 	case "who":
-		ss.who(in.arg)
+		ss.who(strings.TrimPrefix(in.arg, "#"))
+	case "charset":
+		ss.charset(in.arg)
 	case "quit":
 		return &reason{ByeQuit, "goodbye", in.arg}
 	case "help":
@@ -804,9 +892,29 @@ func (ss *session) who(arg string) {
 	ss.send(Event{Kind: KindWho, Room: room, Text: strings.Join(ss.srv.hub.Who(room), " ")})
 }
 
+// charset shows the client's charset, or changes it to the one called
+// name.
+func (ss *session) charset(name string) {
+	if name == "" {
+		ss.send(Event{Kind: KindInfo, Text: "your charset is " + ss.cs.name + "; /charset NAME changes it to one of " + charsetNames()})
+		return
+	}
+	cs, err := lookupCharset(name)
+	if err != nil {
+		ss.sendError(CodeNoSuchCharset, "%s", err)
+		return
+	}
+	if cs != utf8Charset && isUTF8Conn(ss.c) {
+		ss.sendError(CodeUsage, "this connection carries UTF-8 only")
+		return
+	}
+	ss.setCharset(cs)
+	ss.send(Event{Kind: KindInfo, Text: "your charset is now " + cs.name})
+}
+
 func (ss *session) help() {
 	lines := []string{
-		"commands: /nick NAME, /join ROOM, /rooms, /who [ROOM], /msg NICK TEXT, /me ACTION, /quit [REASON], /help",
+		"commands: /nick NAME, /join ROOM (or #ROOM), /rooms, /who [ROOM], /msg NICK TEXT, /me ACTION, /charset [NAME], /quit [REASON], /help",
 		"any other line is a message to your room; start it with // to begin it with /",
 	}
 	if len(ss.srv.QuitWords) > 0 {

@@ -1,19 +1,37 @@
 // Command chat runs a multi-user chat server and joins it.
 //
 //	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
-//	chat join [-addr 127.0.0.1:7070] -nick NAME
+//	           [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
+//	chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
 //
 // serve runs the server until interrupted; people can also join it with
 // nc, telnet or an IRC client, and with -irc it also listens for IRC
 // clients alone (irssi -c 127.0.0.1 -p 6667), in the same rooms. With
 // -http it serves the chat page at / and its WebSocket at /ws, for
 // browsers, in the same rooms too (open http://127.0.0.1:8080/); -origins
-// lets pages of other sites open the socket (see chat.WebSocket). join reads lines from stdin (messages, or commands such as
-// /join ROOM and /quit) and prints the room to stdout, with coloured
-// nicknames when stdout is a terminal and NO_COLOR is not set. It works
-// with stdin from a pipe too, and leaves when stdin ends:
+// lets pages of other sites open the socket (see chat.WebSocket).
+// -charset sets the charset of clients that do not choose one with
+// /charset (GBK for the tutorials' clients, say).
+//
+// When its stdin is a terminal (or with -console), serve also has an
+// operator console: the person at the terminal is in the lobby as
+// "operator", a nickname no client can take, sees every line of it and
+// types answers, as in the tutorials' one-to-one chat. The operator
+// leaving (a quit word such as q or byebye, /quit, or the end of stdin)
+// stops the server, like the tutorials' server; with -oneshot the server
+// also stops when the first client to join leaves, so that q from either
+// side ends the conversation. The console's terminal speaks UTF-8.
+//
+// join reads lines from stdin (messages, or commands such as /join ROOM
+// and /quit) and prints the room to stdout. It works with stdin from a
+// pipe too, and leaves when stdin ends:
 //
 //	printf 'hi\n/quit\n' | chat join -nick ann
+//
+// join and the console colour nicknames by the rules of -color: in auto
+// mode (the default) only on a terminal whose TERM is set and not
+// "dumb", and when NO_COLOR is unset or empty; with 256 colours when the
+// terminal has them, else the 16 ANSI ones.
 //
 // A bad or missing flag prints usage and exits 2; any other failure
 // prints one line and exits 1.
@@ -31,19 +49,20 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/termcolor"
 )
 
 const defaultAddr = "127.0.0.1:7070"
 
 const usage = `usage:
   chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
-  chat join [-addr 127.0.0.1:7070] -nick NAME
+             [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
+  chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
 `
 
 func main() {
@@ -53,8 +72,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
 	cmds := cli.Commands{
-		"serve": serve,
+		"serve": func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return serve(ctx, args, stdin, stdout, stderr)
+		},
 		"join": func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return join(ctx, args, stdin, stdout, stderr)
 		},
@@ -62,15 +86,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return cli.Dispatch(ctx, "chat", usage, cmds, args, stdout, stderr)
 }
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("chat", "serve", usage, stderr)
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
 	quit := fs.String("quit-words", "byebye,q", "comma-separated `words` that end a session like /quit (empty: none)")
 	ircAddr := fs.String("irc", "", "also serve IRC alone on this `address` (6667 is IRC's port)")
 	httpAddr := fs.String("http", "", "also serve the chat page at / and its WebSocket at /ws on this `address`")
 	origins := fs.String("origins", "", "comma-separated host `patterns` of other sites whose pages may open the WebSocket")
+	charset := fs.String("charset", "", "`charset` of clients that do not choose one with /charset, such as GBK (default UTF-8)")
+	console := fs.Bool("console", stdinIsTerminal(stdin), "be in the lobby as operator, reading stdin (default: when stdin is a terminal)")
+	oneshot := fs.Bool("oneshot", false, "with the console: stop when the first client to join leaves")
+	var color termcolor.Mode
+	fs.Var(&color, "color", "colour the console's nicknames: `auto`, always or never")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
+	}
+	if *oneshot && !*console {
+		fmt.Fprintln(stderr, "chat serve: -oneshot needs the console (-console)")
+		fs.Usage()
+		return cli.ErrUsage
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -94,18 +128,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logHandler := slog.NewTextHandler(stderr, nil)
-	srv := &chat.Server{Logger: slog.New(logHandler)}
+	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset, ShutdownTimeout: 5 * time.Second}
 	srv.QuitWords = list(*quit)
 	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
 	errc := make(chan error, 4)
-	// Serve does not get ctx, whose end would close every connection at
-	// once: an interrupt is a graceful Shutdown, so that every client
-	// gets its "BYE shutdown".
-	go func() { errc <- srv.Serve(context.WithoutCancel(ctx), l) }()
+	// The signal context goes straight to Serve: its end is the graceful
+	// shutdown, in which every client gets its "BYE shutdown".
+	go func() { errc <- srv.Serve(ctx, l) }()
 	serving := 1
 	if ircL != nil {
 		fmt.Fprintf(stdout, "chat: serving IRC on %s\n", ircL.Addr())
-		go func() { errc <- srv.ServeIRC(context.WithoutCancel(ctx), ircL) }()
+		go func() { errc <- srv.ServeIRC(ctx, ircL) }()
 		serving++
 	}
 	var hs *http.Server
@@ -121,7 +154,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
 		}
 		fmt.Fprintf(stdout, "chat: serving the web page on http://%s/\n", httpL.Addr())
-		go func() { errc <- srv.Serve(context.WithoutCancel(ctx), ws) }()
+		go func() { errc <- srv.Serve(ctx, ws) }()
 		go func() {
 			err := hs.Serve(httpL)
 			if errors.Is(err, http.ErrServerClosed) {
@@ -131,15 +164,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 		serving += 2
 	}
+	var ended chan struct{} // closed when the console ends the conversation
+	consoleErr := make(chan error, 1)
+	if *console {
+		ended = make(chan struct{})
+		p := &printer{w: stdout, depth: termcolor.Detect(stdout, color)}
+		go func() { consoleErr <- operate(ctx, srv, stdin, p, *oneshot, ended) }()
+	}
 	var err2 error
 	select {
 	case <-ctx.Done():
+	case <-ended:
 	case err2 = <-errc:
 		serving--
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	srv.Shutdown(shutCtx) // the browsers' sessions too: they get their BYE
+	// After a signal this waits for the shutdown ctx started; after the
+	// console's end or a failure it starts one. The browsers' sessions
+	// get their BYE too.
+	srv.Shutdown(shutCtx)
 	if hs != nil {
 		// What is left is page loads, which take a moment, and the spare
 		// connections browsers open ahead, which Shutdown would wait 5 s
@@ -151,6 +195,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for ; serving > 0; serving-- {
 		if err := <-errc; err2 == nil || errors.Is(err2, chat.ErrServerClosed) {
+			err2 = err
+		}
+	}
+	if *console {
+		if err := <-consoleErr; err != nil && (err2 == nil || errors.Is(err2, chat.ErrServerClosed)) {
 			err2 = err
 		}
 	}
@@ -176,6 +225,8 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	fs := cli.FlagSet("chat", "join", usage, stderr)
 	addr := fs.String("addr", defaultAddr, "server `address`")
 	nick := fs.String("nick", "", "your `nickname` (1-16 letters, digits, _ or -)")
+	var color termcolor.Mode
+	fs.Var(&color, "color", "colour nicknames: `auto`, always or never")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -191,11 +242,28 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return err
 	}
 	defer conn.Close()
-	p := &printer{w: stdout, color: useColor(stdout)}
+	// The program speaks UTF-8, whatever the server's charset for
+	// clients that do not say.
+	if err := conn.Command(ctx, "charset", "UTF-8"); err != nil {
+		return err
+	}
+	quiet := true // until the answer to /charset, which is not news
+	p := &printer{w: stdout, depth: termcolor.Detect(stdout, color)}
+	return talk(ctx, conn, stdin, p, ctx.Done(), func(e chat.Event) bool {
+		if quiet && e.Kind == chat.KindInfo && e.Text == "your charset is now UTF-8" {
+			quiet = false
+			return false
+		}
+		return true
+	})
+}
 
-	// Lines from stdin go to the server as they are; the end of stdin
-	// means goodbye. (A goroutine blocked reading a terminal cannot be
-	// stopped; the program is ending when that matters.)
+// talk sends the lines of stdin to the server as they are and prints
+// the events that show, until the session ends; the end of stdin, and
+// an interrupt, mean goodbye. show, if not nil, sees every event first
+// and says whether to print it. A goroutine blocked reading a terminal
+// cannot be stopped: the program is ending when that matters.
+func talk(ctx context.Context, conn *chat.Conn, stdin io.Reader, p *printer, interrupted <-chan struct{}, show func(chat.Event) bool) error {
 	inputDone := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stdin)
@@ -208,15 +276,16 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		inputDone <- sc.Err()
 	}()
-
-	events, interrupted := conn.Events(), ctx.Done()
+	events := conn.Events()
 	for {
 		select {
 		case e, ok := <-events:
 			if !ok {
 				return ending(conn.Err())
 			}
-			p.print(e)
+			if show == nil || show(e) {
+				p.print(e)
+			}
 		case err := <-inputDone:
 			inputDone = nil
 			if err != nil {
@@ -232,6 +301,53 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 }
 
+// operate is the operator's console: the person at stdin is in srv's
+// lobby as chat.DefaultOperatorNick, over a pipe, and reads and types as
+// with join. It closes ended when the conversation is over: when the
+// operator leaves, or with oneshot when the first client to join the
+// lobby leaves it; and returns once the operator's session has ended,
+// which the server's shutdown brings about in the second case.
+func operate(ctx context.Context, srv *chat.Server, stdin io.Reader, p *printer, oneshot bool, ended chan<- struct{}) error {
+	var endOnce sync.Once
+	end := func() { endOnce.Do(func() { close(ended) }) }
+	defer end()
+	srvEnd, opEnd := net.Pipe()
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeOperator(context.WithoutCancel(ctx), srvEnd) }()
+	joinCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := new(chat.Client).NewConn(joinCtx, opEnd, chat.DefaultOperatorNick)
+	cancel()
+	if err != nil {
+		opEnd.Close()
+		if serr := <-served; serr != nil && !errors.Is(serr, chat.ErrServerClosed) {
+			return serr // a setting, which says more
+		}
+		return err
+	}
+	defer func() {
+		conn.Close()
+		<-served
+	}()
+	fmt.Fprintf(p.w, "chat: you are %s in the lobby; q, byebye or the end of input stops the server\n", conn.Nick())
+	var peer string // with oneshot, the first client to join
+	err = talk(ctx, conn, stdin, p, nil, func(e chat.Event) bool {
+		if !oneshot || e.Room != chat.DefaultRoom {
+			return true
+		}
+		switch {
+		case e.Kind == chat.KindJoin && peer == "" && e.Nick != conn.Nick():
+			peer = e.Nick
+		case e.Kind == chat.KindNick && e.Nick == peer:
+			peer = e.Target
+		case (e.Kind == chat.KindQuit || e.Kind == chat.KindPart) && peer != "" && e.Nick == peer:
+			end()
+		}
+		return true
+	})
+	end()
+	return err
+}
+
 // ending turns the reason a session ended into the program's result:
 // leaving and a server shutting down are normal, the rest are failures.
 func ending(err error) error {
@@ -242,31 +358,34 @@ func ending(err error) error {
 	return err
 }
 
-// useColor reports whether w is a terminal and NO_COLOR is unset.
-func useColor(w io.Writer) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// stdinIsTerminal reports whether r is a terminal.
+func stdinIsTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && termcolor.IsTerminal(f)
 }
+
+// nickColors are the colours of nicknames, in the 256-colour palette;
+// at 16 colours they are, in order, bright red, green, bright yellow,
+// bright blue, bright magenta, bright cyan, yellow, bright green,
+// magenta and cyan: distinct at either depth, and none of them black,
+// white or grey.
+var nickColors = []uint8{203, 40, 221, 75, 171, 45, 208, 82, 162, 37}
 
 // printer shows events as a person reads them.
 type printer struct {
 	w     io.Writer
-	color bool
+	depth termcolor.Depth
 }
 
 // name returns nick, coloured by a hash of it when colours are on.
 func (p *printer) name(nick string) string {
-	if !p.color {
+	if !p.depth.Enabled() {
 		return nick
 	}
 	h := fnv.New32a()
 	h.Write([]byte(strings.ToLower(nick)))
-	return fmt.Sprintf("\x1b[1;%dm%s\x1b[0m", 31+h.Sum32()%6, nick)
+	return p.depth.Paint(nickColors[h.Sum32()%uint32(len(nickColors))], nick)
 }
-
 func (p *printer) print(e chat.Event) {
 	var s string
 	switch e.Kind {

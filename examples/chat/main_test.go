@@ -8,12 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sockkit/sockkit/internal/clitest"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/internal/leaktest"
+	"github.com/sockkit/sockkit/internal/termcolor"
 )
 
 // startServe runs "chat serve" in-process and returns its address and a
@@ -214,6 +216,7 @@ func TestServeWeb(t *testing.T) {
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{
 		nil, {"nope"}, {"join"}, {"join", "-nick"}, {"serve", "extra"}, {"serve", "-bogus"}, {"serve", "-irc"},
+		{"serve", "-oneshot"}, {"serve", "-color", "purple"}, {"join", "-nick", "x", "-color", "bogus"},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), args, strings.NewReader(""), &out, &errOut)
@@ -272,13 +275,179 @@ func TestPrinter(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 
-	// With colours, a nickname always gets the same colour whatever its case.
-	p.color = true
-	if a, b := p.name("Ann"), p.name("ann"); !strings.HasPrefix(a, "\x1b[1;3") || a[:7] != b[:7] {
-		t.Errorf("colours %q and %q", a, b)
+	// With colours, a nickname always gets the same colour whatever its
+	// case, at either depth.
+	for _, d := range []termcolor.Depth{termcolor.Colors16, termcolor.Colors256} {
+		p.depth = d
+		a, b := p.name("Ann"), p.name("ann")
+		if a[:len(a)-len("Ann\x1b[0m")] != b[:len(b)-len("ann\x1b[0m")] || !strings.HasPrefix(a, "\x1b[") {
+			t.Errorf("%v: colours %q and %q", d, a, b)
+		}
 	}
-	t.Setenv("NO_COLOR", "1")
-	if useColor(os.Stdout) {
-		t.Error("colour with NO_COLOR set")
+	p.depth = termcolor.Colors16
+	for i, c := range nickColors {
+		n := termcolor.Nearest16(c)
+		if n == 0 || n == 7 || n == 8 || n == 15 {
+			t.Errorf("nickColors[%d] = %d is black, white or grey at 16 colours", i, c)
+		}
+		for _, c2 := range nickColors[:i] {
+			if termcolor.Nearest16(c2) == n {
+				t.Errorf("nickColors %d and %d are the same at 16 colours", c2, c)
+			}
+		}
+	}
+}
+
+// startConsole runs "chat serve" with the console on in-process, its
+// stdin a pipe the test writes to, and returns the program, its address
+// and the pipe.
+func startConsole(t *testing.T, args ...string) (p *clitest.Program, addr string, stdin *io.PipeWriter) {
+	t.Helper()
+	in, inW := io.Pipe()
+	t.Cleanup(func() { inW.Close() })
+	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, args, in, stdout, stderr)
+	}
+	p = clitest.Start(t, serve, append([]string{"serve", "-addr", "127.0.0.1:0", "-console"}, args...)...)
+	addr = clitest.WaitFor(t, &p.Stdout, `chat: serving on (\S+)`)
+	clitest.WaitFor(t, &p.Stdout, `chat: you are operator in the lobby`)
+	return p, addr, inW
+}
+
+// The operator at the console talks with a client; q from the operator
+// stops the server, and the client gets its goodbye.
+func TestConsole(t *testing.T) {
+	defer leaktest.Check(t)()
+	p, addr, stdin := startConsole(t)
+	defer stdin.Close()
+	ann, err := chat.Dial(context.Background(), addr, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	clitest.WaitFor(t, &p.Stdout, `(?m)^-- ann joined lobby$`)
+	if err := ann.Say(context.Background(), "hi, who is there?"); err != nil {
+		t.Fatal(err)
+	}
+	clitest.WaitFor(t, &p.Stdout, `(?m)^\[lobby\] <ann> hi, who is there\?$`)
+	io.WriteString(stdin, "the operator. hello ann\n")
+	for e := range ann.Events() {
+		if e.Kind == chat.KindMessage && e.Nick == "operator" {
+			if e.Text != "the operator. hello ann" {
+				t.Errorf("ann got %+v", e)
+			}
+			break
+		}
+	}
+	// Nobody else can be the operator.
+	if _, err := chat.Dial(context.Background(), addr, "Operator"); err == nil || !strings.Contains(err.Error(), "nick-taken") {
+		t.Errorf("a client took the operator's nickname: %v", err)
+	}
+
+	io.WriteString(stdin, "q\n")
+	clitest.WaitFor(t, &p.Stdout, `(?m)^chat: stopped$`) // by itself
+	if err := p.Stop(); err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	for range ann.Events() {
+	}
+	var se *chat.ServerError
+	if !errors.As(ann.Err(), &se) || se.Code != chat.ByeShutdown {
+		t.Errorf("ann's session ended with %v, want BYE shutdown", ann.Err())
+	}
+	if !strings.Contains(p.Stdout.String(), "-- disconnected: goodbye (quit)") {
+		t.Errorf("the console did not show its goodbye:\n%s", p.Stdout.String())
+	}
+}
+
+// The tutorials' one-to-one chat, with their python3 client: it
+// connects, recv(1024)s and send()s GBK, and its "byebye" ends the
+// conversation, and with -oneshot the server.
+func TestConsoleTutorial(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed (Debian package python3)")
+	}
+	defer leaktest.Check(t)()
+	p, addr, stdin := startConsole(t, "-oneshot", "-charset", "gbk")
+	defer stdin.Close()
+	host, port, _ := net.SplitHostPort(addr)
+	script := `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(15)
+s.connect((sys.argv[1], int(sys.argv[2])))
+got = b''
+def until(want):
+    global got
+    while want.encode('gbk') not in got:
+        data = s.recv(1024)
+        if not data:
+            sys.exit('closed before ' + want)
+        got += data
+until('HELLO')
+s.send('xiaoming\n'.encode('gbk'))
+until('JOIN lobby xiaoming')
+s.send('你好\n'.encode('gbk'))
+until('MSG lobby operator')
+until('\n')
+s.send('byebye\n'.encode('gbk'))
+while True:
+    data = s.recv(1024)
+    if not data:
+        break
+    got += data
+for line in got.decode('gbk').splitlines():
+    if line.startswith(('MSG ', 'BYE ')):
+        print(line)
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	out := make(chan string, 1)
+	go func() {
+		b, err := exec.CommandContext(ctx, py, "-c", script, host, port).CombinedOutput()
+		if err != nil {
+			b = append(b, "python3: "+err.Error()...)
+		}
+		out <- string(b)
+	}()
+	clitest.WaitFor(t, &p.Stdout, `(?m)^\[lobby\] <xiaoming> 你好$`)
+	io.WriteString(stdin, "你好, xiaoming\n")
+	got := strings.Split(strings.TrimSpace(<-out), "\n")
+	want := []string{"MSG lobby xiaoming 你好", "MSG lobby operator 你好, xiaoming", "BYE quit goodbye"}
+	if !cmp.Equal(want, got) {
+		t.Errorf("python3 read %q, want %q", got, want)
+	}
+	clitest.WaitFor(t, &p.Stdout, `(?m)^-- xiaoming quit$`)
+	clitest.WaitFor(t, &p.Stdout, `(?m)^chat: stopped$`) // by itself
+}
+
+func TestJoinColor(t *testing.T) {
+	defer leaktest.Check(t)()
+	addr, stop := startServe(t)
+	defer stop()
+	for _, tt := range []struct {
+		mode string
+		want bool
+	}{{"always", true}, {"never", false}, {"auto", false}} {
+		var out clitest.Buffer
+		err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "c" + tt.mode, "-color", tt.mode},
+			strings.NewReader("hi\n"), &out, io.Discard)
+		if err != nil {
+			t.Fatalf("-color %s: %v", tt.mode, err)
+		}
+		if got := strings.Contains(out.String(), "\x1b["); got != tt.want {
+			t.Errorf("-color %s into a buffer: colour %v, want %v:\n%q", tt.mode, got, tt.want, out.String())
+		}
+		if strings.Contains(out.String(), "charset") {
+			t.Errorf("-color %s: the answer to /charset was shown:\n%s", tt.mode, out.String())
+		}
+	}
+}
+
+func TestServeBadCharset(t *testing.T) {
+	err := run(context.Background(), []string{"serve", "-addr", "127.0.0.1:0", "-charset", "klingon"}, nil, io.Discard, io.Discard)
+	if err == nil || errors.Is(err, cli.ErrUsage) || !strings.Contains(err.Error(), "Charset") {
+		t.Errorf("serve -charset klingon: %v, want a failure naming Charset", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/sockkit/sockkit/internal/termcolor"
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
@@ -20,10 +21,16 @@ func tourUdpcolor(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Names in colour when the tour's output is a terminal that wants it
+	// (the same rule as every sockkit program: TERM, NO_COLOR).
+	color := udpcolor.ColorNever
+	if termcolor.Detect(w, termcolor.Auto).Enabled() {
+		color = udpcolor.ColorAlways
+	}
 	// The server writes its transcript from its own goroutine; the
 	// lock orders those lines with the tour's own.
 	w = &udpcolorWriter{w: w}
-	srv := &udpcolor.Server{Transcript: w, Color: udpcolor.ColorNever}
+	srv := &udpcolor.Server{Transcript: w, Color: color}
 	served := make(chan error, 1)
 	go func() { served <- srv.ServePacket(ctx, pc) }()
 	defer func() {
