@@ -355,3 +355,22 @@ func stillServing(tb testing.TB) *serving {
 	scope.Finish(nil, nil)
 	return &serving{scope: scope, lineBufs: newBufPool(bufSize(DefaultMaxLineBytes))}
 }
+
+// A write that fails closes the queue before its stop gives the reason;
+// a session that ends meanwhile on its own (the client closed) ends with
+// its own reason.
+func TestFinishAfterFailedWrite(t *testing.T) {
+	s := new(Server)
+	s.init()
+	a, b := net.Pipe()
+	defer b.Close()
+	ss := newSession(s, stillServing(t), a)
+	ss.mu.Lock()
+	ss.closed, ss.dead = true, true // what the writer does before it calls stop
+	ss.mu.Unlock()
+	r := &reason{ByeQuit, "connection closed", "connection closed"}
+	ss.finish(r)
+	if got := ss.reason(); got != r {
+		t.Errorf("ended with %+v, want %+v", got, r)
+	}
+}

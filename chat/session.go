@@ -269,15 +269,16 @@ func (ss *session) publish(room string, e Event) {
 }
 
 // closeQueue queues the BYE line of r as the last line and lets the
-// writer end after it. It does nothing if the queue is already closed.
+// writer end after it, and makes r the reason unless there is one. It
+// queues nothing if the queue is already closed.
 func (ss *session) closeQueue(r *reason) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.why == nil {
+		ss.why = r // also when a failed write closed the queue: its stop may not have come yet
+	}
 	if ss.closed {
 		return
-	}
-	if ss.why == nil {
-		ss.why = r
 	}
 	ss.out = ss.appendBye(ss.out, r)
 	ss.closed = true
