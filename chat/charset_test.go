@@ -265,10 +265,10 @@ func TestUTF8Conn(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if cs := newSession(s, a).cs; cs.name != "GBK" {
+	if cs := newSession(s, stillServing(t), a).cs; cs.name != "GBK" {
 		t.Errorf("a session on a plain connection starts in %s, want GBK", cs.name)
 	}
-	if cs := newSession(s, utf8Pipe{b}).cs; cs != utf8Charset {
+	if cs := newSession(s, stillServing(t), utf8Pipe{b}).cs; cs != utf8Charset {
 		t.Errorf("a session on a UTF-8 connection starts in %s", cs.name)
 	}
 }
@@ -280,7 +280,7 @@ func deliverSession(tb testing.TB, s *Server, name string) *session {
 	s.init()
 	a, b := net.Pipe()
 	tb.Cleanup(func() { a.Close(); b.Close() })
-	ss := newSession(s, a)
+	ss := newSession(s, stillServing(tb), a)
 	cs, err := lookupCharset(name)
 	if err != nil {
 		tb.Fatal(err)

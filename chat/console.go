@@ -41,22 +41,20 @@ func (s *Server) ServeOperator(ctx context.Context, c net.Conn) error {
 	if err != nil {
 		return ErrServerClosed
 	}
-	ss := newSession(s, c)
+	sv := s.newServing(scope, false) // c is the program's, never parked
+	ss := newSession(s, sv, c)
 	ss.operator = true
 	ss.dialect = dialectPlain
 	ss.lim, ss.idleTimeout, ss.registerBy = nil, 0, time.Time{}
 	ss.setCharset(utf8Charset)
 	if remove, ok := scope.AddConn(c, ss.shutdown); ok {
 		done := make(chan struct{})
-		if scope.Go(func() {
-			defer close(done)
-			defer remove()
-			ss.run()
-		}) {
-			<-done
-		} else {
+		ss.remove = func() {
 			remove()
+			close(done)
 		}
+		ss.begin()
+		<-done
 	}
 	return scope.Finish(nil, ErrServerClosed)
 }

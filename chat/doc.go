@@ -340,8 +340,9 @@
 //
 // Every line published to a room reaches all of its members in the same
 // order. Each client has a queue of lines waiting to be written, bounded
-// in bytes ([DefaultMaxQueueBytes]), and one writer goroutine that writes
-// everything queued in one system call with a deadline
+// in bytes ([DefaultMaxQueueBytes]), and, while lines wait in it, a
+// writer goroutine that writes everything queued in one system call with
+// a deadline
 // ([DefaultWriteTimeout]), at most once per [Server.WriteInterval] (1 to
 // 20 ms by default, growing with the number of connections), so that a
 // busy room costs one system call per client per batch, not per line.
@@ -355,6 +356,12 @@
 // A client that stops reading can thus hold at most MaxQueueBytes of the
 // server's memory and [DefaultSendBuffer] of the system's socket buffers
 // ([Server.SendBuffer]) before it is dropped.
+//
+// An idle client costs little: on Linux its session waits parked, with
+// no goroutine and no buffer, until the client sends something, a
+// timeout passes or the server stops, and a line for it starts a writer
+// for as long as the writing takes (about 3 KiB each; see
+// [Server.MaxConns]).
 //
 // Other limits: [DefaultMaxConns] connections (more get "BYE full" and
 // are closed), [DefaultIdleTimeout] without any line ends a session with

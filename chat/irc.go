@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"bufio"
 	"context"
 	"crypto/subtle"
 	"log/slog"
@@ -161,11 +160,10 @@ func (ss *session) startIRC() {
 }
 
 // ircReader sets lr to IRC's line limit, keeping what it has buffered.
+// IRC clients do not speak telnet.
 func ircReader(lr *lineReader) {
 	lr.max = ircMaxText
-	if lr.br.Size() < ircMaxLine {
-		lr.br = bufio.NewReaderSize(lr.br, ircMaxLine)
-	}
+	lr.tn = nil
 }
 
 // joined reports whether the session is in the chat: it has a nickname
@@ -191,19 +189,26 @@ func (ss *session) awayMessage() string {
 // eighth of the ping interval, if that is shorter).
 func (ss *session) ircDeadline() {
 	st := ss.irc
-	var d time.Time
-	switch {
-	case !st.registered.Load():
-		d = st.regDeadline
-	case st.cfg.ping > 0:
-		d = st.lastLine.Add(st.cfg.ping)
-	}
+	d := st.readDeadline()
 	step := min(time.Second, st.cfg.ping/8)
 	if d.Equal(st.deadline) || !d.IsZero() && !st.deadline.IsZero() && d.After(st.deadline) && d.Sub(st.deadline) < step {
 		return
 	}
 	ss.c.SetReadDeadline(d)
 	st.deadline = d
+}
+
+// readDeadline returns when the session waits for until: the end of
+// registration, the next PING, or the end of the wait for an answer;
+// zero for never.
+func (st *ircState) readDeadline() time.Time {
+	switch {
+	case !st.registered.Load():
+		return st.regDeadline
+	case st.cfg.ping > 0:
+		return st.lastLine.Add(st.cfg.ping)
+	}
+	return time.Time{}
 }
 
 // ircTimeout handles a read deadline: it ends the session (registration

@@ -1,16 +1,19 @@
 package chat
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"strings"
+	"sync"
 )
 
 // errLineTooLong is returned by lineReader.next for a line longer than
 // the limit. The rest of the line is skipped by the following call.
 var errLineTooLong = errors.New("chat: line too long")
+
+// minLineBuf is the smallest read buffer of a lineReader.
+const minLineBuf = 16
 
 // lineReader reads lines from a peer into a buffer of fixed size: a line
 // longer than max bytes is reported with errLineTooLong and the rest of
@@ -20,38 +23,114 @@ var errLineTooLong = errors.New("chat: line too long")
 // the input, as the package documentation describes under "Telnet": they
 // never reach a line, and the limit counts the bytes of the line without
 // them. Without tn (the client's side) 0xff is a byte like any other.
+//
+// The read buffer can be borrowed: with a pool, next takes one from it
+// when it needs to read, and release gives it back while the reader
+// waits for input (see park.go); the line read so far stays in line.
 type lineReader struct {
-	br       *bufio.Reader
+	src      io.Reader
 	max      int
-	skipping bool    // inside an over-long line, up to its '\n'
-	line     []byte  // the line read so far
-	tn       *telnet // nil: no telnet commands
+	size     int        // of the read buffer
+	pool     *sync.Pool // where read buffers come from (*[]byte of len size); nil: allocated
+	buf      []byte     // the read buffer; nil while released
+	from     *[]byte    // buf's entry in pool, or nil
+	r, w     int        // buf[r:w] is unread
+	err      error      // a read error to return once buf is empty
+	skipping bool       // inside an over-long line, up to its '\n'
+	line     []byte     // the line read so far
+	tn       *telnet    // nil: no telnet commands
 }
 
 func newLineReader(r io.Reader, max int) *lineReader {
-	// Room for max bytes of text, "\r" and "\n". bufio's minimum is 16.
-	return &lineReader{br: bufio.NewReaderSize(r, max+2), max: max}
+	lr := new(lineReader)
+	lr.init(r, max, nil)
+	return lr
+}
+
+// init sets lr up to read lines of at most limit bytes from src, with
+// read buffers from pool (nil: its own).
+func (lr *lineReader) init(src io.Reader, limit int, pool *sync.Pool) {
+	lr.src, lr.max, lr.size, lr.pool = src, limit, bufSize(limit), pool
+}
+
+// bufSize is the read buffer for lines of at most limit bytes: room for
+// a whole line, "\r" and "\n".
+func bufSize(limit int) int { return max(limit+2, minLineBuf) }
+
+// newBufPool returns a pool of read buffers of size bytes.
+func newBufPool(size int) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		b := make([]byte, size)
+		return &b
+	}}
 }
 
 // next returns the next line without its "\n" or "\r\n". The returned
 // slice is valid until the following call. A line cut short by the end of
 // the input is dropped and io.ErrUnexpectedEOF is returned; other read
-// errors (a deadline) leave the line read so far for the following call.
+// errors (a deadline, errWouldBlock) leave the line read so far for the
+// following call.
 func (lr *lineReader) next() ([]byte, error) {
 	for {
-		if _, err := lr.br.Peek(1); err != nil {
-			if err == io.EOF && len(lr.line) > 0 && !lr.skipping {
-				lr.line = lr.line[:0]
-				err = io.ErrUnexpectedEOF
+		if lr.r == lr.w {
+			if err := lr.fill(); err != nil {
+				if err == io.EOF && len(lr.line) > 0 && !lr.skipping {
+					lr.line = lr.line[:0]
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, err
 			}
-			return nil, err
 		}
-		buf, _ := lr.br.Peek(lr.br.Buffered())
-		n, line, done, err := lr.scan(buf)
-		lr.br.Discard(n)
+		n, line, done, err := lr.scan(lr.buf[lr.r:lr.w])
+		lr.r += n
 		if done || err != nil {
 			return line, err
 		}
+	}
+}
+
+// fill reads into the buffer, which is empty, taking one if it has none.
+func (lr *lineReader) fill() error {
+	if err := lr.err; err != nil {
+		lr.err = nil
+		return err
+	}
+	if lr.buf == nil {
+		if lr.pool != nil {
+			lr.from = lr.pool.Get().(*[]byte)
+			lr.buf = *lr.from
+		} else {
+			lr.buf = make([]byte, lr.size)
+		}
+	}
+	n, err := lr.src.Read(lr.buf)
+	lr.r, lr.w = 0, n
+	if n > 0 {
+		lr.err = err // returned by the next fill
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// release gives the read buffer back to its pool while the reader waits
+// for input, if it holds nothing unread: then nothing stays held but the
+// line in progress, if there is one (at most max bytes, moved to an
+// allocation of its own size). The next read takes a buffer again. A
+// buffer of the reader's own (a client's) is kept.
+func (lr *lineReader) release() {
+	if lr.from != nil && lr.r == lr.w {
+		lr.pool.Put(lr.from)
+		lr.buf, lr.from = nil, nil
+		lr.r, lr.w = 0, 0
+	}
+	switch {
+	case len(lr.line) == 0:
+		lr.line = nil
+	case cap(lr.line) > len(lr.line):
+		lr.line = append([]byte(nil), lr.line...)
 	}
 }
 

@@ -19,12 +19,14 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
 // keepBufBytes is the largest write buffer a session keeps for reuse
-// between batches; larger ones (after a burst) go back to the garbage
-// collector, so an idle session holds little memory.
+// between batches while it is busy; larger ones (after a burst) go back
+// to the garbage collector at once, and a session whose queue empties
+// keeps none.
 const keepBufBytes = 16 << 10
 
 // reason says why a session ends: the BYE line the client gets, and the
@@ -35,11 +37,17 @@ type reason struct {
 	quit string // QUIT reason for the others
 }
 
-// session is one client connection. Its goroutine (run) reads and
-// handles lines; a second goroutine (writeLoop) writes the queue.
+// session is one client connection. Its lines are read and handled by
+// a goroutine that exists only while there is input to handle: an idle
+// session waits parked, with no goroutine and no read buffer (park.go).
+// Its queue is written by a second goroutine that exists only while
+// lines are queued (writeLoop). Where a connection cannot be parked
+// (no descriptor of its own, or no poller on this system), the reading
+// goroutine waits in Read for the whole session instead.
 type session struct {
 	srv          *Server
 	c            net.Conn
+	sv           *serving // the Serve call's goroutines, poller and buffers
 	maxLine      int
 	maxQueue     int
 	writeTimeout time.Duration
@@ -48,11 +56,12 @@ type session struct {
 	lim          *rate.Limiter // nil: no flood control
 	registerBy   time.Time     // when a client without a nickname is disconnected; zero: never
 	release      func()        // gives the connection's admission slot back; called once
+	remove       func()        // unregisters the connection from its Serve call; called once, last
 
 	nick    atomic.Pointer[string] // "" until the client picks one
 	room    string                 // the current room ("" for none); session goroutine only
 	scratch []byte                 // for formatting lines; session goroutine only
-	dialect dialect                // set before run; then session goroutine only
+	dialect dialect                // set before the session starts; then session goroutine only
 
 	// operator marks the operator's session ([Server.ServeOperator]):
 	// it may take the operator's nickname, and has no timeouts and no
@@ -77,46 +86,63 @@ type session struct {
 	// is known to anyone else.
 	irc *ircState
 
+	// The read side, the session goroutine's: whichever goroutine reads
+	// for the session now (see park.go).
+	lr          lineReader
+	raw         rawReader // the source of lr while the session can park
+	parking     park.Conn // parks the session while it idles, if registered
+	lastActive  time.Time // when the last line came, or the session began
+	deadlineSet time.Time // when the read deadline was last moved (blocking only)
+	blocking    bool      // reads wait in the goroutine: the session does not park
+	expired     bool      // woken by its deadline
+
 	// The outgoing queue, guarded by mu.
 	mu       sync.Mutex
 	out      []byte // lines waiting for the writer
 	spare    []byte // the previous batch's buffer, for reuse
 	inflight int    // bytes of the batch being written
-	signaled bool   // a wake-up is pending in wake
+	writing  bool   // a goroutine is writing the queue
+	noWriter bool   // none could start: the Serve call is ending
 	closed   bool   // no more lines are queued; the writer ends after out
 	dead     bool   // a write failed: the connection is broken
 	why      *reason
-	wake     chan struct{}
-	done     chan struct{} // closed when writeLoop returns
+	flushed  chan struct{} // made by finish while a writer runs; closed when it ends
+	stopped  bool          // stop has been called
+	kickCh   chan struct{} // made by the flood control's wait; closed by stop
 
-	kicked   atomic.Bool // stop has been called
-	kickCh   chan struct{}
-	kickOnce sync.Once
+	// lastWrite is when the last batch was written: the writer's, each
+	// writer taking over from the one before under mu.
+	lastWrite time.Time
+
+	kicked atomic.Bool // stop has been called
 }
 
-func newSession(s *Server, c net.Conn) *session {
+func newSession(s *Server, sv *serving, c net.Conn) *session {
 	ss := &session{
 		srv:          s,
 		c:            c,
+		sv:           sv,
 		maxLine:      s.set.maxLine,
 		maxQueue:     s.set.maxQueue,
 		writeTimeout: s.set.writeTimeout,
 		interval:     s.WriteInterval,
 		idleTimeout:  s.set.idleTimeout,
 		release:      func() {},
-		wake:         make(chan struct{}, 1),
-		done:         make(chan struct{}),
-		kickCh:       make(chan struct{}),
+		remove:       func() {},
+		lastActive:   time.Now(),
+		blocking:     true,
 	}
+	ss.lr.init(c, ss.maxLine, sv.lineBufs)
 	if r := s.set.lineRate; r > 0 {
 		ss.lim = rate.NewLimiter(rate.Limit(r), s.set.lineBurst)
 	}
 	if s.set.registerTimeout > 0 {
-		ss.registerBy = time.Now().Add(s.set.registerTimeout)
+		ss.registerBy = ss.lastActive.Add(s.set.registerTimeout)
 	}
 	empty := ""
 	ss.nick.Store(&empty)
 	ss.tn = &telnet{send: func(reply []byte) { ss.queue(reply, false) }}
+	ss.lr.tn = ss.tn
 	ss.setCharset(s.connCharset(c))
 	return ss
 }
@@ -125,9 +151,9 @@ func newSession(s *Server, c net.Conn) *session {
 func (ss *session) Nick() string { return *ss.nick.Load() }
 
 // Deliver implements [Member]: it appends line to the queue, in the
-// client's dialect and charset, and wakes the writer. A client whose
-// queue would pass the limit loses what is queued, gets "BYE slow"
-// instead, and its session is stopped.
+// client's dialect and charset, and starts the writer if none runs. A
+// client whose queue would pass the limit loses what is queued, gets
+// "BYE slow" instead, and its session is stopped.
 func (ss *session) Deliver(line []byte) { ss.queue(line, true) }
 
 // queue appends line to the queue; if translate, line is in the plain
@@ -156,14 +182,29 @@ func (ss *session) queue(line []byte, translate bool) {
 		}
 		ss.out = ss.appendBye(ss.out[:0], r)
 		ss.closed = true
-		ss.signalLocked()
+		ss.startWriterLocked()
 		ss.mu.Unlock()
 		ss.stop(r)
 		return
 	}
 	ss.out = append(ss.out, line...)
-	ss.signalLocked()
+	ss.startWriterLocked()
 	ss.mu.Unlock()
+}
+
+// startWriterLocked makes sure that a goroutine writes the queue; mu is
+// held. When none can start (the Serve call is ending), none is tried
+// again: the lines wait for finish, which writes them in the session's
+// own goroutine.
+func (ss *session) startWriterLocked() {
+	if ss.writing || ss.dead || ss.noWriter {
+		return
+	}
+	if ss.sv.scope.Go(ss.writeLoop) {
+		ss.writing = true
+	} else {
+		ss.noWriter = true
+	}
 }
 
 // encodeLocked returns line in the client's charset, in encBuf; mu is
@@ -211,14 +252,6 @@ func (ss *session) decode(raw []byte) (string, bool) {
 	return string(ss.decBuf), true
 }
 
-// signalLocked wakes the writer unless a wake-up is pending; mu is held.
-func (ss *session) signalLocked() {
-	if !ss.signaled {
-		ss.signaled = true
-		ss.wake <- struct{}{} // never blocks: cap 1, and signaled was false
-	}
-}
-
 // send queues an event for this client alone.
 func (ss *session) send(e Event) {
 	ss.scratch = e.appendLine(ss.scratch[:0], true)
@@ -240,19 +273,20 @@ func (ss *session) publish(room string, e Event) {
 }
 
 // closeQueue queues the BYE line of r as the last line and lets the
-// writer end after it. It does nothing if the queue is already closed.
+// writer end after it, and makes r the reason unless there is one. It
+// queues nothing if the queue is already closed.
 func (ss *session) closeQueue(r *reason) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.why == nil {
+		ss.why = r // also when a failed write closed the queue: its stop may not have come yet
+	}
 	if ss.closed {
 		return
 	}
-	if ss.why == nil {
-		ss.why = r
-	}
 	ss.out = ss.appendBye(ss.out, r)
 	ss.closed = true
-	ss.signalLocked()
+	ss.startWriterLocked()
 }
 
 // appendBye appends the last line, for r, in the client's dialect; mu
@@ -264,17 +298,49 @@ func (ss *session) appendBye(b []byte, r *reason) []byte {
 	return Event{Kind: KindBye, Code: r.code, Text: r.bye}.appendLine(b, true)
 }
 
-// stop ends the read loop with reason r (unless a reason is set
-// already): it sets a read deadline in the past.
+// stop ends the session with reason r (unless a reason is set already):
+// a reading goroutine sees kicked, a read in progress is ended by a read
+// deadline in the past, a flood-control wait by kickCh, and a parked
+// session is woken. It does not block, and may be called with any lock
+// held but mu.
 func (ss *session) stop(r *reason) {
 	ss.mu.Lock()
 	if ss.why == nil {
 		ss.why = r
 	}
+	first := !ss.stopped
+	ss.stopped = true
+	if first && ss.kickCh != nil {
+		close(ss.kickCh)
+	}
 	ss.mu.Unlock()
 	ss.kicked.Store(true)
-	ss.kickOnce.Do(func() { close(ss.kickCh) })
 	ss.c.SetReadDeadline(time.Unix(1, 0))
+	if first {
+		ss.wakeParked()
+	}
+}
+
+// pause waits d, for the flood control, and reports false if the session
+// was stopped meanwhile.
+func (ss *session) pause(d time.Duration) bool {
+	ss.mu.Lock()
+	if ss.kickCh == nil {
+		ss.kickCh = make(chan struct{})
+		if ss.stopped {
+			close(ss.kickCh)
+		}
+	}
+	kick := ss.kickCh
+	ss.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-kick:
+		return false
+	}
 }
 
 // shutdown is called by Server.Shutdown: the client gets "BYE shutdown"
@@ -291,39 +357,42 @@ func (ss *session) reason() *reason {
 	return ss.why
 }
 
-// writeLoop writes the queue in batches: everything queued since the
-// last write goes out in one Write, and a client is written to at most
-// once per interval, so a busy client costs one system call per batch
-// rather than one per line.
+// writeLoop writes the queue in batches until it is empty: everything
+// queued since the last write goes out in one Write, and a client is
+// written to at most once per interval, so a busy client costs one
+// system call per batch rather than one per line. A writer that had to
+// wait for the interval (the client is busy) waits one more after its
+// write, for the lines that gather meanwhile, and ends if none came; one
+// that did not wait (a line now and then) ends with its write, and the
+// next line starts another.
 func (ss *session) writeLoop() {
-	defer close(ss.done)
-	var last time.Time
+	waited := false
 	for {
-		<-ss.wake
 		if iv := ss.writeInterval(); iv > 0 {
-			if wait := iv - time.Since(last); wait > 0 {
+			if wait := iv - time.Since(ss.lastWrite); wait > 0 {
 				time.Sleep(wait) // short; closing waits for it too
+				waited = true
 			}
 		}
 		ss.mu.Lock()
 		buf := ss.out
+		if len(buf) == 0 {
+			ss.writerDoneLocked()
+			ss.mu.Unlock()
+			return
+		}
 		ss.out = ss.spare[:0]
 		ss.spare = nil
-		ss.signaled = false
 		ss.inflight = len(buf)
 		closed := ss.closed
 		ss.mu.Unlock()
 
-		var err error
-		if len(buf) > 0 {
-			if ss.writeTimeout > 0 {
-				ss.c.SetWriteDeadline(time.Now().Add(ss.writeTimeout))
-			}
-			var n int
-			n, err = ss.c.Write(buf)
-			ss.srv.gate.Counters.Bytes(0, n)
-			last = time.Now()
+		if ss.writeTimeout > 0 {
+			ss.c.SetWriteDeadline(time.Now().Add(ss.writeTimeout))
 		}
+		n, err := ss.c.Write(buf)
+		ss.srv.gate.Counters.Bytes(0, n)
+		ss.lastWrite = time.Now()
 
 		ss.mu.Lock()
 		ss.inflight = 0
@@ -334,18 +403,54 @@ func (ss *session) writeLoop() {
 			ss.closed, ss.dead = true, true
 			ss.out = nil
 		}
+		// closed: that batch held the last line.
+		done := err != nil || closed || !waited && len(ss.out) == 0
+		if done {
+			ss.writerDoneLocked()
+		}
 		ss.mu.Unlock()
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				ss.stop(&reason{ByeSlow, "write timed out", "too slow"})
-			} else {
-				ss.stop(&reason{ByeQuit, "connection lost", "connection lost"})
-			}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			ss.stop(&reason{ByeSlow, "write timed out", "too slow"})
+		case err != nil:
+			ss.stop(&reason{ByeQuit, "connection lost", "connection lost"})
+		}
+		if done {
 			return
 		}
-		if closed {
-			return
-		}
+	}
+}
+
+// writerDoneLocked ends the writer's turn; mu is held. A session whose
+// queue is empty keeps no buffer.
+func (ss *session) writerDoneLocked() {
+	ss.writing = false
+	if len(ss.out) == 0 {
+		ss.out, ss.spare = nil, nil
+	}
+	if ss.flushed != nil {
+		close(ss.flushed)
+		ss.flushed = nil
+	}
+}
+
+// flush returns once the queue, which is closed, has been written (or
+// the connection has failed): it waits for the writer if one runs, and
+// otherwise writes what is left itself.
+func (ss *session) flush() {
+	ss.mu.Lock()
+	switch {
+	case ss.writing:
+		done := make(chan struct{})
+		ss.flushed = done
+		ss.mu.Unlock()
+		<-done // bounded by the write timeout, or by Close
+	case len(ss.out) == 0 || ss.dead:
+		ss.mu.Unlock()
+	default:
+		ss.writing = true
+		ss.mu.Unlock()
+		ss.writeLoop()
 	}
 }
 
@@ -358,46 +463,58 @@ func (ss *session) writeInterval() time.Duration {
 	return min(max(iv, MinAutoWriteInterval), MaxAutoWriteInterval)
 }
 
-// run is the session: greeting, lines until the end, then goodbye.
+// begin starts the session, in the accepting goroutine: the greeting,
+// then the wait for the client's first line, parked where it can be.
 // An IRC client talks first, so an IRC session gets no greeting.
-func (ss *session) run() {
-	go ss.writeLoop()
+func (ss *session) begin() {
 	if ss.dialect == dialectIRC {
 		ss.startIRC()
+		ircReader(&ss.lr)
 	} else {
 		ss.send(Event{Kind: KindHello, Text: fmt.Sprintf(
 			"sockkit chat: send your nickname (1-%d letters, digits, _ or -); /help lists the commands", MaxNickLen)})
 	}
-	r := ss.readLoop()
-	ss.finish(r)
+	if !ss.blocking && ss.park() {
+		return
+	}
+	ss.resume()
+}
+
+// serve reads and handles lines until the session parks or ends: the
+// body of the session's goroutine, each time it has one.
+func (ss *session) serve() {
+	if r := ss.readLoop(); r != nil {
+		ss.finish(r)
+	}
 }
 
 // readLoop reads and handles lines until the session must end, and
-// returns why.
+// returns why, or until it has parked, and returns nil.
 func (ss *session) readLoop() *reason {
-	lr := newLineReader(ss.c, ss.maxLine)
-	lr.tn = ss.tn // IRC clients do not speak telnet
-	if ss.irc != nil {
-		ircReader(lr)
-		lr.tn = nil
-	}
-	var deadlineSet time.Time
 	for {
-		if ss.irc != nil {
-			ss.ircDeadline()
-		} else if ss.idleTimeout > 0 || !ss.registerBy.IsZero() {
-			// Moving the deadline costs a little; doing it at most once a
-			// second makes the idle timeout up to a second shorter.
-			if now := time.Now(); now.Sub(deadlineSet) >= time.Second {
-				ss.c.SetReadDeadline(ss.readDeadline(now))
-				deadlineSet = now
-			}
+		if ss.blocking {
+			ss.moveDeadline()
 		}
 		if ss.kicked.Load() { // after SetReadDeadline, so that no stop is missed
 			return ss.reason()
 		}
-		line, err := lr.next()
+		var line []byte
+		var err error
+		if ss.expired { // parked until the deadline
+			ss.expired = false
+			err = os.ErrDeadlineExceeded
+		} else {
+			line, err = ss.lr.next()
+		}
+		if err == nil || err == errLineTooLong {
+			ss.lastActive = time.Now()
+		}
 		switch {
+		case err == errWouldBlock:
+			if ss.park() {
+				return nil
+			}
+			continue
 		case err == errLineTooLong && ss.irc != nil:
 			ss.ircReply("417", "Input line was too long")
 			continue
@@ -411,37 +528,26 @@ func (ss *session) readLoop() *reason {
 		case err == nil:
 		case ss.kicked.Load():
 			return ss.reason()
-		case errors.Is(err, os.ErrDeadlineExceeded) && ss.irc != nil:
-			if r := ss.ircTimeout(); r != nil {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if r := ss.timedOut(); r != nil {
 				return r
 			}
 			continue
-		case errors.Is(err, os.ErrDeadlineExceeded) && ss.unregistered(time.Now()):
-			return &reason{ByeTimeout, "no nickname within " + ss.srv.set.registerTimeout.String(), "registration timeout"}
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return &reason{ByeIdle, "nothing received for " + ss.idleTimeout.String(), "idle"}
 		case err == io.EOF:
 			return &reason{ByeQuit, "connection closed", "connection closed"}
 		default:
 			return &reason{ByeQuit, "connection lost", "connection lost"}
 		}
 		if ss.lim != nil {
-			if d := ss.lim.Reserve().Delay(); d > 0 {
-				t := time.NewTimer(d)
-				select {
-				case <-t.C:
-				case <-ss.kickCh:
-					t.Stop()
-					return ss.reason()
-				}
+			if d := ss.lim.Reserve().Delay(); d > 0 && !ss.pause(d) {
+				return ss.reason()
 			}
 		}
 		if ss.dialect == dialectSniff {
 			ss.dialect = dialectPlain
 			if ircFirstLine(line) {
 				ss.startIRC()
-				ircReader(lr)
-				lr.tn = nil
+				ircReader(&ss.lr)
 			}
 		}
 		registered := ss.Nick() != ""
@@ -455,9 +561,42 @@ func (ss *session) readLoop() *reason {
 			return r
 		}
 		if !registered && ss.Nick() != "" {
-			deadlineSet = time.Time{} // the registration deadline no longer applies
+			ss.deadlineSet = time.Time{} // the registration deadline no longer applies
 		}
 	}
+}
+
+// moveDeadline sets the read deadline of a session whose reads wait in
+// its goroutine. Moving it costs a little; doing it at most once a
+// second makes the idle timeout up to a second shorter.
+func (ss *session) moveDeadline() {
+	if ss.irc != nil {
+		ss.ircDeadline()
+		return
+	}
+	if ss.idleTimeout > 0 || !ss.registerBy.IsZero() {
+		if now := time.Now(); now.Sub(ss.deadlineSet) >= time.Second {
+			ss.c.SetReadDeadline(ss.readDeadline(now))
+			ss.deadlineSet = now
+		}
+	}
+}
+
+// timedOut handles a read deadline that has passed, and returns why the
+// session ends, or nil if it goes on: an IRC client may just be due a
+// PING, and a parked session may have been woken for a deadline that no
+// longer applies.
+func (ss *session) timedOut() *reason {
+	now := time.Now()
+	switch {
+	case ss.irc != nil:
+		return ss.ircTimeout()
+	case ss.unregistered(now):
+		return &reason{ByeTimeout, "no nickname within " + ss.srv.set.registerTimeout.String(), "registration timeout"}
+	case ss.blocking || ss.idleTimeout > 0 && now.Sub(ss.lastActive) >= ss.idleTimeout:
+		return &reason{ByeIdle, "nothing received for " + ss.idleTimeout.String(), "idle"}
+	}
+	return nil
 }
 
 // readDeadline returns the read deadline at now: the idle timeout, or
@@ -481,27 +620,17 @@ func (ss *session) unregistered(now time.Time) bool {
 
 // finish leaves the room, says goodbye and closes the connection.
 func (ss *session) finish(r *reason) {
-	if nick := ss.Nick(); nick != "" {
-		if ss.room != "" {
-			ss.srv.hub.Leave(ss.room, ss)
-			ss.publish(ss.room, Event{Kind: KindQuit, Room: ss.room, Nick: nick, Text: r.quit})
-		}
-		ss.srv.releaseNick(ss, nick)
-	}
+	ss.leave(r)
 	ss.closeQueue(r)
-	<-ss.done // bounded by the write timeout, or by Close
+	ss.flush()
+	ss.lr.release()
 	ss.mu.Lock()
-	dead, why := ss.dead, ss.why
+	dead := ss.dead
 	ss.mu.Unlock()
 	// The place is free once the client has its last line: the linger
 	// below only waits for the client to go.
 	ss.release()
-	switch why.code {
-	case ByeIdle, ByeTimeout:
-		ss.srv.gate.Counters.Drop(admit.Idle)
-	case ByeSlow:
-		ss.srv.gate.Counters.Drop(admit.Slow)
-	}
+	ss.count()
 	if !dead {
 		// Let the client read the last line: closing with unread input
 		// would send a reset, which can destroy it in the client's
@@ -513,8 +642,53 @@ func (ss *session) finish(r *reason) {
 			io.CopyN(io.Discard, ss.c, lingerBytes)
 		}
 	}
+	ss.ended()
+}
+
+// finishNow ends a session at once, without its last lines: the server
+// is closed, and no goroutine can start for it. It does not block.
+func (ss *session) finishNow(r *reason) {
+	ss.leave(r)
+	ss.mu.Lock()
+	if ss.why == nil {
+		ss.why = r
+	}
+	ss.closed, ss.dead = true, true
+	ss.out = nil
+	ss.mu.Unlock()
+	ss.release()
+	ss.count()
+	ss.ended()
+}
+
+// leave takes the client out of its room, telling the others why, and
+// gives its nickname back.
+func (ss *session) leave(r *reason) {
+	if nick := ss.Nick(); nick != "" {
+		if ss.room != "" {
+			ss.srv.hub.Leave(ss.room, ss)
+			ss.publish(ss.room, Event{Kind: KindQuit, Room: ss.room, Nick: nick, Text: r.quit})
+		}
+		ss.srv.releaseNick(ss, nick)
+	}
+}
+
+// count counts a session that the server ended, by its reason.
+func (ss *session) count() {
+	switch ss.reason().code {
+	case ByeIdle, ByeTimeout:
+		ss.srv.gate.Counters.Drop(admit.Idle)
+	case ByeSlow:
+		ss.srv.gate.Counters.Drop(admit.Slow)
+	}
+}
+
+// ended closes and unregisters a session that has said goodbye.
+func (ss *session) ended() {
+	why := ss.reason()
 	ss.c.Close()
 	ss.srv.log(slog.LevelInfo, "chat: session ended", "remote", ss.c.RemoteAddr(), "nick", ss.Nick(), "reason", why.code, "detail", why.bye)
+	ss.remove()
 }
 
 // handle acts on one line and returns a reason when the session must end.
