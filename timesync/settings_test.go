@@ -19,7 +19,7 @@ func TestSettings(t *testing.T) {
 		bad  map[int]bool // values that must make ServePacket fail
 	}{
 		{"Services", func(s *Server, v int) { s.Services = Services(v) }, map[int]bool{-1: true}}, // Services(-1) is 255, Services(1<<40) is 0
-		{"Stratum", func(s *Server, v int) { s.Stratum = uint8(v) }, map[int]bool{-1: true}}, // uint8(-1) is 255
+		{"Stratum", func(s *Server, v int) { s.Stratum = uint8(v) }, map[int]bool{-1: true}},      // uint8(-1) is 255
 		{"Precision", func(s *Server, v int) { s.Precision = int8(v) }, map[int]bool{1: true}},
 		{"RootDelay", func(s *Server, v int) { s.RootDelay = time.Duration(v) }, map[int]bool{-1: true}},
 		{"RootDispersion", func(s *Server, v int) { s.RootDispersion = time.Duration(v) }, map[int]bool{-1: true}},
