@@ -289,11 +289,7 @@ func (s *Server) log(level slog.Level, msg string, args ...any) {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		r := opt.New("chat")
-		maxConns := opt.Unlimited(r, "MaxConns", s.MaxConns, DefaultMaxConns)
-		s.gate = admit.New(admit.Config{
-			MaxConns:     maxConns,
-			MaxPerSource: opt.Unlimited(r, "MaxConnsPerSource", s.MaxConnsPerSource, admit.DefaultPerSource(maxConns)),
-		})
+		s.gate = admit.New(admit.Conns(r, s.MaxConns, s.MaxConnsPerSource, DefaultMaxConns))
 		s.set = settings{
 			maxLine:         opt.AtMost(r, "MaxLineBytes", s.MaxLineBytes, DefaultMaxLineBytes, MaxMaxLineBytes),
 			maxQueue:        opt.Default(r, "MaxQueueBytes", s.MaxQueueBytes, DefaultMaxQueueBytes),

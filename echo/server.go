@@ -265,8 +265,7 @@ func (s *Server) start(scope *track.Scope, p *park.Poller, c net.Conn) {
 func (s *Server) init() {
 	s.initOnce.Do(func() {
 		r := opt.New("echo")
-		maxConns := opt.Unlimited(r, "MaxConns", s.MaxConns, DefaultMaxConns)
-		perSource := opt.Unlimited(r, "MaxConnsPerSource", s.MaxConnsPerSource, admit.DefaultPerSource(maxConns))
+		gate := admit.Conns(r, s.MaxConns, s.MaxConnsPerSource, DefaultMaxConns)
 		opt.Unlimited(r, "IdleTimeout", s.IdleTimeout, DefaultIdleTimeout)
 		opt.Unlimited(r, "WriteTimeout", s.WriteTimeout, DefaultWriteTimeout)
 		size := opt.AtMost(r, "BufferSize", s.BufferSize, DefaultBufferSize, MaxBufferSize)
@@ -274,15 +273,11 @@ func (s *Server) init() {
 			maxDatagram:     opt.AtMost(r, "MaxDatagram", s.MaxDatagram, DefaultMaxDatagram, MaxDatagramLimit),
 			shutdownTimeout: opt.Default(r, "ShutdownTimeout", s.ShutdownTimeout, DefaultShutdownTimeout),
 		}
-		pps := opt.Unlimited(r, "PacketsPerSecond", s.PacketsPerSecond, DefaultPacketsPerSecond)
-		s.gate = admit.New(admit.Config{
-			MaxConns:      maxConns,
-			MaxPerSource:  perSource,
-			AllowLowPorts: s.AllowLowPorts,
-			Rate:          pps,
-			Burst:         opt.Default(r, "PacketBurst", s.PacketBurst, DefaultPacketBurst),
-			MaxSources:    opt.Default(r, "MaxSources", s.MaxSources, DefaultMaxSources),
-		})
+		gate.AllowLowPorts = s.AllowLowPorts
+		gate.Rate = opt.Unlimited(r, "PacketsPerSecond", s.PacketsPerSecond, DefaultPacketsPerSecond)
+		gate.Burst = opt.Default(r, "PacketBurst", s.PacketBurst, DefaultPacketBurst)
+		gate.MaxSources = opt.Default(r, "MaxSources", s.MaxSources, DefaultMaxSources)
+		s.gate = admit.New(gate)
 		s.bufs.New = func() any {
 			b := make([]byte, size)
 			return &b

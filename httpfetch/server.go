@@ -118,11 +118,7 @@ type settings struct {
 func (s *Server) init() error {
 	s.initOnce.Do(func() {
 		r := opt.New("httpfetch")
-		maxConns := opt.Unlimited(r, "MaxConns", s.MaxConns, DefaultMaxConns)
-		s.gate = admit.New(admit.Config{
-			MaxConns:     maxConns,
-			MaxPerSource: opt.Unlimited(r, "MaxConnsPerSource", s.MaxConnsPerSource, admit.DefaultPerSource(maxConns)),
-		})
+		s.gate = admit.New(admit.Conns(r, s.MaxConns, s.MaxConnsPerSource, DefaultMaxConns))
 		s.set = settings{
 			readHeaderTimeout: opt.Default(r, "ReadHeaderTimeout", s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 			idleTimeout:       opt.Default(r, "IdleTimeout", s.IdleTimeout, DefaultIdleTimeout),

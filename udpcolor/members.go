@@ -68,6 +68,7 @@ func (s *Server) lockedAdd(m *member) {
 	s.members[strings.ToLower(m.name)] = m
 	s.byAddr[m.addr] = m
 	s.perAddr[ratelimit.KeyIP(m.addr.Addr())]++
+	s.gate.Counters.Opened()
 }
 
 // lockedRemove takes m out of the member table.
@@ -83,6 +84,7 @@ func (s *Server) lockedRemove(m *member) {
 	if s.perAddr[k]--; s.perAddr[k] <= 0 {
 		delete(s.perAddr, k)
 	}
+	s.gate.Counters.Closed()
 }
 
 // maybeSweep sweeps when a quarter of the member timeout has passed since

@@ -263,10 +263,8 @@ type stats struct {
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
 	s.init()
-	c := s.gate.Counters.Load()
-	c.Conns = int64(s.Members())
 	return Stats{
-		Counters:   c,
+		Counters:   s.gate.Counters.Load(),
 		Left:       s.stats.left.Load(),
 		Expired:    s.stats.expired.Load(),
 		Cookies:    s.stats.cookies.Load(),
@@ -465,7 +463,6 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, p Packet, now time.Ti
 		s.stats.left.Add(1)
 		s.event(old.name, "left")
 	}
-	s.gate.Counters.Opened()
 	s.event(p.Name, "joined")
 	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: nm.key})
 }

@@ -38,6 +38,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 )
 
@@ -62,6 +63,17 @@ func DefaultPerSource(maxConns int) int {
 		return 1024
 	}
 	return max(8, maxConns/20)
+}
+
+// Conns resolves a stream server's MaxConns and MaxConnsPerSource fields
+// (zero: def, and DefaultPerSource of the total; negative: no limit) into
+// the connection limits of a Config, the one rule of every stream server.
+func Conns(r *opt.Resolver, maxConns, perSource, def int) Config {
+	total := opt.Unlimited(r, "MaxConns", maxConns, def)
+	return Config{
+		MaxConns:     total,
+		MaxPerSource: opt.Unlimited(r, "MaxConnsPerSource", perSource, DefaultPerSource(total)),
+	}
 }
 
 // Reason says why something was refused; OK means it was not.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sockkit/sockkit"
+	"github.com/sockkit/sockkit/internal/opt"
 )
 
 func tcp(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
@@ -99,5 +100,21 @@ func TestBudget(t *testing.T) {
 	}
 	if DefaultPerSource(10000) != 500 || DefaultPerSource(64) != 8 || DefaultPerSource(-1) != 1024 {
 		t.Error("DefaultPerSource")
+	}
+}
+
+func TestConnsResolves(t *testing.T) {
+	r := opt.New("pkg")
+	if c := Conns(r, 0, 0, 1000); c.MaxConns != 1000 || c.MaxPerSource != 50 {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c := Conns(r, -1, 0, 1000); c.MaxConns != -1 || c.MaxPerSource != 1024 {
+		t.Errorf("no total limit: %+v", c)
+	}
+	if c := Conns(r, 64, -1, 1000); c.MaxConns != 64 || c.MaxPerSource != -1 {
+		t.Errorf("no per-source limit: %+v", c)
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("unexpected error %v", err)
 	}
 }
