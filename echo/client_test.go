@@ -13,8 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/text/transform"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // fakeServer accepts one connection on a pipe and runs handle on it.
@@ -36,7 +34,7 @@ func fakeServer(t *testing.T, handle func(c net.Conn)) *Conn {
 }
 
 func TestClientManyRoundTripsOneConnection(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	addr := serveTCP(t, s)
 	cn, err := Dial(context.Background(), "tcp", addr)
@@ -62,7 +60,7 @@ func TestClientManyRoundTripsOneConnection(t *testing.T) {
 }
 
 func TestClientReadsExactlyTheReply(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A server that sends each reply one byte at a time: a single read is
 	// never the whole message.
 	cn := fakeServer(t, func(c net.Conn) {
@@ -88,7 +86,7 @@ func TestClientReadsExactlyTheReply(t *testing.T) {
 }
 
 func TestClientMismatch(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := serveTCP(t, &Server{Transform: Upper})
 	cn, err := Dial(context.Background(), "tcp", addr) // no Transform: expects "abc"
 	if err != nil {
@@ -103,7 +101,7 @@ func TestClientMismatch(t *testing.T) {
 }
 
 func TestClientContextBreaksConn(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A server that reads and never answers.
 	cn := fakeServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -126,7 +124,7 @@ func TestClientContextBreaksConn(t *testing.T) {
 }
 
 func TestClientUDPRetriesAndMatching(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +163,7 @@ func TestClientUDPRetriesAndMatching(t *testing.T) {
 }
 
 func TestClientUDPTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // never answers
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +195,7 @@ func TestClientUDPTimeout(t *testing.T) {
 }
 
 func TestClientAccept(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A client that does not know the server's transform gets the reply
 	// of either server, and stays in step even when upper-casing changes
 	// the length ("ﬀ", 3 bytes, becomes "FF").
@@ -243,7 +241,7 @@ func must[T any](v T, _ int, err error) T {
 }
 
 func TestClientAcceptLearns(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A server that upper-cases its first reply, then echoes unchanged:
 	// once the client has seen an upper-cased reply it expects only those.
 	cn := fakeServer(t, func(c net.Conn) {
@@ -274,6 +272,7 @@ func TestClientAcceptLearns(t *testing.T) {
 }
 
 func TestReadReply(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		wants   []string
@@ -315,7 +314,7 @@ func TestReadReply(t *testing.T) {
 }
 
 func TestMismatchErrorSays(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	other := func(c net.Conn) { // answers every message with as many 'x'
 		buf := make([]byte, 64)
 		for {
@@ -371,7 +370,7 @@ func TestMismatchErrorSays(t *testing.T) {
 }
 
 func TestMismatchErrorUDP(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := serveUDP(t, &Server{Transform: Upper})
 	cl := &Client{Timeout: 50 * time.Millisecond, Retries: 1}
 	cn, err := cl.Connect(context.Background(), "udp", addr)
@@ -405,7 +404,7 @@ func TestMismatchErrorUDP(t *testing.T) {
 }
 
 func TestClientFinish(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	upper, plain := serveTCP(t, &Server{Transform: Upper}), serveTCP(t, &Server{})
 	tests := []struct {
 		name    string
@@ -460,7 +459,7 @@ func TestClientFinish(t *testing.T) {
 }
 
 func TestClientFinishErrors(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A server that answers the half-close with bytes no echo sends.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

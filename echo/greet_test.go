@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
@@ -24,7 +23,7 @@ func readAll(t *testing.T, c net.Conn) string {
 }
 
 func TestGreeting(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	tests := []struct {
 		greeting string
 		want     string
@@ -65,7 +64,7 @@ func TestGreeting(t *testing.T) {
 }
 
 func TestGreetingOverTLS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	cert := tlstest.New(t)
 	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS}})
 	if err != nil {
@@ -88,7 +87,7 @@ func TestGreetingOverTLS(t *testing.T) {
 }
 
 func TestGreetingShutdown(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A client that never closes keeps its connection in the lingering
 	// close; Shutdown ends it, and waits for it.
 	s := &Server{Greeting: "bye soon"}

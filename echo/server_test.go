@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // pipeListener is a net.Listener whose connections are net.Pipe ends: no
@@ -150,9 +148,9 @@ func readN(t *testing.T, c net.Conn, n int) []byte {
 }
 
 func TestEchoWhateverTheSegmentation(t *testing.T) {
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			defer leaktest.Check(t)()
 			s := &Server{}
 			dial, addr := tr.start(t, s)
 			c, err := dial(context.Background(), "tcp", addr)
@@ -214,7 +212,7 @@ func roundTrips(t *testing.T, addr string, clients, rounds int, msg func(round i
 }
 
 func TestManyClientsAtOnce(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	addr := serveTCP(t, s)
 	const clients = 100
@@ -225,9 +223,9 @@ func TestManyClientsAtOnce(t *testing.T) {
 }
 
 func TestUpperAcrossSegments(t *testing.T) {
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			defer leaktest.Check(t)()
 			s := &Server{Transform: Upper}
 			dial, addr := tr.start(t, s)
 			c, err := dial(context.Background(), "tcp", addr)
@@ -254,7 +252,7 @@ func TestUpperAcrossSegments(t *testing.T) {
 }
 
 func TestUpperHalfCloseFlushesHeldBytes(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := serveTCP(t, &Server{Transform: Upper})
 	c := dialRaw(t, "tcp", addr).(*net.TCPConn)
 	// Invalid UTF-8 passes through; a character cut by the end of input is
@@ -272,7 +270,7 @@ func TestUpperHalfCloseFlushesHeldBytes(t *testing.T) {
 }
 
 func TestConnectionLimit(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{MaxConns: 2}
 	addr := serveTCP(t, s)
 	a, b := dialRaw(t, "tcp", addr), dialRaw(t, "tcp", addr)
@@ -306,7 +304,7 @@ func TestConnectionLimit(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := serveTCP(t, &Server{IdleTimeout: 100 * time.Millisecond})
 	c := dialRaw(t, "tcp", addr)
 	c.Write([]byte("a"))
@@ -318,7 +316,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestClientThatStopsReading(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{WriteTimeout: 200 * time.Millisecond, BufferSize: 4096}
 	addr := serveTCP(t, s)
 	slow := dialRaw(t, "tcp", addr).(*net.TCPConn)
@@ -358,9 +356,9 @@ func TestClientThatStopsReading(t *testing.T) {
 }
 
 func TestShutdownIsGraceful(t *testing.T) {
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			defer leaktest.Check(t)()
 			s := &Server{Transform: Upper}
 			var l net.Listener
 			var dial func(context.Context, string, string) (net.Conn, error)
@@ -405,7 +403,7 @@ func TestShutdownIsGraceful(t *testing.T) {
 }
 
 func TestShutdownDeadlineClosesConnections(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	// A client that keeps sending keeps its connection busy; Shutdown
 	// asks it to end, and closes it when ctx runs out if needed.
@@ -425,7 +423,7 @@ func TestShutdownDeadlineClosesConnections(t *testing.T) {
 }
 
 func TestCancelServeContext(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -449,7 +447,7 @@ func TestCancelServeContext(t *testing.T) {
 }
 
 func TestOneServerServesTCPAndUDP(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{Transform: Upper}
 	tcpAddr := serveTCP(t, s)
 	udpAddr := serveUDP(t, s)
@@ -484,7 +482,7 @@ func udpExchange(t *testing.T, c net.Conn, req []byte, wait time.Duration) []byt
 }
 
 func TestUDPSizes(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{MaxDatagram: 1000}
 	addr := serveUDP(t, s)
 	c := dialRaw(t, "udp", addr)
@@ -508,7 +506,7 @@ func TestUDPSizes(t *testing.T) {
 }
 
 func TestUDPRateLimitPerSource(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{PacketsPerSecond: 1, PacketBurst: 5}
 	addr := serveUDP(t, s)
 	flood := dialRaw(t, "udp", addr)
@@ -534,7 +532,7 @@ func TestUDPRateLimitPerSource(t *testing.T) {
 }
 
 func TestUDPLoopWithAnotherEchoIsCut(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{PacketsPerSecond: 10, PacketBurst: 20}
 	addr := serveUDP(t, s)
 	// A naive echo service that answers anything, as a spoofed datagram
@@ -566,6 +564,7 @@ func TestUDPLoopWithAnotherEchoIsCut(t *testing.T) {
 }
 
 func TestUDPAdmitPorts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		port int
 		low  bool
@@ -586,7 +585,7 @@ func TestUDPAdmitPorts(t *testing.T) {
 }
 
 func TestUDPReplyAtMostThreeTimesRequest(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A handler that answers "x" with one byte more than the budget, and
 	// anything else with exactly the budget: three times the request's
 	// bytes on the wire (28 bytes of IPv4 and UDP headers each way).
@@ -612,7 +611,7 @@ func TestUDPReplyAtMostThreeTimesRequest(t *testing.T) {
 }
 
 func TestHello(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := serveUDP(t, &Server{PacketHandler: Hello})
 	c := dialRaw(t, "udp", addr)
 	tests := []struct{ name, req, want string }{
@@ -639,7 +638,7 @@ func TestHello(t *testing.T) {
 }
 
 func TestServePacketGracefulAndClose(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -663,7 +662,7 @@ func TestServePacketGracefulAndClose(t *testing.T) {
 }
 
 func TestPeersThatVanish(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	addr := serveTCP(t, s)
 	stay, err := Dial(context.Background(), "tcp", addr)

@@ -5,8 +5,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestServeWithoutParking serves as on systems where idle connections
@@ -23,7 +21,6 @@ func TestServeWithoutParking(t *testing.T) {
 		{"no idle timeout", -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			defer leaktest.Check(t)()
 			s := &Server{IdleTimeout: tc.idle, Transform: Upper}
 			addr := serveTCP(t, s)
 			c := dialRaw(t, "tcp", addr).(*net.TCPConn)

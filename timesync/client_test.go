@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/admit"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/opt"
 )
 
@@ -57,6 +56,7 @@ func goodReply(req Packet, rx time.Time, hold time.Duration) Packet {
 func encode(p Packet) []byte { b, _ := p.MarshalBinary(); return b }
 
 func TestResponseValidation(t *testing.T) {
+	t.Parallel()
 	t1 := time.Now()
 	good := goodReply(Packet{Version: 4, Transmit: 1}, t1, time.Microsecond)
 	for _, tc := range []struct {
@@ -99,7 +99,7 @@ func isReplyError(err error) bool {
 // claims to have held it for ten seconds: that sample has the least
 // delay and must be the one kept. Bogus replies come first each time.
 func TestQueryKeepsLeastDelay(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := fakeNTP(t, func(i int, req Packet, rx time.Time) [][]byte {
 		hold := time.Duration(0)
 		if i == 2 {
@@ -121,7 +121,7 @@ func TestQueryKeepsLeastDelay(t *testing.T) {
 }
 
 func TestQueryTimeoutAndCancel(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	silent := fakeNTP(t, func(int, Packet, time.Time) [][]byte { return nil })
 	cl := Client{Samples: 2, Timeout: 50 * time.Millisecond}
 	_, err := cl.Query(context.Background(), silent)
@@ -142,7 +142,7 @@ func TestQueryTimeoutAndCancel(t *testing.T) {
 }
 
 func TestQueryUnsynchronized(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := fakeNTP(t, func(i int, req Packet, rx time.Time) [][]byte {
 		r := goodReply(req, rx, 0)
 		r.Leap = LeapNotSynchronized
@@ -155,7 +155,7 @@ func TestQueryUnsynchronized(t *testing.T) {
 }
 
 func TestQueryDialHook(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServer(t, &Server{})
 	var dialed string
 	cl := Client{Samples: 1, Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
@@ -175,6 +175,7 @@ func TestQueryDialHook(t *testing.T) {
 // longest reply within the server's budget of three times the request,
 // and keeps to 47 bytes what the server would take for NTP at 48.
 func TestFormatRequestSize(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		format string
 		want   int
@@ -198,7 +199,7 @@ func TestFormatRequestSize(t *testing.T) {
 // the caller; every other control character and escape sequence, which
 // only a zone name could bring, does not.
 func TestFormatKeepsNewlines(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	loc := time.FixedZone("X\x1b[2J\aY", 3600)
 	srv := &Server{Location: loc, Now: func() time.Time { return time.Date(2026, 3, 7, 14, 5, 9, 0, loc) }}
 	addr := startServer(t, srv)
@@ -212,6 +213,7 @@ func TestFormatKeepsNewlines(t *testing.T) {
 // TestQueryDefaultPort checks that an address without a port means NTP's
 // port 123.
 func TestQueryDefaultPort(t *testing.T) {
+	t.Parallel()
 	var dialed []string
 	cl := Client{Samples: 1, Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
 		dialed = append(dialed, a)
@@ -231,7 +233,6 @@ func TestQueryDefaultPort(t *testing.T) {
 // pace is the server's rate, so none meets a Kiss-o'-Death. Without the
 // pacing the fifth query (past the burst of 16) got one.
 func TestDefaultsNeverKiss(t *testing.T) {
-	defer leaktest.Check(t)()
 	for _, tc := range []struct {
 		name          string
 		runs, samples int
@@ -265,7 +266,7 @@ func TestDefaultsNeverKiss(t *testing.T) {
 // the samples already taken come back with the error. The server allows
 // three requests; the client, unpaced, asks for eight.
 func TestQueryStopsAtRate(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{PacketsPerSecond: 0.001, PacketBurst: 3}
 	addr := startServer(t, srv)
 	cl := Client{Samples: 8, Interval: -1}
@@ -303,7 +304,7 @@ func TestQueryStopsAtRate(t *testing.T) {
 // TestQueryOtherKissDiscards: a Kiss-o'-Death other than RATE (DENY,
 // RSTR) means the server must not be used: no samples come back.
 func TestQueryOtherKissDiscards(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := fakeNTP(t, func(i int, req Packet, rx time.Time) [][]byte {
 		r := goodReply(req, rx, 0)
 		if i == 2 {
@@ -324,7 +325,7 @@ func TestQueryOtherKissDiscards(t *testing.T) {
 // conn, hidden behind a plain net.Conn, has no kernel timestamps, so the
 // client reads its clock for them); the next request is an hour away.
 func TestQueryPaceCancel(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{PacketsPerSecond: -1}
 	addr := startServer(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/admit"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestFormatReplyBudget: a format reply may be up to three times its
@@ -15,7 +14,7 @@ import (
 // cut to the budget. The server's clock is the documentation's
 // example.
 func TestFormatReplyBudget(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	fixed := docTime(t)
 	srv := &Server{Now: func() time.Time { return fixed }, Location: fixed.Location(), PacketsPerSecond: -1}
 	c := dialUDP(t, startServer(t, srv))

@@ -136,6 +136,7 @@ print(json.dumps([{d: time.strftime(d, time.localtime(s)) for d in dirs} for s i
 // TestStrftimeMatchesPython compares every directive with Python's
 // time.strftime in five zones at thirty instants.
 func TestStrftimeMatchesPython(t *testing.T) {
+	t.Parallel()
 	python := need(t, "python3", "python3")
 	dirs, _ := json.Marshal(cDirectives)
 	compareC(t, func(t *testing.T, env []string, secs []int64) []map[string]string {
@@ -159,6 +160,7 @@ func TestStrftimeMatchesPython(t *testing.T) {
 // TestStrftimeMatchesDate compares every directive with GNU date, which
 // reads "@SECONDS" lines with -f and formats each with strftime's rules.
 func TestStrftimeMatchesDate(t *testing.T) {
+	t.Parallel()
 	date := need(t, "date", "coreutils")
 	if out, err := exec.Command(date, "--version").Output(); err != nil || !bytes.Contains(out, []byte("GNU")) {
 		t.Skip("date is not GNU date (Debian package coreutils)")

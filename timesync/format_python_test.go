@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // tutorialClient is the tutorials' UDP client of the format service, in
@@ -32,7 +30,7 @@ print(data.decode())
 // the bare "%c" (2 bytes, for a 24-byte reply) gets the error reply cut
 // to 6 bytes, and "%c" padded to 8 bytes gets the time.
 func TestInteropPythonTutorialClient(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	python := need(t, "python3", "python3")
 	addr := startServer(t, &Server{})
 	host, port, _ := net.SplitHostPort(addr)

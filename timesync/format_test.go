@@ -23,6 +23,7 @@ func docTime(t testing.TB) time.Time {
 // TestStrftimeTable checks every conversion against the examples of the
 // package documentation.
 func TestStrftimeTable(t *testing.T) {
+	t.Parallel()
 	tm := docTime(t)
 	for _, tc := range []struct{ format, want string }{
 		{"%a", "Sat"}, {"%A", "Saturday"}, {"%b", "Mar"}, {"%h", "Mar"}, {"%B", "March"},
@@ -52,6 +53,7 @@ func TestStrftimeTable(t *testing.T) {
 }
 
 func TestStrftimeEdges(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		format string
 		tm     time.Time
@@ -92,6 +94,7 @@ func TestStrftimeEdges(t *testing.T) {
 }
 
 func TestStrftimeErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		format string
 		offset int
@@ -168,6 +171,7 @@ func FuzzFormat(f *testing.F) {
 // says, over three centuries of days at all hours and in zones on both
 // sides of UTC, and that every conversion has a width.
 func TestMaxWidth(t *testing.T) {
+	t.Parallel()
 	zones := []*time.Location{time.UTC, time.FixedZone("-0930", -(9*3600 + 30*60)), time.FixedZone("LONGNAME", 14*3600)}
 	verbs := "aAbBcCdDefFgGhHIjklmMnNpPrRsStTuUVwWxXyYzZ%"
 	for i := range 128 {

@@ -14,14 +14,12 @@ import (
 	"time"
 
 	"github.com/beevik/ntp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestInteropBeevikNTP: github.com/beevik/ntp queries our server and
 // accepts its replies.
 func TestInteropBeevikNTP(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServer(t, &Server{})
 	for _, version := range []int{3, 4} {
 		r, err := ntp.QueryWithOptions(addr, ntp.QueryOptions{Version: version, Timeout: 5 * time.Second})
@@ -110,7 +108,7 @@ driftfile %s
 // TestInteropClientQueriesChronyd: our client queries chronyd serving on
 // a loopback port.
 func TestInteropClientQueriesChronyd(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startChronyd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -137,7 +135,7 @@ var chronyOffset = regexp.MustCompile(`System clock wrong by (-?[0-9.]+) seconds
 // TestInteropChronydQueriesServer: chronyd -Q measures our server and
 // accepts it as a source.
 func TestInteropChronydQueriesServer(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	chronyd := need(t, "chronyd", "chrony")
 	addr := startServer(t, &Server{PacketsPerSecond: -1})
 	host, port, _ := net.SplitHostPort(addr)
@@ -162,7 +160,7 @@ func TestInteropChronydQueriesServer(t *testing.T) {
 // TestInteropNtpdig: ntpdig queries our server. It has no port option,
 // so the server runs on 127.0.0.2:123, which needs root.
 func TestInteropNtpdig(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	ntpdig := need(t, "ntpdig", "ntpsec-ntpdig")
 	if os.Geteuid() != 0 {
 		t.Skip("ntpdig needs the server on port 123, which needs root")

@@ -13,6 +13,7 @@ import (
 var eraBoundary = time.Date(2036, 2, 7, 6, 28, 16, 0, time.UTC)
 
 func TestPacketRoundTrip(t *testing.T) {
+	t.Parallel()
 	p := Packet{
 		Leap: LeapAddSecond, Version: 4, Mode: ModeServer, Stratum: 2, Poll: 6, Precision: -23,
 		RootDelay: ShortOf(1500 * time.Microsecond), RootDispersion: 0x00010000,
@@ -37,6 +38,7 @@ func TestPacketRoundTrip(t *testing.T) {
 }
 
 func TestPacketDecodeErrors(t *testing.T) {
+	t.Parallel()
 	var p Packet
 	for _, tc := range []struct {
 		n    int
@@ -49,6 +51,7 @@ func TestPacketDecodeErrors(t *testing.T) {
 }
 
 func TestTimestampEras(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		tm   time.Time
@@ -77,6 +80,7 @@ func TestTimestampEras(t *testing.T) {
 }
 
 func TestTimestampSubAcrossEras(t *testing.T) {
+	t.Parallel()
 	before := TimestampOf(eraBoundary.Add(-300 * time.Millisecond))
 	after := TimestampOf(eraBoundary.Add(200 * time.Millisecond))
 	if before < after {
@@ -91,6 +95,7 @@ func TestTimestampSubAcrossEras(t *testing.T) {
 }
 
 func TestTimestampRounding(t *testing.T) {
+	t.Parallel()
 	for ns := int64(0); ns < 1e9; ns += 999_983 {
 		tm := time.Unix(1_700_000_000, ns)
 		got := TimestampOf(tm).Time(tm)
@@ -101,6 +106,7 @@ func TestTimestampRounding(t *testing.T) {
 }
 
 func TestShort(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		d    time.Duration
 		want Short
@@ -115,6 +121,7 @@ func TestShort(t *testing.T) {
 }
 
 func TestClassification(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		b    []byte

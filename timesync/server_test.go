@@ -13,11 +13,10 @@ import (
 
 	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/dgram"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 func TestNTPReply(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{
 		Services: ServeNTP, Stratum: 2, RefID: "\xc0\x00\x02\x01", Precision: -25,
 		RootDelay: time.Millisecond, RootDispersion: 2 * time.Millisecond, Leap: LeapAddSecond,
@@ -63,7 +62,7 @@ func TestNTPReply(t *testing.T) {
 // TestNTPDrops sends datagrams the server must drop, each followed by a
 // good request: the first reply must be the one to the good request.
 func TestNTPDrops(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{Services: ServeNTP, PacketsPerSecond: -1}
 	addr := startServer(t, srv)
 	c := dialUDP(t, addr)
@@ -113,7 +112,7 @@ func TestNTPDrops(t *testing.T) {
 }
 
 func TestKissOfDeath(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{PacketsPerSecond: 0.001, PacketBurst: 2}
 	addr := startServer(t, srv)
 	c := dialUDP(t, addr)
@@ -161,7 +160,7 @@ func TestKissOfDeath(t *testing.T) {
 // TestEraBoundary runs a server and a client whose clocks cross the NTP
 // era boundary of 2036-02-07 during the test, the server's 1.5 s ahead.
 func TestEraBoundary(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		start      time.Duration // client clock at the start, from the boundary
@@ -198,7 +197,7 @@ func TestEraBoundary(t *testing.T) {
 }
 
 func TestFormatService(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	fixed := docTime(t)
 	srv := &Server{Now: func() time.Time { return fixed }, Location: fixed.Location(), MaxFormat: 64}
 	addr := startServer(t, srv)
@@ -266,7 +265,7 @@ func TestFormatService(t *testing.T) {
 }
 
 func TestServicesOff(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{Services: ServeFormat}
 	addr := startServer(t, srv)
 	c := dialUDP(t, addr)
@@ -283,7 +282,7 @@ func TestServicesOff(t *testing.T) {
 // (they could start a loop with an echo server), and NTP requests from
 // port 123 are answered, as NTP peers use it.
 func TestLowPorts(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	pc := newFakePC()
 	srv := &Server{}
 	done := make(chan error, 1)
@@ -314,7 +313,7 @@ func TestLowPorts(t *testing.T) {
 }
 
 func TestShutdownAndCancel(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	t.Run("Shutdown", func(t *testing.T) {
 		srv := &Server{}
 		pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
@@ -361,6 +360,7 @@ func TestShutdownAndCancel(t *testing.T) {
 // no reply may be more than three times its request (the
 // anti-amplification rule), and an NTP reply is as long as its request.
 func TestNeverLarger(t *testing.T) {
+	t.Parallel()
 	srv := &Server{PacketsPerSecond: -1, Now: func() time.Time { return eraBoundary }}
 	srv.init()
 	from := dgram.AddrOf(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000})
@@ -399,7 +399,7 @@ func FuzzServerAnswer(f *testing.F) {
 // TestIPv6 runs the server on the IPv6 loopback, where it reads and
 // writes batches through golang.org/x/net/ipv6.
 func TestIPv6(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	pc, err := net.ListenPacket("udp6", "[::1]:0")
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
@@ -425,6 +425,7 @@ func TestIPv6(t *testing.T) {
 // once made the server retry the same reply forever; such requests are
 // now dropped before an answer is made.
 func TestNTPFromPortZeroDropped(t *testing.T) {
+	t.Parallel()
 	srv := &Server{}
 	srv.init()
 	req := ntpRequest(4, 99)

@@ -13,6 +13,7 @@ import (
 // the doc says so, anything out of range is an error naming the field,
 // and nothing panics.
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		set  func(s *Server, v int)

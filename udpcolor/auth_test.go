@@ -10,6 +10,7 @@ import (
 // Datagrams that claim a member's address but do not carry its MAC, or
 // carry a counter already used, change nothing and get no answer.
 func TestServerRefusesUnsignedMemberDatagrams(t *testing.T) {
+	t.Parallel()
 	type spoof struct {
 		b    string // the datagram, sent from alice's address
 		stat string // the counter it must increase
@@ -114,6 +115,7 @@ func TestServerRefusesUnsignedMemberDatagrams(t *testing.T) {
 
 // Datagrams spoofed from a silent member's address do not keep it alive.
 func TestServerSpoofedPingsDoNotKeepAlive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
@@ -131,6 +133,7 @@ func TestServerSpoofedPingsDoNotKeepAlive(t *testing.T) {
 // A flood of datagrams with wrong MACs from a member's own address and
 // port costs the server a MAC check each, and disturbs no member.
 func TestServerBadMACFlood(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	h.join(alice, "alice")
 	h.join(bob, "bob")

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
@@ -75,7 +73,7 @@ func recv(t *testing.T, c *Conn) Message {
 }
 
 func TestClientGroup(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	transcript := &syncBuffer{}
 	addr, stop := startUDP(t, &Server{Transcript: transcript, PacketsPerSecond: -1})
 	ctx := context.Background()
@@ -130,7 +128,7 @@ func TestClientGroup(t *testing.T) {
 }
 
 func TestClientEscapes(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{})
 	ctx := context.Background()
 	var cl Client
@@ -157,7 +155,7 @@ func TestClientEscapes(t *testing.T) {
 }
 
 func TestClientNameTaken(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{})
 	ctx := context.Background()
 	var cl Client
@@ -174,7 +172,7 @@ func TestClientNameTaken(t *testing.T) {
 }
 
 func TestClientNoServer(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A socket that never answers.
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -198,7 +196,7 @@ func TestClientNoServer(t *testing.T) {
 }
 
 func TestClientExpires(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{MemberTimeout: 100 * time.Millisecond})
 	cl := Client{KeepAlive: -1}
 	c, err := cl.Join(context.Background(), addr, "sleepy")
@@ -217,7 +215,7 @@ func TestClientExpires(t *testing.T) {
 }
 
 func TestClientKeepAlive(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{MemberTimeout: 200 * time.Millisecond}
 	addr, _ := startUDP(t, s)
 	cl := Client{KeepAlive: 20 * time.Millisecond}
@@ -243,7 +241,7 @@ func TestClientKeepAlive(t *testing.T) {
 }
 
 func TestClientManyMembers(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{PacketsPerSecond: -1, MaxMembersPerAddr: -1})
 	ctx := context.Background()
 	var cl Client
@@ -271,7 +269,7 @@ func TestClientManyMembers(t *testing.T) {
 }
 
 func TestClientDialHook(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{})
 	var dialed []string
 	cl := Client{Dial: func(ctx context.Context, network, a string) (net.Conn, error) {
@@ -293,7 +291,7 @@ func TestClientDialHook(t *testing.T) {
 }
 
 func TestServerTwoSockets(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	addrA, _ := startUDP(t, s)
 	addrB, _ := startUDP(t, s)
@@ -352,7 +350,7 @@ func fakeServer(t *testing.T) string {
 }
 
 func TestClientLeaveUnanswered(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := fakeServer(t)
 	cl := Client{Attempts: 2, RetryInterval: 10 * time.Millisecond}
 	c, err := cl.Join(context.Background(), addr, "alice")
@@ -378,7 +376,7 @@ func TestClientLeaveUnanswered(t *testing.T) {
 }
 
 func TestClientDropsWhenFull(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{})
 	ctx := context.Background()
 	a, err := (&Client{}).Join(ctx, addr, "alice")
@@ -412,7 +410,7 @@ func TestClientDropsWhenFull(t *testing.T) {
 // A host gets DefaultMaxMembersPerAddr members and a clear refusal after
 // that; another host (another loopback address) still joins.
 func TestClientAddrFull(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, _ := startUDP(t, &Server{PacketsPerSecond: -1})
 	ctx := context.Background()
 	var cl Client

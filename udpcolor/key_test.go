@@ -9,6 +9,7 @@ import (
 // The MACs below were computed with Python's hmac module, not with this
 // package: base64url(HMAC-SHA256(key, signed form)[:16]).
 func TestKeySign(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		key  Key
@@ -32,6 +33,7 @@ func TestKeySign(t *testing.T) {
 }
 
 func TestKeyVerify(t *testing.T) {
+	t.Parallel()
 	signed := testKey.Sign(Packet{Kind: KindMsg, Seq: 42, Text: "hi there"})
 	if !testKey.Verify(signed) {
 		t.Fatal("a signed msg does not verify")
@@ -69,6 +71,7 @@ func TestKeyVerify(t *testing.T) {
 }
 
 func TestReplayWindow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		seqs []uint64

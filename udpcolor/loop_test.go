@@ -81,6 +81,7 @@ func marker(t *testing.T, s *Server, addr net.Addr) {
 // Two udpcolor servers: the first answers a plain line "from" the second,
 // whose answer is a line in the operator's name, which the second drops.
 func TestLoopTwoServers(t *testing.T) {
+	t.Parallel()
 	a, b := &Server{}, &Server{}
 	pa, pb := listen(t), listen(t)
 	serveOn(t, a, pa)
@@ -103,6 +104,7 @@ func TestLoopTwoServers(t *testing.T) {
 // An echo server, plain or upper-casing, sends the server's answer back
 // in the operator's name: dropped.
 func TestLoopEcho(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		srv  *echo.Server
@@ -133,6 +135,7 @@ func TestLoopEcho(t *testing.T) {
 // A service that answers everything with the same plain line gets three
 // answers, and the exchange ends.
 func TestLoopFixedAnswer(t *testing.T) {
+	t.Parallel()
 	s := &Server{}
 	bot := &echo.Server{PacketHandler: func(reply, _ []byte, _ net.Addr) []byte {
 		return append(reply, "bot : what?"...)

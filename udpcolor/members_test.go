@@ -57,6 +57,7 @@ func count(m map[netip.AddrPort]string, v string) int {
 // One host with a thousand source ports takes DefaultMaxMembersPerAddr
 // places, not the whole table, and is told why it gets no more.
 func TestServerMembersPerAddr(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{PacketsPerSecond: -1})
 	flood := make(map[netip.AddrPort]string)
 	for i := range 1024 {
@@ -76,6 +77,7 @@ func TestServerMembersPerAddr(t *testing.T) {
 }
 
 func TestServerMembersPerAddrSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		perAddr int
@@ -128,6 +130,7 @@ func TestServerMembersPerAddrSettings(t *testing.T) {
 // A place is given back when its member leaves or expires, and a member
 // that rejoins under another name keeps its one place.
 func TestServerMembersPerAddrFreed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{MaxMembersPerAddr: 2})
 	a1, a2, a3 := addr("10.9.0.1:30001"), addr("10.9.0.1:30002"), addr("10.9.0.1:30003")
 	h.join(a1, "one")

@@ -18,6 +18,7 @@ var (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	pad := func(s string) string { return s + strings.Repeat(" ", MinJoin-len(s)) }
 	tests := []struct {
 		name string
@@ -114,6 +115,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestAppendRoundTrip(t *testing.T) {
+	t.Parallel()
 	ps := []Packet{
 		{Kind: KindJoin, Name: "alice"},
 		{Kind: KindJoin, Name: "alice", Cookie: "abc"},
@@ -152,6 +154,7 @@ func TestAppendRoundTrip(t *testing.T) {
 }
 
 func TestAppendRejects(t *testing.T) {
+	t.Parallel()
 	ps := []Packet{
 		{},
 		{Kind: KindJoin, Name: "a b"},
@@ -180,6 +183,7 @@ func TestAppendRejects(t *testing.T) {
 }
 
 func TestLargestRelayFits(t *testing.T) {
+	t.Parallel()
 	for _, k := range []Kind{KindRelay, KindPlain} {
 		p := Packet{Kind: k, Name: strings.Repeat("n", MaxName), Text: strings.Repeat("t", MaxText)}
 		b, err := p.Append(nil)
@@ -209,6 +213,7 @@ func TestLargestRelayFits(t *testing.T) {
 }
 
 func TestValidName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		"alice": true, "Bob_2": true, "x": true, "9lives": true, "a.b-c": true,
 		"": false, "-x": false, "_x": false, "a b": false, "zoë": false, "a:b": false,
@@ -257,6 +262,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestJoinVerbCarriesVersion(t *testing.T) {
+	t.Parallel()
 	if want := "join/" + strconv.Itoa(Version); joinVerb != want || KindJoin.String() != want {
 		t.Errorf("join verb %q (Kind %q), want %q", joinVerb, KindJoin, want)
 	}

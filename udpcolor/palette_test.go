@@ -31,6 +31,7 @@ func luminance(r, g, b float64) float64 {
 }
 
 func TestDefaultColorsReadable(t *testing.T) {
+	t.Parallel()
 	seen := map[Color]bool{}
 	for _, c := range DefaultColors {
 		if c < 16 || c > 231 {
@@ -50,6 +51,7 @@ func TestDefaultColorsReadable(t *testing.T) {
 }
 
 func TestPaletteStable(t *testing.T) {
+	t.Parallel()
 	// These assignments are part of the API: a name keeps its colour.
 	var p Palette
 	for name, want := range map[string]Color{"alex": 167, "alice": 198, "bob": 166, "carol": 29} {
@@ -63,6 +65,7 @@ func TestPaletteStable(t *testing.T) {
 }
 
 func TestPaletteFixed(t *testing.T) {
+	t.Parallel()
 	p := NewPalette(map[string]Color{"alex": 2})
 	if got := p.Color("alex"); got != 2 {
 		t.Errorf("fixed colour = %d, want 2", got)
@@ -78,6 +81,7 @@ func TestPaletteFixed(t *testing.T) {
 }
 
 func TestPaletteSpread(t *testing.T) {
+	t.Parallel()
 	var p Palette
 	used := map[Color]int{}
 	for i := range 1000 {
@@ -89,6 +93,7 @@ func TestPaletteSpread(t *testing.T) {
 }
 
 func TestRenderer(t *testing.T) {
+	t.Parallel()
 	p := NewPalette(map[string]Color{"alex": 33, "bea": 196})
 	tests := []struct {
 		name  string
@@ -123,6 +128,7 @@ func TestRenderer(t *testing.T) {
 }
 
 func TestRendererCleansPeerText(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := NewRenderer(&buf, nil, ColorNever)
 	r.Message("ev\x1b[31mil", "a\x1b]0;title\x07b\u202ec\x07d\r")
@@ -166,6 +172,7 @@ func TestNewRendererColorMode(t *testing.T) {
 
 // The -color flag of the programs is a ColorMode.
 func TestColorModeFlag(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		arg  string
 		want ColorMode

@@ -22,6 +22,7 @@ import (
 )
 
 func TestParsePlain(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in         string
 		name, text string // empty name: not a plain line
@@ -73,6 +74,7 @@ func TestParsePlain(t *testing.T) {
 }
 
 func TestProtocolVerb(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]bool{
 		"join/2 alice": true, "join alice": true, "join/9": true, "msg 1 x y": true, "ping\n": true,
 		"leave": true, "cookie a b": true, "welcome": true, "relay a : b": true, "plain a : b": true,
@@ -154,6 +156,7 @@ func TestServerPlain(t *testing.T) {
 
 // What is answered, and what is not.
 func TestServerPlainAnswers(t *testing.T) {
+	t.Parallel()
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript})
 	h.join(alice, "alice")
@@ -187,6 +190,7 @@ func TestServerPlainAnswers(t *testing.T) {
 // row, no more: a service that answers everything with the same line
 // cannot keep a loop going with the server.
 func TestServerPlainRepeats(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	for range 5 {
 		h.send(alex, "bot : what?")
@@ -204,6 +208,7 @@ func TestServerPlainRepeats(t *testing.T) {
 // Nothing sent to a plain sender, answers and the operator's lines
 // together, is more than three times what it sent, counted on the wire.
 func TestServerPlainBudget(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	h.send(alex, "a:b") // 3 bytes, 31 on the wire: 93 may go back
 	h.expect(h.drain(), dg(alex, "server : received"))
@@ -254,6 +259,7 @@ func TestServerPlainBudget(t *testing.T) {
 // The operator's lines go to the members and to the last plain sender
 // whose line was shown, and are written to the transcript.
 func TestServerSay(t *testing.T) {
+	t.Parallel()
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript, Operator: true})
 	h.join(alice, "alice")
@@ -289,6 +295,7 @@ func TestServerSay(t *testing.T) {
 
 // Nobody may join as the operator.
 func TestServerOperatorNameReserved(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	for _, name := range []string{"server", "Server", "SERVER"} {
 		h.sendPacket(alice, Packet{Kind: KindJoin, Name: name})
@@ -299,6 +306,7 @@ func TestServerOperatorNameReserved(t *testing.T) {
 // Plain lines from all sources together are taken at PlainRate, and
 // relayed at PlainRelayRate, each in bursts of five seconds' worth.
 func TestServerPlainRates(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{PlainRate: 4, PlainRelayRate: 1})
 	h.join(alice, "alice")
 	for i := range 30 {
@@ -322,6 +330,7 @@ func TestServerPlainRates(t *testing.T) {
 }
 
 func TestServerPlainModes(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		mode PlainMode
@@ -348,6 +357,7 @@ func TestServerPlainModes(t *testing.T) {
 // A member's client hears plain senders as unverified, and the operator
 // under its reserved name.
 func TestClientHearsPlainAndOperator(t *testing.T) {
+	t.Parallel()
 	s := &Server{}
 	addr, _ := startUDP(t, s)
 	c, err := (&Client{}).Join(context.Background(), addr, "alice")
@@ -381,6 +391,7 @@ func TestClientHearsPlainAndOperator(t *testing.T) {
 }
 
 func TestRendererPrint(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := newRenderer(&buf, NewPalette(map[string]Color{"alex": 33}), termcolor.Colors256)
 	r.Print(Message{Name: "alex", Text: "hi"})
@@ -426,6 +437,7 @@ func BenchmarkServerPlain(b *testing.B) {
 // Say runs in the operator's goroutine while the server takes lines from
 // the same plain sender (run with -race).
 func TestServerSayWhilePlainLinesArrive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{Operator: true, PacketsPerSecond: -1, PlainRate: -1, Transcript: io.Discard})
 	h.join(alice, "alice")
 	done := make(chan struct{})

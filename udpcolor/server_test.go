@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/admit"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // datagram is one datagram of a memConn, with the address of its peer.
@@ -295,6 +294,7 @@ var (
 )
 
 func TestServerRelays(t *testing.T) {
+	t.Parallel()
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript})
 	h.join(alice, "alice")
@@ -315,6 +315,7 @@ func TestServerRelays(t *testing.T) {
 }
 
 func TestServerSpoofedJoinsCostNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	const n = 5000
 	for i := range n {
@@ -339,6 +340,7 @@ func TestServerSpoofedJoinsCostNothing(t *testing.T) {
 }
 
 func TestServerNeverAmplifies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	stranger := addr("10.9.9.9:40000")
 	h.join(alice, "alice")
@@ -396,6 +398,7 @@ func TestServerNeverAmplifies(t *testing.T) {
 }
 
 func TestServerRefusals(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{MaxMembers: 2})
 	pad := func(s string) string { return s + strings.Repeat(" ", MinJoin-len(s)) }
 	h.join(alice, "alice")
@@ -427,6 +430,7 @@ func TestServerRefusals(t *testing.T) {
 }
 
 func TestServerRejoin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	cookie := h.join(alice, "alice")
 	key := h.keys[alice].key
@@ -458,6 +462,7 @@ func TestServerRejoin(t *testing.T) {
 }
 
 func TestServerLeave(t *testing.T) {
+	t.Parallel()
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript})
 	h.join(alice, "alice")
@@ -473,6 +478,7 @@ func TestServerLeave(t *testing.T) {
 }
 
 func TestServerFlood(t *testing.T) {
+	t.Parallel()
 	// The clock is frozen, so the buckets never refill: exactly Burst
 	// messages of the flooding member get through.
 	const burst = 20
@@ -507,6 +513,7 @@ func TestServerFlood(t *testing.T) {
 // Unsigned datagrams from its host, spoofed or not, use up the second
 // only: the member still speaks.
 func TestServerFloodFromMemberAddress(t *testing.T) {
+	t.Parallel()
 	const burst = 20
 	h := newHarness(t, &Server{PacketsPerSecond: 10, PacketBurst: burst})
 	h.join(alice, "alice")
@@ -529,6 +536,7 @@ func TestServerFloodFromMemberAddress(t *testing.T) {
 }
 
 func TestServerOversize(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
@@ -558,6 +566,7 @@ func TestServerCleansText(t *testing.T) {
 }
 
 func TestServerExpiry(t *testing.T) {
+	t.Parallel()
 	var transcript bytes.Buffer
 	h := newHarness(t, &Server{Transcript: &transcript})
 	h.join(alice, "alice")
@@ -577,7 +586,7 @@ func TestServerExpiry(t *testing.T) {
 }
 
 func TestServerShutdownSaysBye(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	c := newMemConn()
 	errc := make(chan error, 1)
@@ -605,7 +614,7 @@ func TestServerShutdownSaysBye(t *testing.T) {
 }
 
 func TestServerContextCancel(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -617,6 +626,7 @@ func TestServerContextCancel(t *testing.T) {
 }
 
 func TestServerDropsServicePorts(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	for _, from := range []string{"10.0.0.9:53", "10.0.0.9:0", "10.0.0.9:1023"} {
 		h.sendPacket(addr(from), Packet{Kind: KindJoin, Name: "dns"})
@@ -628,6 +638,7 @@ func TestServerDropsServicePorts(t *testing.T) {
 }
 
 func TestServerStats(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	h.join(alice, "alice")
 	h.join(bob, "bob")
@@ -657,6 +668,7 @@ func TestServerStats(t *testing.T) {
 }
 
 func TestServerLogger(t *testing.T) {
+	t.Parallel()
 	logs := &bytes.Buffer{}
 	var mu sync.Mutex
 	h := newHarness(t, &Server{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -692,6 +704,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // kind only servers send, or garbage, gets no answer, so one spoofed
 // datagram cannot start an exchange of errors between them.
 func TestServerDoesNotAnswerServers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, &Server{})
 	for _, in := range []string{
 		"error bad-request a client sends join, msg, ping or leave",

@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // The tests in this file check the threat model of the package
@@ -175,7 +173,7 @@ func expectNext(t *testing.T, c *Conn, want Message) {
 // A spoofed msg in alice's name is not relayed, a spoofed leave does not
 // remove her, and a spoofed ping does not count as hers; alice goes on.
 func TestSpoofedDatagramsAsMember(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sp := newSpoofer(t)
 	s, server, alice, bob, _ := spoofRoom(t)
 	from := addrOf(alice)
@@ -208,7 +206,7 @@ func TestSpoofedDatagramsAsMember(t *testing.T) {
 // A datagram of alice's, captured and sent again from her address, is
 // refused.
 func TestSpoofedReplay(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sp := newSpoofer(t)
 	s, server, alice, bob, tap := spoofRoom(t)
 	from := addrOf(alice)
@@ -232,7 +230,7 @@ func TestSpoofedReplay(t *testing.T) {
 // datagrams reach the server, so that the refusals above are the MAC's
 // doing and not lost datagrams.
 func TestSpoofedWithStolenKey(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sp := newSpoofer(t)
 	_, server, alice, bob, _ := spoofRoom(t)
 	b, _ := alice.key.Sign(Packet{Kind: KindMsg, Seq: 1 << 40, Text: "stolen key"}).Append(nil)
@@ -245,7 +243,7 @@ func TestSpoofedWithStolenKey(t *testing.T) {
 // carried over from the attacker's own address. The victim gets no more
 // bytes than were spoofed in its name.
 func TestSpoofedJoinCannotGuessCookie(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sp := newSpoofer(t)
 	s := &Server{PacketsPerSecond: -1}
 	a, _ := startUDP(t, s)

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // recorder is a wake function that records its events.
@@ -125,6 +123,7 @@ func mustPark(t *testing.T, pc *Conn, deadline time.Time) {
 }
 
 func TestWakeWhenReadable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		trigger func(c *net.TCPConn) error
@@ -135,7 +134,6 @@ func TestWakeWhenReadable(t *testing.T) {
 		{"reset", func(c *net.TCPConn) error { c.SetLinger(0); return c.Close() }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			defer leaktest.Check(t)()
 			p := newPoller(t)
 			c, s := tcpPair(t)
 			r := newRecorder()
@@ -207,7 +205,6 @@ func (es *echoServer) serve(ec *echoConn) func() {
 }
 
 func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
-	defer leaktest.Check(t)()
 	es := &echoServer{t: t, p: newPoller(t)}
 	base := runtime.NumGoroutine() // with Run
 	const n = 50
@@ -240,7 +237,7 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 }
 
 func TestDeadlines(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := newPoller(t)
 	now := time.Now()
 	type woke struct {
@@ -295,7 +292,7 @@ func TestDeadlines(t *testing.T) {
 }
 
 func TestUnpark(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := newPoller(t)
 	c, s := tcpPair(t)
 	pc, r := watch(t, p, s)
@@ -332,7 +329,7 @@ func TestUnpark(t *testing.T) {
 // whose slot goes to the next connection that parks. Its event must wake
 // neither.
 func TestStaleEventWakesNobody(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := newPoller(t)
 	a, as := tcpPair(t)
 	pa, ra := watch(t, p, as)
@@ -350,7 +347,7 @@ func TestStaleEventWakesNobody(t *testing.T) {
 }
 
 func TestParkRefuses(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := newPoller(t)
 	t.Run("twice", func(t *testing.T) {
 		_, s := tcpPair(t)
@@ -381,7 +378,7 @@ func TestParkRefuses(t *testing.T) {
 // descriptor number may go to the next connection. Neither may be woken
 // for the other, and the closed one is still handed back.
 func TestClosedWhileParked(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := newPoller(t)
 	_, a := tcpPair(t)
 	pa, ra := watch(t, p, a)
@@ -401,7 +398,7 @@ func TestClosedWhileParked(t *testing.T) {
 }
 
 func TestCloseHandsEveryConnectionBack(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := newPoller(t)
 	const n = 20
 	var woken atomic.Int32
@@ -440,7 +437,7 @@ func TestCloseHandsEveryConnectionBack(t *testing.T) {
 }
 
 func TestCloseWithoutRun(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +452,7 @@ func TestCloseWithoutRun(t *testing.T) {
 }
 
 func TestConcurrentClose(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -483,9 +480,9 @@ func TestConcurrentClose(t *testing.T) {
 // handed back once the Poller closes, and no wake may run after Close
 // has returned.
 func TestRaces(t *testing.T) {
+	t.Parallel()
 	for round := range 4 {
 		t.Run("", func(t *testing.T) {
-			defer leaktest.Check(t)()
 			raceRound(t, 30*time.Millisecond*time.Duration(round+1))
 		})
 	}

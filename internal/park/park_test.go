@@ -11,6 +11,7 @@ import (
 )
 
 func TestEventString(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		e    Event
 		want string
@@ -32,6 +33,7 @@ func TestEventString(t *testing.T) {
 // A nil Poller is what a caller keeps when New fails: it must refuse
 // every connection and stop at once, so that callers need no second path.
 func TestNilPollerParksNothing(t *testing.T) {
+	t.Parallel()
 	var p *Poller
 	_, s := tcpPair(t)
 	var pc Conn
@@ -58,6 +60,7 @@ func TestNilPollerParksNothing(t *testing.T) {
 }
 
 func TestNewOnlyOnLinux(t *testing.T) {
+	t.Parallel()
 	p, err := New()
 	if runtime.GOOS != "linux" {
 		if p != nil || !errors.Is(err, errors.ErrUnsupported) {
@@ -78,6 +81,7 @@ type noFD struct{}
 func (noFD) SyscallConn() (syscall.RawConn, error) { return nil, syscall.EINVAL }
 
 func TestRegisterRefuses(t *testing.T) {
+	t.Parallel()
 	p := newPoller(t)
 	wake := WakeFunc(func(Event) {})
 	_, s := tcpPair(t)
@@ -179,6 +183,7 @@ func runReturned(t *testing.T, ran chan struct{}) {
 // TestTimerHeap pushes and removes deadlines at random and checks the
 // heap after every step, then that they leave it in order.
 func TestTimerHeap(t *testing.T) {
+	t.Parallel()
 	var p Poller
 	r := rand.New(rand.NewPCG(1, 2))
 	var in []*Conn

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
@@ -33,6 +32,7 @@ func parse(t *testing.T, args ...string) (*ServerFlags, *ClientFlags) {
 }
 
 func TestFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args           []string
 		server, client bool   // Enabled
@@ -118,7 +118,7 @@ func dial(addr string, cfg *tls.Config) (string, error) {
 }
 
 func TestHandshake(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	cert := tlstest.New(t)
 	sf, _ := parse(t, "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
 	scfg, err := sf.Config()
@@ -186,7 +186,7 @@ func TestHandshake(t *testing.T) {
 }
 
 func TestPlainServer(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +213,7 @@ func TestPlainServer(t *testing.T) {
 }
 
 func TestConfigFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "not.pem")
 	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {

