@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sockkit/sockkit/internal/clientio"
 	"net"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/clientio"
+	"github.com/sockkit/sockkit/internal/track"
 
 	"github.com/sockkit/sockkit/internal/dgram"
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -468,14 +470,5 @@ func (c *Conn) readLoop() {
 // pingLoop keeps the membership alive until the session ends.
 func (c *Conn) pingLoop(every time.Duration) {
 	defer c.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-			c.write(Packet{Kind: KindPing})
-		}
-	}
+	track.Every(c.done, every, func() { c.write(Packet{Kind: KindPing}) })
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/dgram"
@@ -20,7 +22,6 @@ import (
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
 	"github.com/sockkit/sockkit/internal/track"
-	"golang.org/x/time/rate"
 )
 
 // Defaults used where a [Server] field is zero.
@@ -314,16 +315,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 
 // sweepLoop expires silent members until quit is closed.
 func (s *Server) sweepLoop(quit <-chan struct{}) {
-	t := time.NewTicker(max(s.memberTimeout()/4, 10*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-quit:
-			return
-		case <-t.C:
-			s.sweep(s.now())
-		}
-	}
+	track.Every(quit, max(s.memberTimeout()/4, 10*time.Millisecond), func() { s.sweep(s.now()) })
 }
 
 // farewell forgets the members of c, saying bye to them if bye is set.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sockkit/sockkit/internal/track"
 )
 
 // link is what the Hub has set up in NATS while the rooms are shared:
@@ -117,20 +119,13 @@ func (h *Hub) supervise() {
 // supervisor's checks.
 func (h *Hub) leaseLoop() {
 	defer h.wg.Done()
-	t := time.NewTicker(h.set.nickTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-		}
+	track.Every(h.stop, h.set.nickTTL/3, func() {
 		if l := h.current(); l != nil {
 			if err := h.refresh(l); err != nil {
 				h.warn("natshub: renewing the lease failed", err)
 			}
 		}
-	}
+	})
 }
 
 // current returns the link, or nil while the rooms are local-only.

@@ -78,13 +78,8 @@ func isNaN[T Number](v T) bool { return v != v }
 // Default resolves a field that must be positive: zero means def, a
 // negative value (or NaN) is an error.
 func Default[T Number](r *Resolver, field string, v, def T) T {
-	switch {
-	case isNaN(v):
-		r.Fail(field, v, "must be a number")
-		return def
-	case v == 0:
-		return def
-	case v < 0:
+	v, ok := usable(r, field, v, def)
+	if ok && v < 0 {
 		r.Fail(field, v, "must be positive")
 		return def
 	}
@@ -94,14 +89,21 @@ func Default[T Number](r *Resolver, field string, v, def T) T {
 // Unlimited resolves a field whose doc says that a negative value means
 // "no limit": zero means def, a negative value is returned as it is.
 func Unlimited[T Number](r *Resolver, field string, v, def T) T {
+	v, _ = usable(r, field, v, def)
+	return v
+}
+
+// usable returns def for zero and for NaN (recording the failure), and
+// otherwise v with ok set: the part every resolver shares.
+func usable[T Number](r *Resolver, field string, v, def T) (T, bool) {
 	switch {
 	case isNaN(v):
 		r.Fail(field, v, "must be a number")
-		return def
+		return def, false
 	case v == 0:
-		return def
+		return def, false
 	}
-	return v
+	return v, true
 }
 
 // Range resolves a field that must lie in [lo, hi]: zero means def, a

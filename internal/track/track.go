@@ -445,3 +445,19 @@ func (s *Scope) Accept(l net.Listener, onRetry func(err error, delay time.Durati
 		t.Stop()
 	}
 }
+
+// Every calls f every d until stop is closed, and returns then. It is the
+// body of a server's or client's housekeeping goroutine (expiring members,
+// renewing a lease, keeping a session alive, checkpointing).
+func Every(stop <-chan struct{}, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
