@@ -204,9 +204,25 @@ func (es *echoServer) serve(ec *echoConn) func() {
 	}
 }
 
+// settledGoroutines returns the number of goroutines once it has stopped
+// changing, so that goroutines of earlier tests that are still on their
+// way out (with -count) are not taken for part of the baseline.
+func settledGoroutines() int {
+	n, same := runtime.NumGoroutine(), 0
+	for same < 5 {
+		time.Sleep(10 * time.Millisecond)
+		if m := runtime.NumGoroutine(); m == n {
+			same++
+		} else {
+			n, same = m, 0
+		}
+	}
+	return n
+}
+
 func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	es := &echoServer{t: t, p: newPoller(t)}
-	base := runtime.NumGoroutine() // with Run
+	base := settledGoroutines() // with Run
 	const n = 50
 	clients := make([]*net.TCPConn, n)
 	for i := range clients {
