@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/cli"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // testServer is a goroutine-per-connection echo for TCP and UDP on one
@@ -132,7 +130,6 @@ func figures(t *testing.T, out string) map[string]float64 {
 }
 
 func TestModes(t *testing.T) {
-	t.Cleanup(leaktest.Check(t)) // runs after the server's cleanup
 	addr, idle := startServer(t, false)
 	pid := strconv.Itoa(os.Getpid())
 	tests := []struct {
@@ -197,7 +194,6 @@ func TestModes(t *testing.T) {
 }
 
 func TestWrongEchoIsAnError(t *testing.T) {
-	t.Cleanup(leaktest.Check(t)) // runs after the server's cleanup
 	addr, _ := startServer(t, true)
 	for _, mode := range []string{"stream", "rtt", "udp"} {
 		t.Run(mode, func(t *testing.T) {

@@ -7,8 +7,6 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestBenchConfig checks that the server as configured for the benchmark
@@ -16,7 +14,6 @@ import (
 // the default per-source rate limit, which would otherwise make the UDP
 // figures of bench/echo.sh measure the limiter.
 func TestBenchConfig(t *testing.T) {
-	defer leaktest.Check(t)()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
