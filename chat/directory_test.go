@@ -102,3 +102,32 @@ func TestSharedHub(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedHubIRC checks that IRC clients see the other servers' users
+// as nc users do: PRIVMSG, WHOIS, ISON and WHO find them through the
+// Directory.
+func TestSharedHubIRC(t *testing.T) {
+	h := new(sharedHub)
+	_, irc, stop := startBoth(t, &Server{Hub: h})
+	defer stop()
+	r := ircLogin(t, irc, "ircy")
+
+	r.send("PRIVMSG remote :psst\r\n")
+	r.send("WHOIS REMOTE\r\n")
+	r.until(num("311", "ircy", "Remote Remote sockkit * :Remote"))
+	r.expect(num("312", "ircy", "Remote sockkit :sockkit chat"))
+	r.expect(num("318", "ircy", "REMOTE :End of /WHOIS list"))
+	r.send("ISON nobody remote\r\n")
+	r.expect(num("303", "ircy", ":Remote"))
+	r.send("WHO remote\r\n")
+	r.expect(num("352", "ircy", "* Remote sockkit sockkit Remote H :0 Remote"))
+	r.expect(num("315", "ircy", "remote :End of /WHO list"))
+	r.send("PRIVMSG nobody :hello?\r\n")
+	r.expect(num("401", "ircy", "nobody :No such nick/channel"))
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.private) != 1 || h.private[0] != "PRIV ircy Remote psst\n" {
+		t.Errorf("private %q, want the PRIVMSG passed to the Directory", h.private)
+	}
+}

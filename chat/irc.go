@@ -563,18 +563,20 @@ func (ss *session) ircMessage(m *ircMessage) {
 		}
 		return
 	}
-	peer := ss.srv.lookupNick(target)
-	if peer == nil || !peer.joined() {
+	name, peer, ok := ss.srv.findNick(target)
+	if !ok {
 		fail("401", echo(target), "No such nick/channel")
 		return
 	}
-	if away := peer.awayMessage(); away != "" && !notice {
-		ss.ircReply("301", peer.Nick(), away)
+	if peer != nil && !notice {
+		if away := peer.awayMessage(); away != "" {
+			ss.ircReply("301", name, away)
+		}
 	}
 	if kind == KindAction { // private messages have no action form
 		text = "* " + ss.Nick() + " " + text
 	}
-	ss.private(peer.Nick(), text)
+	ss.private(name, text)
 }
 
 // ircCTCP answers a CTCP request other than ACTION on the target's
@@ -587,7 +589,7 @@ func (ss *session) ircCTCP(target, cmd, arg string) {
 			ss.ircReply("404", echo(target), "Cannot send to channel")
 			return
 		}
-	} else if p := ss.srv.lookupNick(target); p == nil || !p.joined() {
+	} else if _, _, ok := ss.srv.findNick(target); !ok {
 		ss.ircReply("401", echo(target), "No such nick/channel")
 		return
 	}
@@ -648,8 +650,8 @@ func (ss *session) ircWho(m *ircMessage) {
 		channel = "#" + room
 		nicks = ss.srv.hub.Who(room)
 	default:
-		if p := ss.srv.lookupNick(mask); p != nil && p.joined() {
-			nicks = []string{p.Nick()}
+		if name, _, ok := ss.srv.findNick(mask); ok {
+			nicks = []string{name}
 		}
 	}
 	c := &ss.irc.cfg
@@ -681,8 +683,7 @@ func (ss *session) ircWhois(m *ircMessage) {
 		return
 	}
 	c := &ss.irc.cfg
-	if p := ss.srv.lookupNick(nick); p != nil && p.joined() {
-		n := p.Nick()
+	if n, _, ok := ss.srv.findNick(nick); ok {
 		away, real := ss.srv.ircPerson(n)
 		ss.ircReply("311", n, n, c.name, "*", real)
 		ss.ircReply("312", n, c.name, "sockkit chat")
@@ -695,7 +696,8 @@ func (ss *session) ircWhois(m *ircMessage) {
 	ss.ircReply("318", echo(nick), "End of /WHOIS list")
 }
 
-// ircIson answers ISON with the nicknames given that are here.
+// ircIson answers ISON with the nicknames given that are here, on this
+// server or (with a [Directory] Hub) another.
 func (ss *session) ircIson(m *ircMessage) {
 	if len(m.Params) == 0 {
 		ss.ircReply("461", "ISON", "Not enough parameters")
@@ -704,8 +706,8 @@ func (ss *session) ircIson(m *ircMessage) {
 	var here []string
 	for _, p := range m.Params {
 		for _, n := range strings.Fields(p) {
-			if peer := ss.srv.lookupNick(n); peer != nil && peer.joined() {
-				here = append(here, peer.Nick())
+			if name, _, ok := ss.srv.findNick(n); ok {
+				here = append(here, name)
 			}
 		}
 	}

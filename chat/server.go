@@ -432,3 +432,16 @@ func (s *Server) lookupNick(nick string) *session {
 	defer s.mu.Unlock()
 	return s.nicks[fold(nick)]
 }
+
+// findNick reports whether anyone has nick: a client of this server
+// (returned as local) or, when the Hub is a [Directory], of another one.
+// name is the nickname as its owner spelled it.
+func (s *Server) findNick(nick string) (name string, local *session, ok bool) {
+	if p := s.lookupNick(nick); p != nil && p.joined() {
+		return p.Nick(), p, true
+	}
+	if dir, isDir := s.hub.(Directory); isDir {
+		name, ok = dir.Lookup(nick)
+	}
+	return name, nil, ok
+}

@@ -134,8 +134,10 @@
 // # What is not shared
 //
 // The IRC commands that ask about one person (WHOIS, ISON, WHO nick,
-// PRIVMSG to a nickname) know only the clients of their own server;
-// channels (NAMES, WHO #room, LIST) cover every server. Every server
+// PRIVMSG to a nickname) find the clients of every server through the
+// nickname directory, but of another server's client they know only the
+// nickname: its AWAY message and IRC real name stay on its own server
+// (WHOIS shows the nickname as the real name). Every server
 // reads every room's lines and keeps those of the rooms it has members
 // in; a chat network too big for that wants a subject filter per room,
 // which this package does not do. [chat.Server.Stats] counts the
