@@ -3,6 +3,10 @@
 #
 #   bench/echo.sh           full run (about 3 minutes)
 #   bench/echo.sh -quick    short run (about 30 seconds), for a smoke test
+#   bench/echo.sh -before REV
+#                           also runs the sockkit server as it was at git
+#                           revision REV ("before"), in the same rounds, and
+#                           prints each figure's ratio now/before
 #
 # Servers: c (bench/servers/cecho, epoll, recvmmsg/sendmmsg), netpoll
 # (cloudwego/netpoll event loop, TCP only), std (goroutine per connection)
@@ -27,15 +31,24 @@
 set -euo pipefail
 
 cd "$(dirname "$0")"
-quick=0
-for a in "$@"; do
-	case $a in
+quick=0 before=""
+while (($#)); do
+	case $1 in
 	-quick | --quick) quick=1 ;;
+	-before | --before)
+		(($# >= 2)) || {
+			echo "usage: bench/echo.sh [-quick] [-before REV]" >&2
+			exit 2
+		}
+		before=$2
+		shift
+		;;
 	*)
-		echo "usage: bench/echo.sh [-quick]" >&2
+		echo "usage: bench/echo.sh [-quick] [-before REV]" >&2
 		exit 2
 		;;
 	esac
+	shift
 done
 
 if ((quick)); then
@@ -72,6 +85,15 @@ mkdir -p bin results
 echo "building..." >&2
 go build -o bin/ ./cmd/echoload ./cmd/stdecho ./cmd/netpollecho ./cmd/sockkitecho
 gcc -O2 -Wall -o bin/cecho servers/cecho/cecho.c
+if [[ -n $before ]]; then
+	# The server as it was at $before, built from a copy of that tree.
+	rev=$(git rev-parse --short "$before^{commit}")
+	tree=$(mktemp -d)
+	git -C "$(git rev-parse --show-toplevel)" archive "$rev" | tar -x -C "$tree"
+	(cd "$tree/bench" && go build -o "$OLDPWD/bin/beforeecho" ./cmd/sockkitecho)
+	rm -rf "$tree"
+	echo "before: sockkit at $rev" >&2
+fi
 
 out=results/echo-$(date -u +%Y%m%dT%H%M%SZ).txt
 : >"$out"
@@ -79,6 +101,9 @@ out=results/echo-$(date -u +%Y%m%dT%H%M%SZ).txt
 declare -A pid port
 failures=()
 servers=(c netpoll std sockkit)
+if [[ -n $before ]]; then
+	servers+=(before)
+fi
 stop_server() {
 	local name=$1
 	if [[ -n ${pid[$name]:-} ]]; then
@@ -217,7 +242,7 @@ for f in results/*.err; do
 done
 
 echo
-awk -v hold_conns="$hold_conns" -v quick="$quick" -v rounds="$rounds" '
+awk -v hold_conns="$hold_conns" -v quick="$quick" -v rounds="$rounds" -v before="$before" '
 # group: the figures measured together, of which the best round is kept.
 function group(f) {
 	if (f ~ /^stream\/[^\/]*\/[^\/]*$/) return f
@@ -254,13 +279,22 @@ function ratio(a, b) { return b > 0 ? a / b : 0 }
 function verdict(ok) { return ok ? "PASS" : "MISS" }
 END {
 	pick()
-	printf "%-30s %-9s %-22s %-22s %-22s %-22s %s\n", "figure", "unit", "c", "netpoll", "std", "sockkit", "sockkit/netpoll"
+	printf "%-30s %-9s %-22s %-22s %-22s %-22s %-15s", "figure", "unit", "c", "netpoll", "std", "sockkit", "sockkit/netpoll"
+	if (before != "") printf " %-22s %s", "before (" before ")", "sockkit/before"
+	printf "\n"
 	for (i = 1; i <= n; i++) {
 		f = order[i]
 		np = ""
 		if (f ~ /^rtt\/.*\/rps$/ && (("netpoll", f) in v) && (("sockkit", f) in v))
 			np = sprintf("%.2fx", ratio(v["sockkit", f], v["netpoll", f]))
-		printf "%-30s %-9s %s %s %s %s %s\n", f, unit[f], cell("c", f), cell("netpoll", f), cell("std", f), cell("sockkit", f), np
+		printf "%-30s %-9s %s %s %s %s %-15s", f, unit[f], cell("c", f), cell("netpoll", f), cell("std", f), cell("sockkit", f), np
+		if (before != "") {
+			nb = ""
+			if ((("before", f) in v) && v["before", f] > 0 && (("sockkit", f) in v))
+				nb = sprintf("%.2fx", v["sockkit", f] / v["before", f])
+			printf " %s %s", cell("before", f), nb
+		}
+		printf "\n"
 	}
 	print ""
 	print "(x): ratio to the C server; for p50/p99 latencies, cpu (server CPU time per MB or per"
