@@ -14,13 +14,13 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	icharset "github.com/sockkit/sockkit/internal/charset"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // Every charset writes ASCII as ASCII, and says rightly whether 0xff is
 // a character in it: telnet's IAC never is, in any of them, except as
 // the letter of the single-byte ones.
 func TestCharsets(t *testing.T) {
+	t.Parallel()
 	var ascii [128]byte
 	for i := range ascii {
 		ascii[i] = byte(i)
@@ -44,6 +44,7 @@ func TestCharsets(t *testing.T) {
 }
 
 func TestLookupCharset(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, want string }{
 		{"utf-8", "UTF-8"}, {"UTF8", "UTF-8"}, {"gbk", "GBK"}, {"CP936", "GBK"}, {"gb2312", "GBK"},
 		{"gb18030", "GB18030"}, {"big5", "Big5"}, {"Big-5", "Big5"}, {"shift-jis", "Shift_JIS"},
@@ -110,7 +111,7 @@ func gbk(t testing.TB, s string) string {
 
 // A GBK user and a UTF-8 user in one room read each other's Chinese.
 func TestCharsetSession(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{})
 	defer stop()
 	alice := login(t, addr, "alice")
@@ -157,7 +158,7 @@ func TestCharsetSession(t *testing.T) {
 // In Latin-1, 0xff is ÿ: from nc it comes alone, from telnet doubled,
 // and a client that has shown it speaks telnet gets it doubled too.
 func TestCharsetLatin1(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{Charset: "latin1"})
 	defer stop()
 	nc := login(t, addr, "nc")
@@ -185,11 +186,11 @@ func TestCharsetLatin1(t *testing.T) {
 // A server whose default charset is GBK, and a python3 client that does
 // what the tutorials do: send('你好'.encode('gbk')), recv(1024).decode('gbk').
 func TestCharsetPython(t *testing.T) {
+	t.Parallel()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 not installed (Debian package python3)")
 	}
-	defer leaktest.Check(t)()
 	addr, stop := start(t, &Server{Charset: "GBK"})
 	defer stop()
 	gopher := dialGo(t, addr, "gopher")
@@ -243,6 +244,7 @@ for line in got.decode('gbk').splitlines():
 }
 
 func TestCharsetSetting(t *testing.T) {
+	t.Parallel()
 	s := &Server{Charset: "klingon"}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -260,6 +262,7 @@ type utf8Pipe struct{ net.Conn }
 func (utf8Pipe) utf8Only() {}
 
 func TestUTF8Conn(t *testing.T) {
+	t.Parallel()
 	s := &Server{Charset: "gbk"}
 	s.init()
 	a, b := net.Pipe()
@@ -337,7 +340,7 @@ func BenchmarkDeliver(b *testing.B) {
 // A browser speaks UTF-8 on a server whose charset for others is GBK,
 // and cannot be made to speak anything else.
 func TestCharsetBrowser(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	w, stop := startWeb(t, &Server{Charset: "GBK"}, nil)
 	defer stop()
 	bob := login(t, w.tcp, "bob")

@@ -11,12 +11,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 func TestClient(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{})
 	defer stop()
 	ctx := context.Background()
@@ -91,7 +89,7 @@ func TestClient(t *testing.T) {
 }
 
 func TestClientContext(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A server that accepts and says nothing: the context bounds joining.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,7 +131,7 @@ func fakeServer(t *testing.T, script string) (*Conn, net.Conn) {
 }
 
 func TestClientParsesAndCleans(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	conn, sc := fakeServer(t, "WELCOME me hi\n"+
 		"GARBAGE line\n"+
 		"MSG lobby x \x1b[31mred\x1b[0m\u202e\n"+
@@ -162,7 +160,7 @@ func TestClientParsesAndCleans(t *testing.T) {
 }
 
 func TestClientDroppedConnection(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	conn, sc := fakeServer(t, "WELCOME me hi\nMSG lobby x half")
 	time.AfterFunc(50*time.Millisecond, func() { sc.Close() })
 	for range conn.Events() {

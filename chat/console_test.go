@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // startOperator runs s's operator session on a pipe and returns the
@@ -29,7 +27,7 @@ func startOperator(t *testing.T, s *Server) (*goUser, <-chan error) {
 }
 
 func TestServeOperator(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// The operator has no idle timeout, and speaks UTF-8 whatever the
 	// clients' charset.
 	s := &Server{QuitWords: []string{"byebye", "q"}, IdleTimeout: 200 * time.Millisecond, Charset: "GBK"}
@@ -92,7 +90,7 @@ func TestServeOperator(t *testing.T) {
 }
 
 func TestServeOperatorSettings(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, s := range []*Server{{OperatorNick: "no spaces"}, {Charset: "klingon"}} {
 		a, b := net.Pipe()
 		err := s.ServeOperator(context.Background(), a)

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // sharedHub is a Hub that is also a SenderHub and a Directory, as one
@@ -59,7 +57,7 @@ func (h *sharedHub) Private(from Member, to string, line []byte) {
 }
 
 func TestSharedHub(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	h := new(sharedHub)
 	addr, stop := start(t, &Server{Hub: h})
 	a := login(t, addr, "ann")
@@ -107,6 +105,7 @@ func TestSharedHub(t *testing.T) {
 // as nc users do: PRIVMSG, WHOIS, ISON and WHO find them through the
 // Directory.
 func TestSharedHubIRC(t *testing.T) {
+	t.Parallel()
 	h := new(sharedHub)
 	_, irc, stop := startBoth(t, &Server{Hub: h})
 	defer stop()

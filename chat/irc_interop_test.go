@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // The interop tests put a real IRC client (ii, irssi) in a room with a
@@ -153,7 +151,6 @@ func room(t *testing.T, needs map[string]string) (plain, irc string, nc *ncUser,
 			t.Skipf("%s not installed (Debian package %s)", bin, pkg)
 		}
 	}
-	leaktest.Check(t)
 	plain, irc, stop := startBoth(t, &Server{})
 	t.Cleanup(stop)
 	nc = startNC(t, plain, "ncuser")
@@ -163,6 +160,7 @@ func room(t *testing.T, needs map[string]string) (plain, irc string, nc *ncUser,
 }
 
 func TestIRCWithII(t *testing.T) {
+	t.Parallel()
 	_, irc, nc, gopher := room(t, map[string]string{"ii": "ii"})
 
 	dir := t.TempDir()
@@ -234,6 +232,7 @@ func TestIRCWithII(t *testing.T) {
 }
 
 func TestIRCWithIrssi(t *testing.T) {
+	t.Parallel()
 	plain, _, nc, gopher := room(t, map[string]string{"irssi": "irssi", "tmux": "tmux"})
 
 	// irssi in a tmux of its own (-L: its own server socket), with its

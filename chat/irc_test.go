@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -115,7 +114,7 @@ func ircLogin(t *testing.T, addr, nick string) *raw {
 }
 
 func TestIRCRegistration(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	plain, irc, stop := startBoth(t, &Server{})
 	defer stop()
 	bob := login(t, plain, "bob")
@@ -212,7 +211,7 @@ func TestIRCRegistration(t *testing.T) {
 }
 
 func TestIRCPassword(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	_, irc, stop := startBoth(t, &Server{IRC: IRCOptions{Password: "s3cret"}})
 	defer stop()
 	for _, tt := range []struct {
@@ -241,7 +240,7 @@ func TestIRCPassword(t *testing.T) {
 }
 
 func TestIRCOptions(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	_, irc, stop := startBoth(t, &Server{DefaultRoom: "Main", IRC: IRCOptions{
 		Name: "irc.example", MOTD: []string{"first line", "second\nthird \x1b[31mred"},
 	}})
@@ -285,7 +284,7 @@ func TestIRCOptions(t *testing.T) {
 }
 
 func TestIRCCommands(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	plain, irc, stop := startBoth(t, &Server{LineRate: -1})
 	defer stop()
 	carol := login(t, plain, "carol")
@@ -448,7 +447,7 @@ func TestIRCCommands(t *testing.T) {
 }
 
 func TestIRCCrossDialect(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	plain, irc, stop := startBoth(t, &Server{})
 	defer stop()
 	ctx := context.Background()
@@ -590,7 +589,7 @@ func TestIRCCrossDialect(t *testing.T) {
 }
 
 func TestIRCBadInput(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	plain, irc, stop := startBoth(t, &Server{})
 	defer stop()
 	bob := login(t, plain, "bob")
@@ -650,7 +649,7 @@ func TestIRCBadInput(t *testing.T) {
 }
 
 func TestIRCTimeouts(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	t.Run("registration", func(t *testing.T) {
 		_, irc, stop := startBoth(t, &Server{IRC: IRCOptions{RegisterTimeout: 300 * time.Millisecond}})
 		defer stop()
@@ -700,7 +699,7 @@ func TestIRCTimeouts(t *testing.T) {
 }
 
 func TestIRCFloodControl(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A burst of 4 lines, then one line per 1000 s: NICK, USER and two
 	// messages go through, the third waits.
 	plain, irc, stop := startBoth(t, &Server{LineRate: 0.001, LineBurst: 4})
@@ -721,7 +720,7 @@ func TestIRCFloodControl(t *testing.T) {
 }
 
 func TestIRCLimitsAndShutdown(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{MaxConns: 2}
 	_, irc, stop := startBoth(t, srv)
 	alice := ircLogin(t, irc, "alice")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseIRC(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("p ", 20)
 	tests := []struct {
 		name string
@@ -55,6 +56,7 @@ func TestParseIRC(t *testing.T) {
 }
 
 func TestAppendIRC(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		got  []byte
@@ -86,6 +88,7 @@ func TestAppendIRC(t *testing.T) {
 }
 
 func TestAppendPrivmsgSplits(t *testing.T) {
+	t.Parallel()
 	text := strings.Repeat("word ", 300) // 1500 bytes
 	for _, action := range []bool{false, true} {
 		b := appendPrivmsg(nil, "alice!alice@sockkit", "#lobby", text, action)
@@ -121,6 +124,7 @@ func TestAppendPrivmsgSplits(t *testing.T) {
 }
 
 func TestIRCText(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"plain", "plain"},
 		{"\x02bold\x02 \x1ditalic\x1d \x1funder\x1f \x1estrike\x1e \x11mono\x11 \x16rev\x16 \x0freset", "bold italic under strike mono rev reset"},
@@ -140,6 +144,7 @@ func TestIRCText(t *testing.T) {
 }
 
 func TestCTCP(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text, cmd, arg string
 		ok             bool
@@ -159,6 +164,7 @@ func TestCTCP(t *testing.T) {
 }
 
 func TestIRCFirstLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		line string
 		irc  bool

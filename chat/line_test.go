@@ -10,8 +10,6 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // readAll reads every line from in with a lineReader of limit max and
@@ -37,6 +35,7 @@ func readAll(in io.Reader, max int) ([]string, error) {
 }
 
 func TestLineReader(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 100)
 	tests := []struct {
 		name string
@@ -73,6 +72,7 @@ func TestLineReader(t *testing.T) {
 }
 
 func TestParseInput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		line string
 		want input
@@ -146,6 +146,7 @@ func readTelnet(in io.Reader, max int) (lines []string, replies []byte, err erro
 }
 
 func TestTelnetLineReader(t *testing.T) {
+	t.Parallel()
 	nops := strings.Repeat("\xff\xf1", 30)
 	tests := []struct {
 		name    string
@@ -199,6 +200,7 @@ func TestTelnetLineReader(t *testing.T) {
 
 // A read error other than the end (a deadline) keeps the half line.
 func TestLineReaderKeepsHalfLine(t *testing.T) {
+	t.Parallel()
 	errAgain := errors.New("again")
 	lr := newLineReader(io.MultiReader(strings.NewReader("half "), &failOnce{err: errAgain}, strings.NewReader("line\n")), 20)
 	if _, err := lr.next(); err != errAgain {
@@ -340,7 +342,7 @@ func FuzzTelnetLineReader(f *testing.F) {
 
 // "/join #room" is the room, as IRC users type it, and /help says so.
 func TestJoinHashRoom(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	plain, irc, stop := startBoth(t, &Server{})
 	defer stop()
 	alice := login(t, plain, "alice")

@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/track"
 )
@@ -77,7 +76,6 @@ func idleWait(t *testing.T, srv *Server, parking bool, n int64) {
 // is delivered to it, the server shuts down or closes, or a timeout
 // passes.
 func TestIdleSessionWakes(t *testing.T) {
-	defer leaktest.Check(t)()
 	for _, parking := range parkModes(t) {
 		inMode(t, parking, func(t *testing.T) {
 			t.Run("data", func(t *testing.T) {
@@ -193,7 +191,6 @@ func TestIdleSessionWakes(t *testing.T) {
 // server; then a line still reaches a room, and a shutdown says goodbye
 // to all of them.
 func TestNoGoroutinePerIdleSession(t *testing.T) {
-	defer leaktest.Check(t)()
 	if len(parkModes(t)) == 1 {
 		t.Skip("sessions are not parked on this system")
 	}
@@ -267,6 +264,7 @@ func (r *stepReader) Read(p []byte) (int, error) {
 // lines come out whole, and a released reader holds no buffer, only the
 // line in progress.
 func TestLineReaderRelease(t *testing.T) {
+	t.Parallel()
 	steps := [][]byte{
 		[]byte("one\ntw"), nil,
 		[]byte("o\r\n"), nil,
@@ -319,7 +317,6 @@ func TestLineReaderRelease(t *testing.T) {
 // limit with what it has sent already: here into a larger buffer than
 // MaxLineBytes needs, with the first line still being handled.
 func TestSniffKeepsBufferedLines(t *testing.T) {
-	defer leaktest.Check(t)()
 	for _, parking := range parkModes(t) {
 		inMode(t, parking, func(t *testing.T) {
 			addr, stop := start(t, &Server{MaxLineBytes: 100})
@@ -360,6 +357,7 @@ func stillServing(tb testing.TB) *serving {
 // a session that ends meanwhile on its own (the client closed) ends with
 // its own reason.
 func TestFinishAfterFailedWrite(t *testing.T) {
+	t.Parallel()
 	s := new(Server)
 	s.init()
 	a, b := net.Pipe()

@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseEvent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		line string
 		want Event
@@ -49,6 +50,7 @@ func TestParseEvent(t *testing.T) {
 }
 
 func TestParseEventErrors(t *testing.T) {
+	t.Parallel()
 	for _, line := range []string{
 		"", "msg lobby a b", "NOPE x", "MSG", "MSG lobby", "MSG  alice hi", "JOIN lobby",
 		"JOIN lobby alice extra", "NICK lobby alice", "PRIV alice", "ERR", "BYE",
@@ -60,6 +62,7 @@ func TestParseEventErrors(t *testing.T) {
 }
 
 func TestValidNames(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		s    string
 		nick bool

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -136,7 +135,7 @@ func login(t *testing.T, addr, nick string) *raw {
 }
 
 func TestSession(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{QuitWords: []string{"byebye", "q"}})
 	defer stop()
 
@@ -217,7 +216,7 @@ func TestSession(t *testing.T) {
 }
 
 func TestNicknames(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{})
 	defer stop()
 
@@ -250,7 +249,7 @@ func TestNicknames(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{MaxLineBytes: 64})
 	defer stop()
 
@@ -295,7 +294,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestVanishingClients(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{})
 	defer stop()
 
@@ -334,7 +333,7 @@ func TestVanishingClients(t *testing.T) {
 }
 
 func TestSlowClient(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{MaxQueueBytes: 64 << 10, LineRate: -1}
 	addr, stop := start(t, srv)
 	defer stop()
@@ -419,7 +418,7 @@ func TestSlowClient(t *testing.T) {
 }
 
 func TestShutdownWithClients(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{}
 	addr, stop := start(t, srv)
 	ctx := context.Background()
@@ -466,7 +465,7 @@ func TestShutdownWithClients(t *testing.T) {
 }
 
 func TestCloseAndCancel(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, how := range []string{"close", "cancel"} {
 		t.Run(how, func(t *testing.T) {
 			srv := &Server{}
@@ -505,7 +504,7 @@ func TestCloseAndCancel(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{MaxConns: 2, IdleTimeout: 300 * time.Millisecond})
 	defer stop()
 
@@ -526,7 +525,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestFloodControl(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{LineRate: 100, LineBurst: 2})
 	defer stop()
 	a := login(t, addr, "a")
@@ -541,7 +540,7 @@ func TestFloodControl(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var mu sync.Mutex
 	var seen []Message
 	srv := &Server{Filter: func(m *Message) error {
@@ -586,7 +585,7 @@ func (h *countingHub) Publish(room string, line []byte) {
 }
 
 func TestCustomHub(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	h := new(countingHub)
 	addr, stop := start(t, &Server{Hub: h, DefaultRoom: "Main"})
 	a := login2(t, addr, "a", "main")
@@ -608,6 +607,7 @@ func login2(t *testing.T, addr, nick, room string) *raw {
 }
 
 func TestBadDefaultRoom(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -618,7 +618,7 @@ func TestBadDefaultRoom(t *testing.T) {
 }
 
 func TestManyClients(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{})
 	defer stop()
 	const n, each = 20, 10
@@ -679,11 +679,11 @@ func TestManyClients(t *testing.T) {
 }
 
 func TestNetcat(t *testing.T) {
+	t.Parallel()
 	nc, err := exec.LookPath("nc")
 	if err != nil {
 		t.Skip("nc not installed (Debian package netcat-openbsd)")
 	}
-	defer leaktest.Check(t)()
 	addr, stop := start(t, &Server{QuitWords: []string{"byebye", "q"}})
 	defer stop()
 	watcher := login(t, addr, "watcher")
@@ -801,7 +801,7 @@ func FuzzServer(f *testing.F) {
 // A connection that never takes a nickname is closed after
 // RegisterTimeout, however often it sends something else.
 func TestRegisterTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{RegisterTimeout: 400 * time.Millisecond})
 	defer stop()
 	joined := login(t, addr, "joined")
@@ -823,7 +823,7 @@ func TestRegisterTimeout(t *testing.T) {
 
 // One address cannot take every connection slot.
 func TestConnsPerSource(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{MaxConns: 10, MaxConnsPerSource: 2}
 	addr, stop := start(t, srv)
 	defer stop()
@@ -852,7 +852,7 @@ func TestConnsPerSource(t *testing.T) {
 // Cancelling the context given to Serve is a graceful shutdown: every
 // client gets its closing line.
 func TestCancelSendsBye(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -873,6 +873,7 @@ func TestCancelSendsBye(t *testing.T) {
 // Every numeric setting: zero is the default, -1 is "no limit" only where
 // the doc says so, anything out of range is an error naming the field.
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		set     func(s *Server, v int)

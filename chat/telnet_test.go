@@ -7,14 +7,12 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // What telnet mixes into its lines never reaches anyone, never spoils
 // the next line, and its questions get a refusal.
 func TestTelnetCommands(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := start(t, &Server{})
 	defer stop()
 	alice := login(t, addr, "alice")
@@ -62,12 +60,12 @@ func TestTelnetCommands(t *testing.T) {
 // showing what the server sends after it (it would not, were its DO
 // TIMING-MARK left unanswered).
 func TestTelnetClient(t *testing.T) {
+	t.Parallel()
 	for bin, pkg := range map[string]string{"telnet": "telnet", "tmux": "tmux"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s not installed (Debian package %s)", bin, pkg)
 		}
 	}
-	defer leaktest.Check(t)()
 	addr, stop := start(t, &Server{QuitWords: []string{"byebye", "q"}})
 	defer stop()
 	watcher := login(t, addr, "watcher")

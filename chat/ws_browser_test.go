@@ -13,7 +13,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sockkit/sockkit/internal/browsertest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // These tests open the page in headless Chromium (Debian package
@@ -97,8 +96,8 @@ func eval[T any](p *tab, expr string) T {
 
 // TestBrowser puts two pages and an nc user in one room.
 func TestBrowser(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.New(t)
-	defer leaktest.Check(t)()
 	w, stop := startWeb(t, &Server{}, nil)
 	defer stop()
 
@@ -170,8 +169,8 @@ func TestBrowser(t *testing.T) {
 
 // TestBrowserPhone checks that the page fits a phone's screen.
 func TestBrowserPhone(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.New(t)
-	defer leaktest.Check(t)()
 	w, stop := startWeb(t, &Server{}, nil)
 	defer stop()
 	p := &tab{t: t, ctx: browser}
@@ -201,8 +200,8 @@ func TestBrowserPhone(t *testing.T) {
 // visitor's name: the handshake is refused, unless OriginPatterns lets
 // that site in.
 func TestBrowserOtherOrigin(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.New(t)
-	defer leaktest.Check(t)()
 	for _, allow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("allowed=%v", allow), func(t *testing.T) {
 			evil := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -239,8 +238,8 @@ s.onerror = () => { document.title = "error"; };
 // TestBrowserReconnect restarts the server under an open page: the page
 // comes back by itself, with its nickname and room.
 func TestBrowserReconnect(t *testing.T) {
+	t.Parallel()
 	browser := browsertest.New(t)
-	defer leaktest.Check(t)()
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

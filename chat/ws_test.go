@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // web is a chat server on TCP and, through an HTTP server, on a
@@ -203,7 +201,7 @@ func loginOn(t *testing.T, c lineClient, nick string) lineClient {
 
 // TestOneRoom puts a browser and an nc user in one room.
 func TestOneRoom(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var mu sync.Mutex
 	addrs := map[string]string{}
 	srv := &Server{Filter: func(m *Message) error {
@@ -249,7 +247,7 @@ func TestOneRoom(t *testing.T) {
 // TestTransportLimits checks that the limits are the same on every
 // transport: long lines, bad UTF-8, control characters.
 func TestTransportLimits(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			w, stop := startWeb(t, &Server{MaxLineBytes: 64}, nil)
@@ -275,7 +273,7 @@ func TestTransportLimits(t *testing.T) {
 // TestTransportFlood checks flood control on every transport: lines sent
 // at once past the burst are slowed down, not dropped.
 func TestTransportFlood(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			w, stop := startWeb(t, &Server{LineRate: 100, LineBurst: 2}, nil)
@@ -294,7 +292,7 @@ func TestTransportFlood(t *testing.T) {
 }
 
 func TestTransportIdle(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			w, stop := startWeb(t, &Server{IdleTimeout: 300 * time.Millisecond}, nil)
@@ -310,7 +308,7 @@ func TestTransportIdle(t *testing.T) {
 }
 
 func TestTransportShutdown(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			w, stop := startWeb(t, &Server{}, nil)
@@ -342,7 +340,7 @@ func TestTransportShutdown(t *testing.T) {
 // dropped the same way on every transport, and that the others lose
 // nothing.
 func TestTransportSlowReader(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			w, stop := startWeb(t, &Server{MaxQueueBytes: 64 << 10, LineRate: -1}, nil)
@@ -385,7 +383,7 @@ func TestTransportSlowReader(t *testing.T) {
 }
 
 func TestWebSocketOrigin(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	ws := &WebSocket{OriginPatterns: []string{"*.example.com", "https://other.example"}}
 	w, stop := startWeb(t, &Server{}, ws)
 	defer stop()
@@ -433,7 +431,7 @@ func TestWebSocketOrigin(t *testing.T) {
 // TestWebSocketNotServing checks the handshakes that come before Serve
 // runs, which wait for it, and after it has ended, which get 503.
 func TestWebSocketNotServing(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	ws := new(WebSocket)
 	hs := httptest.NewServer(ws)
 	defer hs.Close()
@@ -472,7 +470,7 @@ func TestWebSocketNotServing(t *testing.T) {
 // end with "\n" or "\r\n" or not, may hold several lines, and may be
 // binary; the server's lines come one per message.
 func TestWebSocketMessages(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	w, stop := startWeb(t, &Server{}, nil)
 	defer stop()
 	c := mustDialWS(t, w.wsURL())
@@ -504,7 +502,7 @@ func TestWebSocketMessages(t *testing.T) {
 // TestWebSocketFull checks that the connection limit counts browsers
 // and nc users alike.
 func TestWebSocketFull(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	w, stop := startWeb(t, &Server{MaxConns: 1}, nil)
 	defer stop()
 	a := loginOn(t, dialRaw(t, w.tcp), "a")

@@ -13,8 +13,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // wsPair returns the two ends of one WebSocket: the server's, as the
@@ -66,7 +64,7 @@ func readMessage(t *testing.T, c *websocket.Conn) string {
 // fails that Read and leaves the connection open, so that the session
 // can still write its BYE and read on.
 func TestWSConnReadDeadline(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sc, cc := wsPair(t)
 	ctx := context.Background()
 
@@ -104,7 +102,7 @@ func TestWSConnReadDeadline(t *testing.T) {
 
 // TestWSConnWrite checks that each line of a Write is one message.
 func TestWSConnWrite(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sc, cc := wsPair(t)
 	in := "MSG lobby a one\nMSG lobby a two\n\nbad \xff byte\nno end"
 	n, err := sc.Write([]byte(in))
@@ -125,7 +123,7 @@ func TestWSConnWrite(t *testing.T) {
 // read fails as a TCP write does, with an error the session takes for a
 // slow client.
 func TestWSConnWriteDeadline(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sc, _ := wsPair(t) // the client never reads
 	if err := sc.SetWriteBuffer(4096); err != nil {
 		t.Fatal(err)
@@ -144,7 +142,7 @@ func TestWSConnWriteDeadline(t *testing.T) {
 // TestWSConnClose checks that Close ends a waiting Read and that reads
 // after it fail.
 func TestWSConnClose(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	sc, _ := wsPair(t)
 	errc := make(chan error, 1)
 	go func() {

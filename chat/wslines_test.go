@@ -40,6 +40,7 @@ func wantLines(msgs []string) string {
 }
 
 func TestWSLines(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		msgs []string
@@ -72,6 +73,7 @@ func TestWSLines(t *testing.T) {
 // a message is one line whatever its length, and an over-long one is
 // dropped alone.
 func TestWSLinesLineReader(t *testing.T) {
+	t.Parallel()
 	msgs := []string{"short", strings.Repeat("x", 100), "after", "a\r\n", "b"}
 	lr := newLineReader(&wsLines{next: messages(msgs, false, io.EOF)}, 16)
 	var got []string

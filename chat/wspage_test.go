@@ -11,6 +11,7 @@ import (
 )
 
 func TestWebPage(t *testing.T) {
+	t.Parallel()
 	hs := httptest.NewServer(WebPage())
 	defer hs.Close()
 	for _, tc := range []struct {
@@ -63,6 +64,7 @@ func TestWebPage(t *testing.T) {
 // TestWebPageContent checks the page's own rules: one file, nothing from
 // elsewhere, text from the server never parsed as HTML.
 func TestWebPageContent(t *testing.T) {
+	t.Parallel()
 	html := string(webPage.html)
 	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "src=", "href=", "@import", "url("} {
 		if strings.Contains(html, bad) {
@@ -81,6 +83,7 @@ func TestWebPageContent(t *testing.T) {
 }
 
 func TestConnectSrc(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ host, want string }{
 		{"127.0.0.1:8080", "'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080"},
 		{"[::1]:8080", "'self' ws://[::1]:8080 wss://[::1]:8080"},
