@@ -144,10 +144,11 @@ func TestReportLine(t *testing.T) {
 }
 
 // shape reduces a line of ntpdig or query to its form: each run of
-// digits becomes 9 (ntpdig drops the leading zeros of the fraction of a
-// second).
+// digits, with its sign if it has one, becomes 9 (ntpdig drops the
+// leading zeros of the fraction of a second, and the two offsets may
+// have different signs).
 func shape(line string) string {
-	return regexp.MustCompile(`\d+`).ReplaceAllString(strings.TrimSpace(line), "9")
+	return regexp.MustCompile(`[+-]?\d+`).ReplaceAllString(strings.TrimSpace(line), "9")
 }
 
 // TestLineLikeNtpdig asks one server with ntpdig (Debian package
