@@ -208,7 +208,10 @@ func readReply(conn net.Conn, dc *dgramConn, buf []byte, now func() time.Time) (
 // [*ReplyError]; no reply
 // at all a [*TimeoutError]. Replies that do not match a request (wrong
 // origin timestamp, from elsewhere, too short) are ignored. ctx bounds
-// the whole query.
+// the whole query; when it ends after some requests had valid replies,
+// Query returns the best of those too, with an error that wraps ctx's
+// (errors.Is(err, context.DeadlineExceeded), say), so that a deadline
+// shorter than Samples requests take gives the samples it had time for.
 func (c *Client) Query(ctx context.Context, addr string) (*Response, error) {
 	now := c.Now
 	if now == nil {
@@ -257,7 +260,7 @@ func (c *Client) Query(ctx context.Context, addr string) (*Response, error) {
 	})
 	if err != nil {
 		var kod *KissOfDeathError
-		if best != nil && errors.As(err, &kod) && kod.Code == "RATE" {
+		if best != nil && (errors.As(err, &kod) && kod.Code == "RATE" || ctx.Err() != nil) {
 			return best, err
 		}
 		return nil, err

@@ -321,7 +321,7 @@ func TestQueryOtherKissDiscards(t *testing.T) {
 }
 
 // TestQueryPaceCancel: a query waiting for its next turn ends with its
-// context. The clock hook cancels it as the first reply arrives (the
+// context, and returns the sample it has with the context's error. The clock hook cancels it as the first reply arrives (the
 // conn, hidden behind a plain net.Conn, has no kernel timestamps, so the
 // client reads its clock for them); the next request is an hour away.
 func TestQueryPaceCancel(t *testing.T) {
@@ -343,8 +343,13 @@ func TestQueryPaceCancel(t *testing.T) {
 			}
 			return time.Now()
 		}}
-	if _, err := cl.Query(ctx, addr); !errors.Is(err, context.Canceled) {
+	r, err := cl.Query(ctx, addr)
+	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Query: %v, want context.Canceled", err)
+	}
+	// The sample it had before the end comes back with the error.
+	if r == nil || r.Samples != 1 || r.Stratum != 1 {
+		t.Errorf("Query returned %+v, want the one sample taken", r)
 	}
 	if st := srv.Stats(); st.NTPReplies != 1 {
 		t.Errorf("%d replies, want 1", st.NTPReplies)

@@ -24,8 +24,12 @@
 // side ends the conversation. The console's terminal speaks UTF-8.
 //
 // join reads lines from stdin (messages, or commands such as /join ROOM
-// and /quit) and prints the room to stdout. It works with stdin from a
-// pipe too, and leaves when stdin ends:
+// and /quit) and prints the room to stdout. On a terminal (stdin and
+// stdout both), the line being typed has a line of its own, "> ", that
+// what comes in is printed above without breaking it, with the usual
+// editing keys, and the lines typed before on the up and down arrows;
+// Ctrl-D on an empty line or Ctrl-C leaves. It works with stdin from a
+// pipe too, reading lines as they come, and leaves when stdin ends:
 //
 //	printf 'hi\n/quit\n' | chat join -nick ann
 //
@@ -47,7 +51,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -323,8 +326,11 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return err
 	}
 	quiet := true // until the answer to /charset, which is not news
-	p := &printer{w: stdout, depth: termcolor.Detect(stdout, color)}
-	return talk(ctx, conn, stdin, p, ctx.Done(), func(e chat.Event) bool {
+	// On a terminal, a line of its own that what comes in does not break.
+	in := openConsole(stdin, stdout)
+	defer in.Close()
+	p := &printer{w: in, depth: termcolor.Detect(stdout, color)}
+	return talk(ctx, conn, in, p, ctx.Done(), func(e chat.Event) bool {
 		if quiet && e.Kind == chat.KindInfo && e.Text == "your charset is now UTF-8" {
 			quiet = false
 			return false
@@ -333,23 +339,28 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	})
 }
 
-// talk sends the lines of stdin to the server as they are and prints
-// the events that show, until the session ends; the end of stdin, and
-// an interrupt, mean goodbye. show, if not nil, sees every event first
-// and says whether to print it. A goroutine blocked reading a terminal
-// cannot be stopped: the program is ending when that matters.
-func talk(ctx context.Context, conn *chat.Conn, stdin io.Reader, p *printer, interrupted <-chan struct{}, show func(chat.Event) bool) error {
+// talk sends the lines read from in to the server as they are and
+// prints the events that show, until the session ends; the end of the
+// input, and an interrupt, mean goodbye. show, if not nil, sees every
+// event first and says whether to print it. A goroutine blocked reading
+// a terminal cannot be stopped: the program is ending when that matters.
+func talk(ctx context.Context, conn *chat.Conn, in interface{ ReadLine() (string, error) }, p *printer, interrupted <-chan struct{}, show func(chat.Event) bool) error {
 	inputDone := make(chan error, 1)
 	go func() {
-		sc := bufio.NewScanner(stdin)
-		sc.Buffer(make([]byte, 4096), 1<<20)
-		for sc.Scan() {
-			if err := conn.Send(context.Background(), strings.TrimSuffix(sc.Text(), "\r")); err != nil {
+		for {
+			line, err := in.ReadLine()
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				inputDone <- err
+				return
+			}
+			if err := conn.Send(context.Background(), line); err != nil {
 				inputDone <- err
 				return
 			}
 		}
-		inputDone <- sc.Err()
 	}()
 	events := conn.Events()
 	for {
@@ -405,7 +416,7 @@ func operate(ctx context.Context, srv *chat.Server, stdin io.Reader, p *printer,
 	}()
 	fmt.Fprintf(p.w, "chat: you are %s in the lobby; q, byebye or the end of input stops the server\n", conn.Nick())
 	var peer string // with oneshot, the first client to join
-	err = talk(ctx, conn, stdin, p, nil, func(e chat.Event) bool {
+	err = talk(ctx, conn, newPlainConsole(stdin, p.w), p, nil, func(e chat.Event) bool {
 		if !oneshot || e.Room != chat.DefaultRoom {
 			return true
 		}
