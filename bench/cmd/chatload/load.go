@@ -223,9 +223,7 @@ func measure(ctx context.Context, cfg config, p *load.Point, out io.Writer) erro
 		}
 		if p != nil {
 			defer func() {
-				if n := stillHeld(held); n < len(held) {
-					fmt.Fprintf(out, "%s/hold_lost %d clients\n", pointName(cfg, *p), len(held)-n)
-				}
+				fmt.Fprintf(out, "%s/hold_lost %d clients\n", pointName(cfg, *p), len(held)-stillHeld(held))
 			}()
 		}
 	}

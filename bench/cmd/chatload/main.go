@@ -160,8 +160,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cli.ErrUsage
 	}
 	if err := checkFiles(cfg); err != nil {
-		fmt.Fprintf(stderr, "chatload: %v\n", err)
-		return err
+		return err // cli.Main prints it
 	}
 	if cfg.stall < 0 || cfg.stall >= 1 {
 		fmt.Fprintln(stderr, "chatload: -stall must be in [0, 1)")
