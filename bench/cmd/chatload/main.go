@@ -6,6 +6,9 @@
 //	chatload -load 1000:1 -dur 5s            measure (starts a server process of its own)
 //	chatload -load 10:10 -dur 1s -inproc     measure a server in this process
 //	chatload -load 1000:1 -servers 2         two servers sharing the room through NATS
+//	chatload -load 1000:1 -mix 1:1:1         a third of the clients each on TCP, WebSocket and IRC
+//	chatload -hold 19900 -load none          19,900 idle clients: the server's memory per idle client
+//	chatload -hold 18900 -load 1000:1        1000:1 while 18,900 idle clients stay connected
 //
 // For each point N:R of -load, the tool starts a fresh server (a child
 // process running "chatload -serve", pinned with taskset to the CPU of
@@ -35,6 +38,39 @@
 // first runs the NATS server, embedded, in its own process. The clients
 // alternate between them, and the figures, named chat/nN/rR/servers2/...,
 // count both (the memory too, NATS's included).
+//
+// With -mix TCP:WS:IRC, the clients speak three dialects in turn (1:1:1:
+// a third each; the default 1:0:0 is all plain TCP): plain lines over
+// TCP as nc does, the same lines over a WebSocket at the server's /ws
+// (one message a line, as the page, with github.com/coder/websocket;
+// these clients poll below the socket, in the TCP connection under it),
+// and IRC on the server's IRC listener (NICK, USER, JOIN #lobby; they
+// send "PRIVMSG #lobby :TEXT" and read ":NICK!USER@HOST PRIVMSG #lobby
+// :TEXT"). The latency stamp is the text, whatever the dialect. IRC
+// clients do not get their own messages back, which "expected" counts.
+// The figures are named chat/nN/rR/mixT:W:I/..., with delivered and the
+// latencies also for the clients of each dialect (.../tcp/p99, ws, irc:
+// the dialect of the receiver).
+//
+// With -hold N, each run first connects N more clients, plain, idle,
+// each with a nickname, in rooms hold0, hold1, ... of 100, from the
+// source addresses 127.0.0.2, 127.0.0.3, ... (-per-source each, so that
+// no address runs out of ephemeral ports), reads what the server sent
+// them, and measures the server; then the point (if -load is not
+// "none") runs beside them, and hold_lost says how many of them the
+// server dropped meanwhile. The tool raises its limit of open files to
+// the hard limit (which the server process inherits) and refuses, before
+// starting, a run that needs more than it ("hold: N clients need F
+// files, hard limit is L"). The figures:
+//
+//	chat/hold/nN/mem_rss            server RSS growth per idle client, KiB
+//	chat/hold/nN/mem_rss_scavenged  the same, each time after returning free memory to the system
+//	chat/hold/nN/mem_go             Go heap + stacks growth per idle client, KiB
+//	chat/hold/nN/server_goroutines  the server's goroutines with the N clients
+//	chat/hold/nN/goroutines         goroutines more per idle client
+//	chat/hold/nN/conns, parked      connections and parked sessions in the server's Stats
+//	chat/hold/nN/join_time, sources, rooms, files_limit
+//	chat/nN/rR/holdH/...            the point's figures, beside H idle clients, and hold_lost
 //
 // Every loop is bounded by -dur and the whole run by -timeout.
 package main
