@@ -5,6 +5,8 @@
 #   bench/chat.sh           3 rounds of every point (about 3 minutes)
 #   bench/chat.sh -quick    1 short round, for a smoke test
 #   bench/chat.sh -nopin    let server and load tool share both CPUs
+#   bench/chat.sh -hold     idle clients instead: the server's memory per
+#                           idle client, and 1000:1 beside them (-hold -quick)
 #
 # Points "N:R": N clients in the lobby, each sending R messages per
 # second, so N*N*R deliveries per second (every message goes to every
@@ -31,16 +33,31 @@
 # beside a reference, bench/cmd/natsfanout: the same fan-out (1000
 # connections each publishing 1 message/s of 32 bytes to one subject they
 # all subscribe to) through a NATS server alone, pinned the same way.
+# And of issue 11: 1000:1 again with a third of the clients on TCP, a
+# third on the WebSocket (/ws, as the page) and a third on IRC (the
+# server's IRC listener), "1000:1 mixed":
+#   mixed delivered and p99    within 20 % of all-TCP 1000:1
+#
+# With -hold, the points are idle clients instead (issue 12): N clients
+# registered, in rooms of 100, idle, from 127.0.0.2, .3, ... (10,000
+# each), for N = 1,000, 10,000 and as many as the hard limit of open
+# files allows (ulimit -Hn, less 100: 19,900 for 20,000), then the
+# server's RSS per idle client ((RSS with N - RSS before) / N) and its
+# goroutines; then 1000:1 with that many clients in all, the rest idle,
+# beside 1000:1 alone. Targets:
+#   RSS per idle client       <= 4 KiB (at 100,000; here at most the limit)
+#   1000:1 beside the idle    the figures of 1000:1 alone (1,000,000 lines/s, p99 < 50 ms)
 set -euo pipefail
 
 cd "$(dirname "$0")"
-rounds=3 dur=3s warm=1s stalldur=10s pin=1
+rounds=3 dur=3s warm=1s stalldur=10s pin=1 hold=0
 for a in "$@"; do
 	case $a in
 	-quick | --quick) rounds=1 dur=1s warm=500ms stalldur=2s ;;
 	-nopin | --nopin) pin=0 ;;
+	-hold | --hold) hold=1 ;;
 	*)
-		echo "usage: bench/chat.sh [-quick] [-nopin]" >&2
+		echo "usage: bench/chat.sh [-quick] [-nopin] [-hold]" >&2
 		exit 2
 		;;
 	esac
@@ -61,6 +78,22 @@ if (($(ulimit -n) < 2200)); then
 		exit 1
 	}
 fi
+holds="" holdmax=0
+if ((hold)); then
+	# As many idle clients as the hard limit allows, less room for the
+	# process's own files (chatload checks, and says so if it is short).
+	hard=$(ulimit -Hn)
+	[[ $hard == unlimited ]] && hard=101100
+	holdmax=$(((hard - 100) / 100 * 100))
+	((holdmax > 100000)) && holdmax=100000
+	if ((holdmax < 2000)); then
+		echo "chat.sh: -hold needs a hard limit of open files above 2100 (ulimit -Hn is $hard)" >&2
+		exit 1
+	fi
+	ulimit -n "$(ulimit -Hn)"
+	for n in 1000 10000; do ((n < holdmax)) && holds="$holds $n"; done
+	holds="$holds $holdmax"
+fi
 
 mkdir -p bin results
 echo "building..."
@@ -70,8 +103,19 @@ out=results/chat-$(date -u +%Y%m%dT%H%M%SZ).txt
 
 measure() {
 	local load=(bin/chatload -server-cpu "$srvcpu" -dur "$dur" -warm "$warm" -timeout 2m)
+	if ((hold)); then
+		for r in $(seq "$rounds"); do
+			for n in $holds; do
+				"${pin1[@]}" "${load[@]}" -hold "$n" -load none | sed "s/^/round$r /"
+			done
+			"${pin1[@]}" "${load[@]}" -load 1000:1 | sed "s/^/round$r /"
+			"${pin1[@]}" "${load[@]}" -hold $((holdmax - 1000)) -load 1000:1 | sed "s/^/round$r /"
+		done
+		return
+	fi
 	for r in $(seq "$rounds"); do
 		"${pin1[@]}" "${load[@]}" -load 10:10,100:10,100:100,1000:1,1000:0.5 | sed "s/^/round$r /"
+		"${pin1[@]}" "${load[@]}" -load 1000:1 -mix 1:1:1 | sed "s/^/round$r /"
 		"${pin1[@]}" "${load[@]}" -load 1000:1 -stall 0.1 -dur "$stalldur" | sed "s/^/round$r /"
 		"${pin1[@]}" "${load[@]}" -load 1000:1 -servers 2 | sed "s/^/round$r /"
 		"${pin1[@]}" bin/natsfanout -server-cpu "$srvcpu" -dur "$dur" -warm "$warm" -timeout 2m -load 1000:1 | sed "s/^/round$r /"
@@ -80,7 +124,7 @@ measure() {
 
 echo "measuring (waiting for /tmp/sockkit-bench.lock)..."
 export -f measure
-export rounds dur warm stalldur srvcpu
+export rounds dur warm stalldur srvcpu hold holds holdmax
 flock /tmp/sockkit-bench.lock bash -c "$(declare -p pin1); measure" | tee "$out"
 
 echo
@@ -91,6 +135,29 @@ grep '^round' "$out" | awk '{print $2, $3, $4}' | sort -k1,1 -k2,2g |
 	sort -V | tee "$out.summary"
 
 fig() { awk -v k="$1" '$1 == k {print $2}' "$out.summary"; }
+if ((hold)); then
+	echo
+	echo "== hold (issue 12): idle clients on one server; target <= 4 KiB RSS per idle client at 100,000"
+	printf "%-10s %14s %14s %12s %12s %10s %8s\n" clients "rss KiB/client" "scavenged KiB" "go KiB" "goroutines" parked joined_s
+	for n in $holds; do
+		h=chat/hold/n$n
+		printf "%-10s %14s %14s %12s %12s %10s %8s\n" "$n" "$(fig $h/mem_rss)" "$(fig $h/mem_rss_scavenged)" "$(fig $h/mem_go)" \
+			"$(fig $h/server_goroutines)" "$(fig $h/parked)" "$(fig $h/join_time)"
+	done
+	rm=$(fig chat/hold/n$holdmax/mem_rss)
+	awk -v n="$holdmax" -v r="$rm" 'BEGIN {
+		printf "RSS per idle client at %d (the most this machine'"'"'s file limit allows, not 100,000): %s KiB (target <= 4): %s\n", n, r, (r != "" && r <= 4 ? "met" : "MISSED")
+	}'
+	h=chat/n1000/r1/hold$((holdmax - 1000))
+	d=$(fig chat/n1000/r1/delivered) p=$(fig chat/n1000/r1/p99)
+	dh=$(fig $h/delivered) ph=$(fig $h/p99) lost=$(fig $h/hold_lost)
+	awk -v n="$((holdmax - 1000))" -v d="$d" -v p="$p" -v dh="$dh" -v ph="$ph" -v lost="$lost" 'BEGIN {
+		printf "1000:1 alone:                 %9s lines/s, p99 %8s ms\n", d, p
+		printf "1000:1 beside %6d idle:     %9s lines/s, p99 %8s ms (%.2fx, %s idle clients lost)\n", n, dh, ph, (d > 0 ? dh / d : 0), lost
+		printf "target 1,000,000 lines/s and p99 < 50 ms beside the idle: %s\n", (dh >= 990000 && ph < 50 ? "met" : "MISSED")
+	}'
+	exit 0
+fi
 echo
 echo "== targets (issue 3)"
 d=$(fig chat/n1000/r1/delivered) e=$(fig chat/n1000/r1/expected)
@@ -110,3 +177,15 @@ awk -v d="$d" -v d2="$d2" -v p2="$p2" -v j2="$j2" -v dn="$dn" -v pn="$pn" -v cn=
 	printf "p99 on two servers: %s ms (target < 100): %s; joining took %s s\n", p2, (p2 < 100 ? "met" : "MISSED"), j2
 	printf "reference, NATS alone with 1000 subscribers: %s lines/s, p99 %s ms, %s cores\n", dn, pn, cn
 }'
+echo
+echo "== targets (issue 11: a third each on TCP, WebSocket and IRC)"
+m=chat/n1000/r1/mix1:1:1
+dm=$(fig $m/delivered) pm=$(fig $m/p99) em=$(fig $m/expected)
+awk -v d="$d" -v pf="$pf" -v dm="$dm" -v pm="$pm" -v em="$em" 'BEGIN {
+	printf "1000:1 all TCP:  %9s lines/s, p99 %8s ms\n", d, pf
+	printf "1000:1 mixed:    %9s lines/s of %s sent for, p99 %8s ms\n", dm, em, pm
+	printf "mixed/all-TCP: deliveries %.2fx, p99 %.2fx (target: within 20 %%): %s\n", (d > 0 ? dm / d : 0), (pf > 0 ? pm / pf : 0), (d > 0 && dm >= 0.8 * d && pm <= 1.2 * pf ? "met" : "MISSED")
+}'
+for dl in tcp ws irc; do
+	printf "  %-4s clients received %9s lines/s, p99 %8s ms\n" $dl "$(fig $m/$dl/delivered)" "$(fig $m/$dl/p99)"
+done

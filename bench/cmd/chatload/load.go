@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/sockkit/sockkit/bench/internal/latency"
 	"github.com/sockkit/sockkit/bench/internal/load"
 )
@@ -18,7 +20,10 @@ import (
 // client is one connection of the load.
 type client struct {
 	nick    string
-	c       net.Conn
+	dialect dialect
+	c       net.Conn        // plain and IRC clients
+	ws      *websocket.Conn // WebSocket clients
+	raw     *pollConn       // the connection under ws
 	stalled bool
 	probe   bool   // reads at once and measures latency; others poll
 	buf     []byte // read buffer: buf[r:w] is unread
@@ -26,9 +31,18 @@ type client struct {
 
 	// Written by the client's reader, read after it ends.
 	hist     latency.Hist
-	received int64 // MSG lines received in the window
-	kicked   bool  // got BYE slow
+	received int64 // messages to the lobby received in the window
+	kicked   bool  // got BYE slow (IRC: ERROR)
 	slowSeen int   // QUIT ... too slow lines seen
+}
+
+// close hangs up.
+func (cl *client) close() {
+	if cl.ws != nil {
+		cl.ws.CloseNow()
+		return
+	}
+	cl.c.Close()
 }
 
 // readLine returns the next line, without "\n", reading as needed; for
@@ -63,13 +77,21 @@ func (cl *client) fill() error {
 	return err
 }
 
-// join connects and takes the nickname.
-func join(ctx context.Context, addr, nick string, stalled bool) (*client, error) {
-	var d net.Dialer
-	if stalled {
-		d.Control = smallReceiveBuffer
+// join connects in dialect d to the server's listener for it and takes
+// the nickname.
+func join(ctx context.Context, srv *server, i int, nick string, d dialect, stalled bool) (*client, error) {
+	switch d {
+	case irc:
+		return joinIRC(ctx, srv.ircAddrs[i%len(srv.ircAddrs)], nick, stalled)
+	case webSocket:
+		return joinWS(ctx, srv.httpAddrs[i%len(srv.httpAddrs)], nick, stalled)
 	}
-	c, err := d.DialContext(ctx, "tcp", addr)
+	return joinPlain(ctx, srv.addrs[i%len(srv.addrs)], nick, stalled)
+}
+
+// joinPlain connects over TCP and takes the nickname.
+func joinPlain(ctx context.Context, addr, nick string, stalled bool) (*client, error) {
+	c, err := dialer(stalled, nil).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -123,21 +145,14 @@ func (cl *client) readLoop(win *load.Window, poll time.Duration) {
 	}
 }
 
-var (
-	msgPrefix  = []byte("MSG lobby ")
-	byeSlow    = []byte("BYE slow")
-	quitPrefix = []byte("QUIT ")
-	tooSlow    = []byte(" too slow")
-)
-
+// line counts and times line l, which arrived at now (Unix nanoseconds).
 func (cl *client) line(l []byte, now int64, measuring bool) {
-	if !bytes.HasPrefix(l, msgPrefix) {
-		switch {
-		case bytes.HasPrefix(l, byeSlow):
-			cl.kicked = true
-		case bytes.HasPrefix(l, quitPrefix) && bytes.HasSuffix(l, tooSlow):
-			cl.slowSeen++
-		}
+	if cl.dialect == irc && len(l) > 0 && l[len(l)-1] == '\r' {
+		l = l[:len(l)-1]
+	}
+	text, ok := cl.message(l)
+	if !ok {
+		cl.other(l)
 		return
 	}
 	if !measuring {
@@ -147,13 +162,8 @@ func (cl *client) line(l []byte, now int64, measuring bool) {
 	if !cl.probe {
 		return
 	}
-	// MSG lobby NICK tNANOS pad
-	rest := l[len(msgPrefix):]
-	sp := bytes.IndexByte(rest, ' ')
-	if sp < 0 {
-		return
-	}
-	if sent, ok := load.SentAt(rest[sp+1:]); ok {
+	// TEXT is tNANOS and padding, whatever the dialect around it.
+	if sent, ok := load.SentAt(text); ok {
 		cl.hist.Record(time.Duration(now - sent))
 	}
 }
@@ -162,30 +172,68 @@ func (cl *client) line(l []byte, now int64, measuring bool) {
 func (cl *client) sendLoop(rate float64, size int, win *load.Window, stop <-chan struct{}, sent *atomic.Int64) {
 	var line []byte
 	load.Pace(rate, size, win, stop, sent, func(now time.Time, msg []byte) bool {
-		line = append(append(line[:0], msg...), '\n')
+		line = cl.appendSay(line[:0], msg)
+		if cl.ws != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return cl.ws.Write(ctx, websocket.MessageText, line) == nil
+		}
 		cl.c.SetWriteDeadline(now.Add(5 * time.Second))
 		_, err := cl.c.Write(line)
 		return err == nil
 	})
 }
 
-// measure runs one point and prints its figures.
-func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error {
+// pointName is the prefix of the figures of point p.
+func pointName(cfg config, p load.Point) string {
+	name := fmt.Sprintf("chat/n%d/r%g", p.N, p.Rate)
+	if cfg.servers > 1 {
+		name += fmt.Sprintf("/servers%d", cfg.servers)
+	}
+	if !cfg.mix.plainOnly() {
+		name += "/mix" + cfg.mix.String()
+	}
+	if cfg.hold > 0 {
+		name += fmt.Sprintf("/hold%d", cfg.hold)
+	}
+	if cfg.stall > 0 {
+		name += fmt.Sprintf("/stall%g", cfg.stall)
+	}
+	return name
+}
+
+// measure runs one point and prints its figures: with -hold, the idle
+// clients first (see holdIdle), then, unless p is nil, the load beside
+// them.
+func measure(ctx context.Context, cfg config, p *load.Point, out io.Writer) error {
 	srv, err := startServers(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.close()
-	name := fmt.Sprintf("chat/n%d/r%g", p.N, p.Rate)
-	if cfg.servers > 1 {
-		name += fmt.Sprintf("/servers%d", cfg.servers)
+	if cfg.hold > 0 {
+		held, err := holdIdle(ctx, cfg, srv, out)
+		defer func() {
+			for _, cl := range held {
+				hangUp(cl)
+			}
+		}()
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			defer func() {
+				fmt.Fprintf(out, "%s/hold_lost %d clients\n", pointName(cfg, *p), len(held)-stillHeld(held))
+			}()
+		}
 	}
-	if cfg.stall > 0 {
-		name += fmt.Sprintf("/stall%g", cfg.stall)
+	if p == nil {
+		return nil
 	}
+	name := pointName(cfg, *p)
 
 	t0 := time.Now()
-	g0, r0, err := srv.mem()
+	m0, err := srv.mem(false)
 	if err != nil {
 		return err
 	}
@@ -194,14 +242,14 @@ func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error
 	win := load.NewWindow()
 	clients, err := load.Dial(p.N, func(i int) (*client, error) {
 		stalled := nStalled > 0 && i%(p.N/max(nStalled, 1)) == 0 && i/(p.N/max(nStalled, 1)) < nStalled
-		return join(ctx, srv.addrs[i%len(srv.addrs)], fmt.Sprintf("c%d", i), stalled)
-	}, func(cl *client) { cl.c.Close() })
+		return join(ctx, srv, i, fmt.Sprintf("c%d", i), cfg.mix.of(i), stalled)
+	}, (*client).close)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		for _, cl := range clients {
-			cl.c.Close()
+			cl.close()
 		}
 	}()
 	var readers sync.WaitGroup
@@ -211,24 +259,28 @@ func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error
 			cl.probe = probes < cfg.probes
 			if cl.probe {
 				probes++
+			} else if cl.raw != nil {
+				cl.raw.poll = cfg.poll
 			}
-			readers.Add(1)
-			go func() {
-				defer readers.Done()
+			readers.Go(func() {
+				if cl.ws != nil {
+					cl.wsReadLoop(win)
+					return
+				}
 				cl.readLoop(win, cfg.poll)
-			}()
+			})
 		}
 	}
 	tJoined := time.Since(t0)
 	time.Sleep(200 * time.Millisecond)
-	g1, r1, err := srv.mem()
+	m1, err := srv.mem(false)
 	if err != nil {
 		return err
 	}
 
 	// Send: warm up, then measure.
 	stop := make(chan struct{})
-	var sent atomic.Int64
+	var sent [nDialects]atomic.Int64
 	var senders sync.WaitGroup
 	start := time.Now()
 	win.Set(start.Add(cfg.warm), start.Add(cfg.warm+cfg.dur))
@@ -236,11 +288,7 @@ func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error
 		if cl.stalled {
 			continue // stalled clients neither read nor write
 		}
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			cl.sendLoop(p.Rate, cfg.size, win, stop, &sent)
-		}()
+		senders.Go(func() { cl.sendLoop(p.Rate, cfg.size, win, stop, &sent[cl.dialect]) })
 	}
 	load.Sleep(ctx, cfg.warm)
 	cpu0 := srv.cpu()
@@ -251,7 +299,7 @@ func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error
 	// Let the last messages of the window arrive, then hang up.
 	load.Sleep(ctx, 500*time.Millisecond)
 	for _, cl := range clients {
-		cl.c.Close()
+		cl.close()
 	}
 	readers.Wait()
 	if err := ctx.Err(); err != nil {
@@ -259,31 +307,52 @@ func measure(ctx context.Context, cfg config, p load.Point, out io.Writer) error
 	}
 
 	var h latency.Hist
+	var byDialect [nDialects]latency.Hist
 	var received int64
+	var receivedBy [nDialects]int64
 	kicked := 0
 	for _, cl := range clients {
 		if cl.stalled {
 			continue
 		}
 		h.Add(&cl.hist)
+		byDialect[cl.dialect].Add(&cl.hist)
 		received += cl.received
+		receivedBy[cl.dialect] += cl.received
 		kicked = max(kicked, cl.slowSeen)
 		if cl.kicked {
 			kicked++ // a reading client dropped: it should not happen
 		}
 	}
 	secs := cfg.dur.Seconds()
-	readersN := p.N - nStalled
-	fmt.Fprintf(out, "%s/sent %.0f msg/s\n", name, float64(sent.Load())/secs)
+	readersN := int64(p.N - nStalled)
+	var sentAll, expected int64
+	for d := range nDialects {
+		n := sent[d].Load()
+		sentAll += n
+		expected += n * readersN
+		if d == irc {
+			expected -= n // IRC clients do not get their own messages back
+		}
+	}
+	fmt.Fprintf(out, "%s/sent %.0f msg/s\n", name, float64(sentAll)/secs)
 	fmt.Fprintf(out, "%s/delivered %.0f lines/s\n", name, float64(received)/secs)
-	fmt.Fprintf(out, "%s/expected %.0f lines/s\n", name, float64(sent.Load())*float64(readersN)/secs)
+	fmt.Fprintf(out, "%s/expected %.0f lines/s\n", name, float64(expected)/secs)
 	h.Print(out, name)
+	if !cfg.mix.plainOnly() {
+		for d := range nDialects {
+			if cfg.mix[d] > 0 {
+				fmt.Fprintf(out, "%s/%s/delivered %.0f lines/s\n", name, d, float64(receivedBy[d])/secs)
+				byDialect[d].Print(out, name+"/"+d.String())
+			}
+		}
+	}
 	fmt.Fprintf(out, "%s/kicked %d clients\n", name, kicked)
 	if !cfg.inproc {
 		fmt.Fprintf(out, "%s/server_cpu %.2f cores\n", name, (cpu1-cpu0).Seconds()/secs)
 	}
 	fmt.Fprintf(out, "%s/join_time %.2f s\n", name, tJoined.Seconds())
-	fmt.Fprintf(out, "%s/mem_rss %.1f KiB/client\n", name, float64(r1-r0)/1024/float64(p.N))
-	fmt.Fprintf(out, "%s/mem_go %.1f KiB/client\n", name, float64(g1-g0)/1024/float64(p.N))
+	fmt.Fprintf(out, "%s/mem_rss %.1f KiB/client\n", name, float64(m1.rss-m0.rss)/1024/float64(p.N))
+	fmt.Fprintf(out, "%s/mem_go %.1f KiB/client\n", name, float64(m1.goMem-m0.goMem)/1024/float64(p.N))
 	return nil
 }
