@@ -391,6 +391,17 @@
 //
 // and nc 127.0.0.1 7070 and nc 127.0.0.1 7071 are in one lobby.
 //
+// A NATS deployment that asks who connects (operator mode: accounts and
+// users as JWTs) takes -nats-creds FILE, the credentials of a user, which
+// nsc makes: nsc add account --name chat, then nsc edit account --name
+// chat --js-mem-storage -1 --js-disk-storage -1 --js-streams -1
+// --js-consumer -1 (the account needs JetStream, for the rooms' stream
+// and the nickname buckets), nsc add user --account chat --name server,
+// nsc generate creds --account chat --name server > chat.creds. Every
+// server may use the same file. Credentials NATS refuses, or a file that
+// is not a creds file, stop the server with NATS's reason; an account
+// without JetStream leaves the rooms local-only, the log saying why.
+//
 // # Shutdown
 //
 // [Server.Shutdown] stops accepting, sends every client "BYE shutdown"

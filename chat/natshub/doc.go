@@ -16,7 +16,13 @@
 // The NATS server must have JetStream enabled ("nats-server -js");
 // nats-server 2.9 (Debian's) and 2.15 are tested. [natsembed] runs one
 // inside the process, for one machine. Credentials, TLS and the like go
-// in [Options].NATS as nats.go options.
+// in [Options].NATS as nats.go options (nats.UserCredentials(file) for a
+// NATS in operator mode, whose account for the Hubs needs JetStream).
+// A NATS server that answers and refuses the connection, for credentials
+// it does not accept or that cannot be read, makes [Connect] fail with
+// its reason; one that cannot be reached yet, or cannot set up the
+// stream (an account without JetStream), leaves the rooms local-only
+// while the Hub keeps trying, and logs why.
 //
 // # One order for every member
 //

@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -220,9 +224,13 @@ type flight struct {
 // may be given, separated by commas; empty means nats.DefaultURL). It
 // waits for the first connection and the setting up of the rooms'
 // stream and the directory, each bounded by o.RequestTimeout; if NATS
-// cannot be reached or refuses, the Hub starts with local-only rooms and
-// keeps trying in the background ([Hub.Shared] tells). Connect fails
-// only for bad options.
+// cannot be reached, or cannot set up the stream or buckets yet, the Hub
+// starts with local-only rooms and keeps trying in the background
+// ([Hub.Shared] tells). Connect fails for bad options, and when a NATS
+// server is reached but the connection is refused, or cannot be made:
+// credentials that NATS does not accept or that cannot be read (a bad
+// creds file), TLS that does not agree, and the like, which trying again
+// would not mend. The error says what NATS said.
 func Connect(url string, o Options) (*Hub, error) {
 	set, err := o.resolve()
 	if err != nil {
@@ -273,10 +281,19 @@ func Connect(url string, o Options) (*Hub, error) {
 			h.warn("natshub: NATS error", err)
 		}),
 	}
-	nc, err := nats.Connect(url, append(opts, set.nats...)...)
+	// A first attempt without RetryOnFailedConnect tells a NATS that
+	// cannot be reached, which may come, from one that refuses us, which
+	// would refuse every retry in silence.
+	nc, err := nats.Connect(url, append(append(opts, set.nats...), nats.RetryOnFailedConnect(false))...)
+	if err != nil && unreachable(err) {
+		nc, err = nats.Connect(url, append(opts, set.nats...)...)
+	}
 	if err != nil {
 		h.cancel()
-		return nil, err
+		if errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("natshub: NATS refused the credentials (or their absence): %w", err)
+		}
+		return nil, fmt.Errorf("natshub: connecting to NATS: %w", err)
 	}
 	h.nc = nc
 	if h.priv, err = nc.Subscribe(set.privPrefix+h.id, h.receivePrivate); err != nil {
@@ -291,6 +308,16 @@ func Connect(url string, o Options) (*Hub, error) {
 	go h.leaseLoop()
 	<-h.firstSetup
 	return h, nil
+}
+
+// unreachable reports whether err, from a first attempt to connect to
+// NATS, means that no NATS server answered, or none could take one more
+// connection: what a NATS that is starting or coming back may mend.
+func unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, nats.ErrNoServers) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrMaxConnectionsExceeded) ||
+		errors.Is(err, nats.ErrMaxAccountConnectionsExceeded)
 }
 
 // newID returns a random server ID.

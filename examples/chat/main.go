@@ -278,7 +278,7 @@ func shareRooms(url, creds string, logger *slog.Logger, stdout io.Writer) (*nats
 	if hub.Shared() {
 		fmt.Fprintf(stdout, "chat: rooms shared through NATS at %s\n", url)
 	} else {
-		fmt.Fprintf(stdout, "chat: NATS at %s not reachable yet; rooms are local-only until it is\n", url)
+		fmt.Fprintf(stdout, "chat: NATS at %s cannot share the rooms yet (not reachable, or no JetStream for the account: see the log); rooms are local-only until it can\n", url)
 	}
 	return hub, func() {
 		hub.Close()

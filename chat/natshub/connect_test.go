@@ -1,0 +1,87 @@
+package natshub
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// TestConnectRefused: a NATS server that is there and refuses the Hub
+// makes Connect fail with what NATS said, where one that cannot be
+// reached gives a Hub with local-only rooms that keeps trying.
+func TestConnectRefused(t *testing.T) {
+	noLeaks(t)
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		Username: "chat", Password: "secret", NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	if !ns.ReadyForConnections(bound) {
+		t.Fatal("the NATS server did not start")
+	}
+	notCreds := filepath.Join(t.TempDir(), "x.creds")
+	if err := os.WriteFile(notCreds, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		opts []nats.Option
+		want string // in the error; "" for a Hub
+		auth bool   // the error is nats.ErrAuthorization
+	}{
+		{"no password", nil, "natshub: NATS refused the credentials (or their absence): nats: Authorization Violation", true},
+		{"wrong password", []nats.Option{nats.UserInfo("chat", "guess")}, "Authorization Violation", true},
+		{"not a creds file", []nats.Option{nats.UserCredentials(notCreds)}, "natshub: connecting to NATS: error signing nonce", false},
+		{"right password", []nats.Option{nats.UserInfo("chat", "secret")}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions()
+			o.NATS = tc.opts
+			h, err := Connect(ns.ClientURL(), o)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer h.Close()
+				if !h.Shared() {
+					t.Error("the rooms are not shared")
+				}
+				return
+			}
+			if err == nil {
+				h.Close()
+				t.Fatalf("Connect succeeded, want %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) || errors.Is(err, nats.ErrAuthorization) != tc.auth {
+				t.Errorf("Connect: %v, want %q (authorization error: %v)", err, tc.want, tc.auth)
+			}
+		})
+	}
+
+	// Nothing listens on a port that was just closed: that may pass.
+	url := ns.ClientURL()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	o := testOptions()
+	o.NATS = []nats.Option{nats.UserInfo("chat", "secret")}
+	h, err := Connect(url, o)
+	if err != nil {
+		t.Fatalf("Connect to a NATS that is not there: %v, want a local-only Hub", err)
+	}
+	defer h.Close()
+	if h.Shared() {
+		t.Error("shared rooms without NATS")
+	}
+}
