@@ -40,8 +40,9 @@ type Options struct {
 	// NATS are options for nats.Connect, applied after the Hub's own, so
 	// that they may add credentials (nats.UserCredentials(file)), TLS or
 	// a name, or change what the Hub set. The Hub needs
-	// nats.ReconnectBufSize(-1), nats.MaxReconnects(-1) and
-	// nats.RetryOnFailedConnect(true) to keep its promises: changing them
+	// nats.ReconnectBufSize(-1), nats.MaxReconnects(-1),
+	// nats.IgnoreAuthErrorAbort() and nats.RetryOnFailedConnect(true) to
+	// keep its promises: changing them
 	// changes what the package documentation says.
 	NATS []nats.Option
 
@@ -262,6 +263,11 @@ func Connect(url string, o Options) (*Hub, error) {
 		nats.Name("sockkit chat " + h.id),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
+		// Credentials refused once the Hub runs (revoked, expired, the
+		// server's trust changed) are retried with the backoff like any
+		// other loss, rather than given up on after two: the rooms stay
+		// local-only, with the reason in the log, until NATS takes them.
+		nats.IgnoreAuthErrorAbort(),
 		nats.ReconnectBufSize(-1),
 		nats.CustomReconnectDelay(h.backoff),
 		nats.PingInterval(set.echoTimeout),
