@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"log/slog"
@@ -142,13 +143,27 @@ type ircState struct {
 	deadline    time.Time // the read deadline set last
 	buf         []byte    // for formatting lines
 
-	out []byte // for translating lines; guarded by session.mu
+	out  []byte                          // for translating lines; guarded by session.mu
+	last *atomic.Pointer[ircTranslation] // the Server's, shared by its IRC sessions
+}
+
+// ircTranslation is a room line and its IRC form, kept by the Server for
+// the next IRC member of the room: a line published to a room reaches
+// its members one after another, and the IRC form of a room line depends
+// only on the server's IRC name, so one translation serves them all
+// (instead of a parse per member). It is never changed once stored.
+type ircTranslation struct {
+	line []byte // the plain-dialect line
+	name string // the IRC server name in out
+	from string // the sender, who does not get its own MSG and ME lines
+	own  bool   // from does not get out
+	out  []byte
 }
 
 // startIRC makes the session an IRC one.
 func (ss *session) startIRC() {
 	cfg := ss.srv.set.irc
-	st := &ircState{cfg: cfg, lastLine: time.Now()}
+	st := &ircState{cfg: cfg, lastLine: time.Now(), last: &ss.srv.ircLast}
 	if cfg.register > 0 {
 		st.regDeadline = st.lastLine.Add(cfg.register)
 	}
@@ -871,6 +886,12 @@ func (st *ircState) translate(line []byte, self string) []byte {
 	if !st.registered.Load() {
 		return nil
 	}
+	if t := st.last.Load(); t != nil && t.name == st.cfg.name && bytes.Equal(t.line, line) {
+		if t.own && t.from == self {
+			return nil
+		}
+		return t.out
+	}
 	e, err := ParseEvent(string(line))
 	if err != nil || e.Nick != "" && !ValidNick(e.Nick) || e.Room != "" && !ValidRoom(e.Room) {
 		return nil
@@ -911,6 +932,14 @@ func (st *ircState) translate(line []byte, self string) []byte {
 		return nil
 	}
 	st.out = b
+	switch e.Kind {
+	case KindMessage, KindAction, KindJoin, KindPart, KindQuit, KindNick:
+		st.last.Store(&ircTranslation{
+			line: bytes.Clone(line), name: c.name, from: e.Nick,
+			own: e.Kind == KindMessage || e.Kind == KindAction,
+			out: bytes.Clone(b),
+		})
+	}
 	return b
 }
 

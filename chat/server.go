@@ -209,7 +209,8 @@ type Server struct {
 	hub      Hub
 	room     string
 
-	parked atomic.Int64 // sessions parked now
+	parked  atomic.Int64                   // sessions parked now
+	ircLast atomic.Pointer[ircTranslation] // the last room line translated for IRC
 
 	mu    sync.Mutex
 	nicks map[string]*session // by folded nickname
