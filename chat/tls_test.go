@@ -296,3 +296,24 @@ func TestSetWriteBufferUnderTLS(t *testing.T) {
 		t.Errorf("SO_SNDBUF %d after asking for %d through the TLS connection (was %d)", after, want, before)
 	}
 }
+
+// TestTLSSilentDropped checks that a client that never starts its TLS
+// handshake is dropped at the registration timeout, on both ports.
+func TestTLSSilentDropped(t *testing.T) {
+	defer leaktest.Check(t)()
+	srv := &Server{RegisterTimeout: 200 * time.Millisecond, IRC: IRCOptions{RegisterTimeout: 200 * time.Millisecond}}
+	r, stop := startTLS(t, srv)
+	defer stop()
+	for _, addr := range []string{r.plain, r.irc} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(hang))
+		_, err = io.ReadAll(c)
+		c.Close()
+		if os.IsTimeout(err) {
+			t.Errorf("%s: a client that never started its handshake was not dropped", addr)
+		}
+	}
+}
