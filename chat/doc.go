@@ -472,4 +472,28 @@
 // Content-Security-Policy that allows its own inline script and style (by
 // hash) and WebSockets to its own host, and nothing else. The example
 // program serves it with "chat serve -http 127.0.0.1:8080".
+//
+// # TLS
+//
+// Every way in works over TLS, with nothing in this package to set: give
+// [Server.Serve] and [Server.ServeIRC] a [crypto/tls.NewListener], serve
+// the page and the [WebSocket] from an https server (the page then opens
+// wss:// next to itself, and the Origin check compares hosts, so an
+// https page passes it as an http one does), and give [Client.Dial] a
+// [crypto/tls.Dialer]'s DialContext (see the example). The handshake
+// happens on a session's first read or write, under its deadlines: a
+// client that never completes it is dropped at its registration timeout,
+// and one turned away by the connection limits holds up nothing. A TLS
+// session cannot be parked, since its reads go through crypto/tls: it
+// keeps its goroutine and read buffer while idle (see
+// [Server.MaxConns]). [Server.SendBuffer] applies to the TCP connection
+// under it.
+//
+// Peers that speak TLS join as they join in clear: "openssl s_client
+// -quiet -connect 127.0.0.1:7070 -CAfile cert.pem" or "socat -
+// OPENSSL:127.0.0.1:7070,cafile=cert.pem" for the plain dialect, an IRC
+// client with TLS on either port (irssi: "/connect -tls -tls_cafile
+// cert.pem localhost 6667"; irssi matches a certificate's DNS names, not
+// its IP addresses), a browser at https://. The example program takes
+// -tls-cert and -tls-key for all of its listeners.
 package chat

@@ -33,7 +33,14 @@ func startNC(t *testing.T, addr, nick string) *ncUser {
 		t.Skip("nc not installed (Debian package netcat-openbsd)")
 	}
 	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(nc, host, port)
+	return startPeer(t, exec.Command(nc, host, port), nick)
+}
+
+// startPeer starts cmd, a program that connects to the plain dialect
+// and passes lines both ways between its stdin and stdout as nc does,
+// and takes nick with it.
+func startPeer(t *testing.T, cmd *exec.Cmd, nick string) *ncUser {
+	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

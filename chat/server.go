@@ -362,15 +362,16 @@ func (s *Server) start(sv *serving, c net.Conn, d dialect) {
 			text = "too many connections from your address"
 		}
 		s.log(slog.LevelWarn, "chat: connection refused: "+why.String(), "remote", c.RemoteAddr())
-		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		// A read deadline too: over TLS the write first does the
+		// handshake, which reads, and a client that never sends its
+		// hello must not hold up the accept loop.
+		c.SetDeadline(time.Now().Add(100 * time.Millisecond))
 		c.Write(fullLine(d, text))
 		c.Close()
 		return
 	}
 	if sb := s.set.sendBuffer; sb > 0 {
-		if tc, ok := c.(interface{ SetWriteBuffer(int) error }); ok {
-			tc.SetWriteBuffer(sb)
-		}
+		setWriteBuffer(c, sb)
 	}
 	ss := newSession(s, sv, c)
 	ss.release = release

@@ -242,12 +242,7 @@ func (c *wsConn) SetWriteDeadline(t time.Time) error {
 
 // SetWriteBuffer sets the send buffer (SO_SNDBUF) of the TCP connection
 // under the WebSocket, as Server.SendBuffer asks.
-func (c *wsConn) SetWriteBuffer(n int) error {
-	if tc, ok := c.raw.(interface{ SetWriteBuffer(int) error }); ok {
-		return tc.SetWriteBuffer(n)
-	}
-	return nil
-}
+func (c *wsConn) SetWriteBuffer(n int) error { return setWriteBuffer(c.raw, n) }
 
 // deadline is a read deadline that wakes a waiting Read: wait returns a
 // channel that is closed once the deadline has passed.

@@ -2,8 +2,8 @@
 //
 //	chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
 //	           [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
-//	           [-nats URL|embedded [-nats-creds FILE]]
-//	chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
+//	           [-nats URL|embedded [-nats-creds FILE]] [-tls-cert FILE -tls-key FILE]
+//	chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never] [-tls [-ca FILE | -insecure]]
 //
 // serve runs the server until interrupted; people can also join it with
 // nc, telnet or an IRC client, and with -irc it also listens for IRC
@@ -13,6 +13,14 @@
 // lets pages of other sites open the socket (see chat.WebSocket).
 // -charset sets the charset of clients that do not choose one with
 // /charset (GBK for the tutorials' clients, say).
+//
+// With -tls-cert and -tls-key every listener of serve speaks TLS: the
+// main port (join -tls, openssl s_client -connect 127.0.0.1:7070, or an
+// IRC client with TLS), the -irc port (irssi: /connect -tls 127.0.0.1
+// 6667), and -http, which then serves https and wss. join -ca FILE
+// checks the server's certificate against the CA certificates in FILE
+// (a self-signed server's own certificate), -tls alone against the
+// system's, and -insecure not at all, with a warning.
 //
 // When its stdin is a terminal (or with -console), serve also has an
 // operator console: the person at the terminal is in the lobby as
@@ -71,6 +79,7 @@ import (
 	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/termcolor"
+	"github.com/sockkit/sockkit/internal/tlsflag"
 )
 
 const defaultAddr = "127.0.0.1:7070"
@@ -78,8 +87,8 @@ const defaultAddr = "127.0.0.1:7070"
 const usage = `usage:
   chat serve [-addr 127.0.0.1:7070] [-irc 127.0.0.1:6667] [-http 127.0.0.1:8080 [-origins LIST]] [-quit-words byebye,q]
              [-charset NAME] [-console] [-oneshot] [-color auto|always|never]
-             [-nats URL|embedded [-nats-creds FILE]]
-  chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never]
+             [-nats URL|embedded [-nats-creds FILE]] [-tls-cert FILE -tls-key FILE]
+  chat join [-addr 127.0.0.1:7070] -nick NAME [-color auto|always|never] [-tls [-ca FILE | -insecure]]
 `
 
 func main() {
@@ -117,7 +126,18 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.Var(&color, "color", "colour the console's nicknames: `auto`, always or never")
 	natsURL := fs.String("nats", "", "share rooms with other servers through the NATS server at this `URL`, or \"embedded\" to run one here")
 	natsCreds := fs.String("nats-creds", "", "NATS credentials `file` (a user JWT and its seed)")
+	var tf tlsflag.ServerFlags
+	tf.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	if err := tf.Validate(); err != nil {
+		fmt.Fprintln(stderr, "chat serve:", err)
+		fs.Usage()
+		return cli.ErrUsage
+	}
+	tlsConfig, err := tf.Config()
+	if err != nil {
 		return err
 	}
 	if *natsCreds != "" && *natsURL == "" {
@@ -151,6 +171,11 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			return err
 		}
 	}
+	overTLS, scheme := "", "http"
+	if tlsConfig != nil {
+		l, ircL, httpL = listenTLS(tlsConfig, l, ircL, httpL)
+		overTLS, scheme = " over TLS", "https"
+	}
 	logHandler := slog.NewTextHandler(stderr, nil)
 	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset, ShutdownTimeout: 5 * time.Second}
 	srv.QuitWords = list(*quit)
@@ -167,14 +192,14 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		defer stop() // after the server's Shutdown below
 		srv.Hub = hub
 	}
-	fmt.Fprintf(stdout, "chat: serving on %s\n", l.Addr())
+	fmt.Fprintf(stdout, "chat: serving on %s%s\n", l.Addr(), overTLS)
 	errc := make(chan error, 4)
 	// The signal context goes straight to Serve: its end is the graceful
 	// shutdown, in which every client gets its "BYE shutdown".
 	go func() { errc <- srv.Serve(ctx, l) }()
 	serving := 1
 	if ircL != nil {
-		fmt.Fprintf(stdout, "chat: serving IRC on %s\n", ircL.Addr())
+		fmt.Fprintf(stdout, "chat: serving IRC on %s%s\n", ircL.Addr(), overTLS)
 		go func() { errc <- srv.ServeIRC(ctx, ircL) }()
 		serving++
 	}
@@ -190,7 +215,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			IdleTimeout:       time.Minute,
 			ErrorLog:          slog.NewLogLogger(logHandler, slog.LevelWarn),
 		}
-		fmt.Fprintf(stdout, "chat: serving the web page on http://%s/\n", httpL.Addr())
+		fmt.Fprintf(stdout, "chat: serving the web page on %s://%s/\n", scheme, httpL.Addr())
 		go func() { errc <- srv.Serve(ctx, ws) }()
 		go func() {
 			err := hs.Serve(httpL)
@@ -305,6 +330,8 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	nick := fs.String("nick", "", "your `nickname` (1-16 letters, digits, _ or -)")
 	var color termcolor.Mode
 	fs.Var(&color, "color", "colour nicknames: `auto`, always or never")
+	var tf tlsflag.ClientFlags
+	tf.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -313,11 +340,20 @@ func join(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fs.Usage()
 		return cli.ErrUsage
 	}
-	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := chat.Dial(dialCtx, *addr, *nick)
-	cancel()
+	if err := tf.Validate(); err != nil {
+		fmt.Fprintln(stderr, "chat join:", err)
+		fs.Usage()
+		return cli.ErrUsage
+	}
+	client, err := joinClient(&tf, stderr)
 	if err != nil {
 		return err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := client.Join(dialCtx, *addr, *nick)
+	cancel()
+	if err != nil {
+		return explainJoin(err, tf.Enabled())
 	}
 	defer conn.Close()
 	// The program speaks UTF-8, whatever the server's charset for

@@ -27,6 +27,9 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,7 +86,9 @@ func Find() string {
 // [Timeout]. When t ends, a screenshot is saved if t failed, then the
 // browser is closed and waited for. New skips t with [SkipMessage] if
 // chromium is not installed, and fails t if it does not start.
-func New(t testing.TB) context.Context {
+//
+// Options come after [Flags] and may add to them, such as [TrustKey]'s.
+func New(t testing.TB, options ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	bin := Find()
 	if bin == "" {
@@ -93,6 +98,7 @@ func New(t testing.TB) context.Context {
 	for _, f := range Flags {
 		opts = append(opts, chromedp.Flag(f, true))
 	}
+	opts = append(opts, options...)
 	out := &clitest.Buffer{} // the browser's output, for an error on start
 	opts = append(opts, chromedp.CombinedOutput(out))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -142,4 +148,14 @@ func save(ctx context.Context, dir, name string) (string, error) {
 	}
 	p := filepath.Join(dir, name+".png")
 	return p, os.WriteFile(p, png, 0o644)
+}
+
+// TrustKey is the option for [New] that makes the browser accept the
+// certificates, self-signed ones too, of the public key of cert, and no
+// other certificate it would refuse: for a test server with a test
+// certificate. (Chromium's --ignore-certificate-errors-spki-list, which
+// takes effect with --user-data-dir, as New gives.)
+func TrustKey(cert *x509.Certificate) chromedp.ExecAllocatorOption {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(sum[:]))
 }
