@@ -63,10 +63,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/chat/natshub"
 	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/metrics"
 	"github.com/sockkit/sockkit/internal/termcolor"
 )
 
@@ -114,6 +116,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.Var(&color, "color", "colour the console's nicknames: `auto`, always or never")
 	natsURL := fs.String("nats", "", "share rooms with other servers through the NATS server at this `URL`, or \"embedded\" to run one here")
 	natsCreds := fs.String("nats-creds", "", "NATS credentials `file` (a user JWT and its seed)")
+	ops := metrics.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -148,8 +151,18 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 			return err
 		}
 	}
-	logHandler := slog.NewTextHandler(stderr, nil)
-	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset, ShutdownTimeout: 5 * time.Second}
+	srv := &chat.Server{Logger: ops.Logger(stderr), Charset: *charset, ShutdownTimeout: 5 * time.Second}
+	logHandler := srv.Logger.Handler()
+	stopMetrics, err := ops.Start("chat", stdout, srv.Logger, func() sockkit.Counters { return srv.Stats().Counters })
+	if err != nil {
+		for _, l := range []net.Listener{l, ircL, httpL} {
+			if l != nil {
+				l.Close()
+			}
+		}
+		return err
+	}
+	defer stopMetrics()
 	srv.QuitWords = list(*quit)
 	if *natsURL != "" {
 		hub, stop, err := shareRooms(*natsURL, *natsCreds, srv.Logger, stdout)

@@ -150,6 +150,7 @@ func Dispatch(ctx context.Context, prog, usage string, cmds Commands, args []str
 		fmt.Fprint(stdout, displayUsage(prog, usage))
 		fmt.Fprintf(stdout, "  %s -version\n\n", display(prog))
 		if _, ok := cmds["serve"]; ok {
+			fmt.Fprintf(stdout, "serve also takes -v (debug records), -log text|json (records on stderr),\n-metrics ADDR (Prometheus at http://ADDR/metrics) and -pprof (with -metrics).\n")
 			fmt.Fprintf(stdout, "Flags can also be set in the environment, such as %s for serve -addr;\n", EnvName(prog+" serve", "addr"))
 		} else {
 			fmt.Fprintf(stdout, "Flags can also be set in the environment, as %s_CMD_FLAG;\n", EnvName(prog, ""))
@@ -213,4 +214,14 @@ func Parse(fs *flag.FlagSet, args []string, minArgs, maxArgs int) error {
 		return ErrUsage
 	}
 	return nil
+}
+
+// Usagef reports a mistake on fs's command line that the flag package
+// cannot see (flags that do not go together, a value out of range): it
+// prints "prog cmd: " and the message, then fs's short usage, and
+// returns [ErrUsage].
+func Usagef(fs *flag.FlagSet, format string, args ...any) error {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", display(fs.Name()), fmt.Sprintf(format, args...))
+	fs.Usage()
+	return ErrUsage
 }
