@@ -280,10 +280,18 @@ type settings struct {
 	operator                      string // OperatorNick, folded
 }
 
+// log writes a record if there is a Logger, with addresses as their
+// strings (a *net.TCPAddr would be an object in JSON).
 func (s *Server) log(level slog.Level, msg string, args ...any) {
-	if s.Logger != nil {
-		s.Logger.Log(context.Background(), level, msg, args...)
+	if s.Logger == nil {
+		return
 	}
+	for i, a := range args {
+		if addr, ok := a.(net.Addr); ok {
+			args[i] = addr.String()
+		}
+	}
+	s.Logger.Log(context.Background(), level, msg, args...)
 }
 
 // init resolves the settings, once; a bad one is reported by Serve.

@@ -91,6 +91,7 @@ type session struct {
 	lr          lineReader
 	raw         rawReader // the source of lr while the session can park
 	parking     park.Conn // parks the session while it idles, if registered
+	began       time.Time // when the session began
 	lastActive  time.Time // when the last line came, or the session began
 	deadlineSet time.Time // when the read deadline was last moved (blocking only)
 	blocking    bool      // reads wait in the goroutine: the session does not park
@@ -132,6 +133,7 @@ func newSession(s *Server, sv *serving, c net.Conn) *session {
 		lastActive:   time.Now(),
 		blocking:     true,
 	}
+	ss.began = ss.lastActive
 	ss.lr.init(c, ss.maxLine, sv.lineBufs)
 	if r := s.set.lineRate; r > 0 {
 		ss.lim = rate.NewLimiter(rate.Limit(r), s.set.lineBurst)
@@ -687,7 +689,8 @@ func (ss *session) count() {
 func (ss *session) ended() {
 	why := ss.reason()
 	ss.c.Close()
-	ss.srv.log(slog.LevelInfo, "chat: session ended", "remote", ss.c.RemoteAddr(), "nick", ss.Nick(), "reason", why.code, "detail", why.bye)
+	ss.srv.log(slog.LevelInfo, "chat: session ended", "remote", ss.c.RemoteAddr(), "nick", ss.Nick(), "reason", why.code, "detail", why.bye,
+		"duration", time.Since(ss.began).Round(time.Millisecond))
 	ss.remove()
 }
 

@@ -1,10 +1,13 @@
 package httpfetch
 
 import (
-	"github.com/sockkit/sockkit/internal/admit"
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/admit"
 )
 
 // deadlineHandler gives every response a progress deadline instead of a
@@ -15,10 +18,15 @@ type deadlineHandler struct {
 	h        http.Handler
 	timeout  time.Duration
 	counters *admit.Counters // requests and bytes sent; may be nil
+	logger   *slog.Logger    // one info record per request; may be nil
 }
 
 func (d *deadlineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	rc := http.NewResponseController(w)
+	pw := &progressWriter{ResponseWriter: w, rc: rc, timeout: d.timeout}
+	defer d.log(r, pw, start)
+	w = pw
 	rc.SetWriteDeadline(time.Now().Add(d.timeout))
 	if r.ContentLength != 0 {
 		// Requests for files have no body. Refuse one, and close the
@@ -33,7 +41,6 @@ func (d *deadlineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request body not accepted", http.StatusBadRequest)
 		return
 	}
-	pw := &progressWriter{ResponseWriter: w, rc: rc, timeout: d.timeout}
 	d.h.ServeHTTP(pw, r)
 	if d.counters != nil {
 		d.counters.Request(0, int(pw.sent))
@@ -42,13 +49,39 @@ func (d *deadlineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.SetWriteDeadline(time.Now().Add(d.timeout))
 }
 
+// log writes the request's record: what was asked, by whom, the answer
+// and how long it took, as an access log does.
+func (d *deadlineHandler) log(r *http.Request, pw *progressWriter, start time.Time) {
+	if d.logger == nil || !d.logger.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	status := pw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	args := []any{"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.EscapedPath(),
+		"status", status, "bytes", pw.sent, "duration", time.Since(start).Round(time.Microsecond)}
+	if rg := r.Header.Get("Range"); rg != "" {
+		args = append(args, "range", rg)
+	}
+	d.logger.Info("httpfetch: request", args...)
+}
+
 // progressWriter moves the write deadline forward before each WriteChunk
-// bytes.
+// bytes, and keeps the status and the size of the response for the log.
 type progressWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
 	sent    int64 // body bytes written
+	status  int   // the status written; 0 before WriteHeader
+}
+
+func (w *progressWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // Unwrap lets http.ResponseController reach the original writer.

@@ -94,8 +94,10 @@ type Server struct {
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 
-	// Logger, if not nil, receives errors of the HTTP server and of
-	// opening files, at warn level, and rejected connections at debug.
+	// Logger, if not nil, receives one record per request at info level
+	// (remote address, method, path, status, body bytes sent, duration
+	// and Range), errors of the HTTP server and of opening files at warn
+	// level, and rejected connections at debug.
 	Logger *slog.Logger
 
 	group    track.Group
@@ -167,7 +169,7 @@ func (s *Server) Handler() (http.Handler, error) {
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	err := s.init()
 	hs := &http.Server{
-		Handler:           &deadlineHandler{h: s.handler, timeout: s.set.writeTimeout, counters: &s.gate.Counters},
+		Handler:           &deadlineHandler{h: s.handler, timeout: s.set.writeTimeout, counters: &s.gate.Counters, logger: s.Logger},
 		ReadHeaderTimeout: s.set.readHeaderTimeout,
 		IdleTimeout:       s.set.idleTimeout,
 		MaxHeaderBytes:    s.set.maxHeaderBytes,

@@ -13,7 +13,7 @@ import (
 // newMember returns a member for name at from, joined now, with a fresh
 // key and its own rate limit.
 func (s *Server) newMember(name string, from netip.AddrPort, c *conn, now time.Time) *member {
-	m := &member{name: name, addr: from, c: c, seen: now, key: newKey()}
+	m := &member{name: name, addr: from, c: c, seen: now, from: now, key: newKey()}
 	if s.memberRate > 0 {
 		m.lim = rate.NewLimiter(s.memberRate, s.memberBurst)
 	}
@@ -82,7 +82,7 @@ func (s *Server) leave(c *conn, m *member) {
 	s.mu.Unlock()
 	if gone {
 		s.stats.left.Add(1)
-		s.event(m.name, "left")
+		s.event(m, "left")
 		s.send(c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeLeft})
 	}
 }

@@ -17,6 +17,7 @@ type member struct {
 	c    *conn
 	key  Key           // sent in the welcome; signs the member's datagrams
 	lim  *rate.Limiter // the member's own rate; nil when Rate is negative
+	from time.Time     // when it joined
 
 	// Guarded by Server.mu:
 	seen   time.Time    // the last datagram that proved to be the member's
@@ -113,7 +114,7 @@ func (s *Server) sweep(now time.Time) {
 	s.mu.Unlock()
 	s.stats.expired.Add(int64(len(gone)))
 	for _, m := range gone {
-		s.event(m.name, "expired")
+		s.event(m, "expired")
 		s.send(m.c, m.addr, Packet{Kind: KindBye, Name: m.name, Text: ByeExpired})
 	}
 }

@@ -453,9 +453,9 @@ func (s *Server) join(c *conn, from netip.AddrPort, n int, p Packet, now time.Ti
 	}
 	if old != nil {
 		s.stats.left.Add(1)
-		s.event(old.name, "left")
+		s.event(old, "left")
 	}
-	s.event(p.Name, "joined")
+	s.event(nm, "joined")
 	s.send(c, from, Packet{Kind: KindWelcome, Name: p.Name, Key: nm.key})
 }
 
@@ -497,11 +497,15 @@ func (s *Server) broadcast(out []byte, except *member, targets []*member) []*mem
 	return targets
 }
 
-// event records a join, leave or expiry.
-func (s *Server) event(name, what string) {
-	s.log(slog.LevelInfo, "udpcolor: member "+what, "name", name)
+// event records a join, leave or expiry of m.
+func (s *Server) event(m *member, what string) {
+	if what == "joined" {
+		s.log(slog.LevelInfo, "udpcolor: member "+what, "name", m.name, "from", m.addr)
+	} else {
+		s.log(slog.LevelInfo, "udpcolor: member "+what, "name", m.name, "from", m.addr, "duration", s.now().Sub(m.from).Round(time.Millisecond))
+	}
 	if s.render != nil {
-		s.render.Event(name, what)
+		s.render.Event(m.name, what)
 	}
 }
 

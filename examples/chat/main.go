@@ -74,10 +74,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/chat/natshub"
 	"github.com/sockkit/sockkit/chat/natshub/natsembed"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/metrics"
 	"github.com/sockkit/sockkit/internal/termcolor"
 	"github.com/sockkit/sockkit/internal/tlsflag"
 )
@@ -128,6 +130,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	natsCreds := fs.String("nats-creds", "", "NATS credentials `file` (a user JWT and its seed)")
 	var tf tlsflag.ServerFlags
 	tf.Register(fs)
+	ops := metrics.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -176,8 +179,18 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		l, ircL, httpL = listenTLS(tlsConfig, l, ircL, httpL)
 		overTLS, scheme = " over TLS", "https"
 	}
-	logHandler := slog.NewTextHandler(stderr, nil)
-	srv := &chat.Server{Logger: slog.New(logHandler), Charset: *charset, ShutdownTimeout: 5 * time.Second}
+	srv := &chat.Server{Logger: ops.Logger(stderr), Charset: *charset, ShutdownTimeout: 5 * time.Second}
+	logHandler := srv.Logger.Handler()
+	stopMetrics, err := ops.Start("chat", stdout, srv.Logger, func() sockkit.Counters { return srv.Stats().Counters })
+	if err != nil {
+		for _, l := range []net.Listener{l, ircL, httpL} {
+			if l != nil {
+				l.Close()
+			}
+		}
+		return err
+	}
+	defer stopMetrics()
 	srv.QuitWords = list(*quit)
 	if *natsURL != "" {
 		hub, stop, err := shareRooms(*natsURL, *natsCreds, srv.Logger, stdout)

@@ -42,9 +42,11 @@ import (
 
 	"golang.org/x/text/transform"
 
+	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/echo"
 	"github.com/sockkit/sockkit/internal/charset"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/metrics"
 	"github.com/sockkit/sockkit/internal/textsafe"
 	"github.com/sockkit/sockkit/internal/tlsflag"
 )
@@ -84,6 +86,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	burst := fs.Int("burst", echo.DefaultPacketBurst, "UDP datagrams answered at once per source address before -rate applies")
 	var tf tlsflag.ServerFlags
 	tf.Register(fs)
+	ops := metrics.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -100,7 +103,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &echo.Server{Greeting: *greet, PacketsPerSecond: *rate, PacketBurst: *burst, ShutdownTimeout: shutdownTimeout}
+	srv := &echo.Server{Greeting: *greet, PacketsPerSecond: *rate, PacketBurst: *burst, ShutdownTimeout: shutdownTimeout, Logger: ops.Logger(stderr)}
+	stopMetrics, err := ops.Start("echo", stdout, srv.Logger, func() sockkit.Counters { return srv.Stats().Counters })
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if *upper {
 		srv.Transform = echo.Upper
 	}

@@ -36,8 +36,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/httpfetch"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/metrics"
 	"github.com/sockkit/sockkit/internal/textsafe"
 )
 
@@ -59,6 +61,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dot := fs.Bool("dotfiles", false, "serve names that begin with a dot")
 	var tf tlsflag.ServerFlags
 	tf.Register(fs)
+	ops := metrics.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -81,7 +84,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tlsConfig.NextProtos = []string{"http/1.1"}
 		l, scheme = tls.NewListener(l, tlsConfig), "https"
 	}
-	srv := &httpfetch.Server{Dir: *dir, Dotfiles: *dot}
+	srv := &httpfetch.Server{Dir: *dir, Dotfiles: *dot, Logger: ops.Logger(stderr)}
+	stopMetrics, err := ops.Start("httpfetch", stdout, srv.Logger, func() sockkit.Counters { return srv.Stats().Counters })
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer stopMetrics()
 	what := "a Hello World page"
 	if *dir != "" {
 		what = *dir

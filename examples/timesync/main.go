@@ -40,7 +40,9 @@ import (
 
 	"github.com/sockkit/sockkit/internal/charset"
 
+	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/metrics"
 	"github.com/sockkit/sockkit/timesync"
 )
 
@@ -74,10 +76,11 @@ func flags(cmd string, stderr io.Writer) (*flag.FlagSet, *string) {
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, addr := flags("serve", stderr)
 	rate := fs.Float64("rate", timesync.DefaultPacketsPerSecond, "requests per second allowed per source; negative for no limit")
+	ops := metrics.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return serve(ctx, *addr, *rate, stdout)
+	return serve(ctx, *addr, *rate, ops, stdout, stderr)
 }
 
 func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -190,12 +193,17 @@ func format(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func serve(ctx context.Context, addr string, rate float64, stdout io.Writer) error {
+func serve(ctx context.Context, addr string, rate float64, ops *metrics.Flags, stdout, stderr io.Writer) error {
+	srv := &timesync.Server{PacketsPerSecond: rate, ShutdownTimeout: shutdownTimeout, Logger: ops.Logger(stderr)}
+	stopMetrics, err := ops.Start("timesync", stdout, srv.Logger, func() sockkit.Counters { return srv.Stats().Counters })
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &timesync.Server{PacketsPerSecond: rate, ShutdownTimeout: shutdownTimeout}
 	fmt.Fprintln(stdout, "timesync: serving NTP and the format service on", pc.LocalAddr())
 	// The signal context goes straight to ServePacket: its end is the
 	// graceful shutdown, bounded by ShutdownTimeout.

@@ -37,7 +37,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -45,8 +44,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/charset"
 	"github.com/sockkit/sockkit/internal/cli"
+	"github.com/sockkit/sockkit/internal/metrics"
 	"github.com/sockkit/sockkit/internal/termcolor"
 	"github.com/sockkit/sockkit/udpcolor"
 )
@@ -102,6 +103,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	console := fs.Bool("console", false, "read the operator's lines from standard input (default: when it is a terminal)")
 	var cs charset.Flag
 	fs.Var(&cs, "charset", charset.Usage("the terminal, for the transcript and the console"))
+	ops := metrics.Register(fs)
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -118,11 +120,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Transcript: cs.Writer(stdout),
 		Color:      colorFor(stdout, color),
 		Operator:   *console,
-		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:     ops.Logger(stderr),
 		// A signal ends ctx, which is the graceful shutdown: every member
 		// gets "bye NAME shutdown" within this time.
 		ShutdownTimeout: shutdownTimeout,
 	}
+	stopMetrics, err := ops.Start("udpcolor", stderr, srv.Logger, func() sockkit.Counters { return srv.Stats().Counters })
+	if err != nil {
+		pc.Close()
+		return err
+	}
+	defer stopMetrics()
 	fmt.Fprintf(stderr, "udpcolor: serving on %s\n", pc.LocalAddr())
 	done := make(chan error, 1)
 	go func() { done <- srv.ServePacket(ctx, pc) }()
