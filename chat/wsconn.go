@@ -33,7 +33,8 @@ const wsChunk = 2048
 // session has taken each chunk.
 type wsConn struct {
 	ws     *websocket.Conn
-	raw    net.Conn // the hijacked connection under ws
+	raw    net.Conn     // the hijacked connection under ws
+	fw     *frameWriter // what ws writes to raw through, and Write too
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -44,7 +45,8 @@ type wsConn struct {
 	readErr error         // why the pump stopped; set before in is closed
 	rd      deadline
 
-	writeMu sync.Mutex // one Write at a time
+	writeMu sync.Mutex // one Write at a time; guards wbuf
+	wbuf    []byte     // the frames of a Write
 	wdl     atomic.Pointer[time.Time]
 
 	closeOnce sync.Once
@@ -53,12 +55,13 @@ type wsConn struct {
 	done      chan struct{} // closed when Close has finished
 }
 
-func newWSConn(ws *websocket.Conn, raw net.Conn) *wsConn {
+func newWSConn(ws *websocket.Conn, raw net.Conn, fw *frameWriter) *wsConn {
 	ws.SetReadLimit(-1) // the session's line reader bounds the memory a line takes
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &wsConn{
 		ws:       ws,
 		raw:      raw,
+		fw:       fw,
 		ctx:      ctx,
 		cancel:   cancel,
 		in:       make(chan []byte),
@@ -155,32 +158,31 @@ func (c *wsConn) Read(p []byte) (int, error) {
 func (c *wsConn) Write(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	ctx := c.ctx
+	var deadline time.Time
 	if t := c.wdl.Load(); t != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, *t)
-		defer cancel()
+		deadline = *t
 	}
-	n := 0
-	for len(p) > 0 {
-		line, rest, found := bytes.Cut(p, []byte{'\n'})
-		used := len(line)
-		if found {
-			used++
-		}
+	b := c.wbuf[:0]
+	for rest := p; len(rest) > 0; {
+		line, after, _ := bytes.Cut(rest, []byte{'\n'})
 		if !utf8.Valid(line) {
 			line = []byte(strings.ToValidUTF8(string(line), "\uFFFD"))
 		}
-		if err := c.ws.Write(ctx, websocket.MessageText, line); err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return n, fmt.Errorf("chat: websocket write: %w", os.ErrDeadlineExceeded)
-			}
-			return n, err
-		}
-		n += used
-		p = rest
+		b = appendTextFrame(b, line)
+		rest = after
 	}
-	return n, nil
+	err := c.fw.sendText(b, deadline)
+	if cap(b) <= 64<<10 {
+		c.wbuf = b // a burst's buffer is not kept for an idle session
+	}
+	switch {
+	case err == nil:
+		return len(p), nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.raw.Close() // a message cut short cannot be resumed
+		return 0, fmt.Errorf("chat: websocket write: %w", os.ErrDeadlineExceeded)
+	}
+	return 0, err
 }
 
 // CloseWrite starts the WebSocket closing handshake: it sends a close

@@ -119,6 +119,72 @@ func TestWSConnWrite(t *testing.T) {
 	}
 }
 
+// countingConn counts the writes made to its Conn.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
+}
+
+// TestWSConnWriteBatch checks that the messages of one Write leave in one
+// write to the socket, and that writes are passed straight on outside.
+func TestWSConnWriteBatch(t *testing.T) {
+	t.Parallel()
+	sc, cc := wsPair(t)
+	counted := &countingConn{Conn: sc.raw}
+	sc.fw.mu.Lock()
+	sc.fw.w = counted
+	sc.fw.mu.Unlock()
+	in := "MSG lobby a one\nMSG lobby a two\nMSG lobby a three\n"
+	if _, err := sc.Write([]byte(in)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"MSG lobby a one", "MSG lobby a two", "MSG lobby a three"} {
+		if got := readMessage(t, cc); got != want {
+			t.Fatalf("message %q, want %q", got, want)
+		}
+	}
+	sc.fw.mu.Lock()
+	writes := counted.writes
+	sc.fw.mu.Unlock()
+	if writes != 1 {
+		t.Errorf("three messages took %d writes to the socket, want 1", writes)
+	}
+}
+
+// TestWSConnFrameLengths checks the three length forms of a text frame
+// (RFC 6455, section 5.2) against a client nobody here wrote.
+func TestWSConnFrameLengths(t *testing.T) {
+	t.Parallel()
+	sc, cc := wsPair(t)
+	cc.SetReadLimit(-1)
+	for _, n := range []int{0, 125, 126, 65535, 65536, 200000} {
+		msg := strings.Repeat("é", n/2) + strings.Repeat("x", n%2)
+		if _, err := sc.Write([]byte(msg + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		if got := readMessage(t, cc); got != msg {
+			t.Fatalf("a message of %d bytes came as one of %d", len(msg), len(got))
+		}
+	}
+}
+
+// TestWSConnNoDataAfterClose checks that once the close frame has gone,
+// Write sends nothing more (RFC 6455, section 5.5.1).
+func TestWSConnNoDataAfterClose(t *testing.T) {
+	t.Parallel()
+	sc, cc := wsPair(t)
+	go cc.Read(context.Background()) // answers the close
+	sc.CloseWrite()
+	if _, err := sc.Write([]byte("MSG lobby a late\n")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Write after the close frame: %v, want net.ErrClosed", err)
+	}
+}
+
 // TestWSConnWriteDeadline checks that a write to a browser that does not
 // read fails as a TCP write does, with an error the session takes for a
 // slow client.
