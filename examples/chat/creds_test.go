@@ -19,7 +19,6 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
-	"go.uber.org/goleak"
 
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
@@ -286,6 +285,7 @@ func (u *ncUser) waitFor(want string) []string {
 // TestServeNATSCreds: two servers that log in to a NATS server in
 // operator mode with a user's credentials file share the lobby.
 func TestServeNATSCreds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		start func(*testing.T, *natsTrust) string
@@ -294,7 +294,6 @@ func TestServeNATSCreds(t *testing.T) {
 		{"nats-server", startTrustingNATSBinary},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			noLeaks(t)
 			trust := newNATSTrust(t, true)
 			url := tc.start(t, trust)
 			creds := trust.creds(t)
@@ -318,6 +317,7 @@ func TestServeNATSCreds(t *testing.T) {
 // be read, stop "chat serve" at once with an error that says so, rather
 // than leaving it local-only, retrying in silence what cannot succeed.
 func TestServeNATSBadCreds(t *testing.T) {
+	t.Parallel()
 	for _, srv := range []struct {
 		name  string
 		start func(*testing.T, *natsTrust) string
@@ -326,7 +326,6 @@ func TestServeNATSBadCreds(t *testing.T) {
 		{"nats-server", startTrustingNATSBinary},
 	} {
 		t.Run(srv.name, func(t *testing.T) {
-			noLeaks(t)
 			trust := newNATSTrust(t, true)
 			url := srv.start(t, trust)
 			u := must(t, nkeys.CreateUser)
@@ -363,17 +362,10 @@ func TestServeNATSBadCreds(t *testing.T) {
 // without JetStream, leave the rooms local-only, saying so, and the log
 // says why; the Hub keeps trying, for an account JWT that gains it.
 func TestServeNATSCredsNoJetStream(t *testing.T) {
-	noLeaks(t)
+	t.Parallel()
 	trust := newNATSTrust(t, false)
 	p := serveCreds(t, startTrustingNATS(t, trust), trust.creds(t))
 	clitest.WaitFor(t, &p.Stdout, `chat: NATS at \S+ cannot share the rooms yet \(not reachable, or no JetStream for the account: see the log\); rooms are local-only until it can`)
 	clitest.WaitFor(t, &p.Stdout, `chat: serving on`)
 	clitest.WaitFor(t, &p.Stderr, `cannot share the rooms through NATS; retrying" err=".*JetStream not enabled for account`)
-}
-
-// noLeaks checks, after the test's other cleanups, that it left no
-// goroutine running.
-func noLeaks(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/sockkit/sockkit/internal/cli"
 
 	"github.com/sockkit/sockkit/chat"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/termcolor"
 )
 
@@ -37,7 +36,7 @@ func startServe(t *testing.T) (addr string, stop func()) {
 }
 
 func TestServeAndJoin(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := startServe(t)
 	defer stop()
 
@@ -108,7 +107,7 @@ func TestServeAndJoin(t *testing.T) {
 }
 
 func TestServeIRC(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return run(ctx, args, nil, stdout, stderr)
 	}
@@ -156,7 +155,7 @@ func TestServeIRC(t *testing.T) {
 // TestServeWeb runs serve with -http: the page at /, and a browser's
 // socket at /ws in the same lobby as a TCP user.
 func TestServeWeb(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return run(ctx, args, nil, stdout, stderr)
 	}
@@ -214,6 +213,7 @@ func TestServeWeb(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		nil, {"nope"}, {"join"}, {"join", "-nick"}, {"serve", "extra"}, {"serve", "-bogus"}, {"serve", "-irc"},
 		{"serve", "-oneshot"}, {"serve", "-color", "purple"}, {"join", "-nick", "x", "-color", "bogus"},
@@ -234,6 +234,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestJoinFails(t *testing.T) {
+	t.Parallel()
 	// Nothing listens on a port that was just closed.
 	addr, stop := startServe(t)
 	stop()
@@ -244,6 +245,7 @@ func TestJoinFails(t *testing.T) {
 }
 
 func TestPrinter(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	p := &printer{w: &b}
 	for _, line := range []string{
@@ -317,7 +319,7 @@ func startConsole(t *testing.T, args ...string) (p *clitest.Program, addr string
 // The operator at the console talks with a client; q from the operator
 // stops the server, and the client gets its goodbye.
 func TestConsole(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p, addr, stdin := startConsole(t)
 	defer stdin.Close()
 	ann, err := chat.Dial(context.Background(), addr, "ann")
@@ -364,11 +366,11 @@ func TestConsole(t *testing.T) {
 // connects, recv(1024)s and send()s GBK, and its "byebye" ends the
 // conversation, and with -oneshot the server.
 func TestConsoleTutorial(t *testing.T) {
+	t.Parallel()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 not installed (Debian package python3)")
 	}
-	defer leaktest.Check(t)()
 	p, addr, stdin := startConsole(t, "-oneshot", "-charset", "gbk")
 	defer stdin.Close()
 	host, port, _ := net.SplitHostPort(addr)
@@ -423,7 +425,7 @@ for line in got.decode('gbk').splitlines():
 }
 
 func TestJoinColor(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, stop := startServe(t)
 	defer stop()
 	for _, tt := range []struct {
@@ -446,6 +448,7 @@ func TestJoinColor(t *testing.T) {
 }
 
 func TestServeBadCharset(t *testing.T) {
+	t.Parallel()
 	err := run(context.Background(), []string{"serve", "-addr", "127.0.0.1:0", "-charset", "klingon"}, nil, io.Discard, io.Discard)
 	if err == nil || errors.Is(err, cli.ErrUsage) || !strings.Contains(err.Error(), "Charset") {
 		t.Errorf("serve -charset klingon: %v, want a failure naming Charset", err)
@@ -455,7 +458,7 @@ func TestServeBadCharset(t *testing.T) {
 // TestServeNATS: the two commands of the README, in-process: a server
 // that runs NATS inside, and a second one that joins it.
 func TestServeNATS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return run(ctx, args, nil, stdout, stderr)
 	}
@@ -502,6 +505,7 @@ func TestServeNATS(t *testing.T) {
 }
 
 func TestServeNATSFlags(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -16,6 +16,7 @@ func runNoStdin(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func TestCommonFlags(t *testing.T) {
+	t.Parallel()
 	clitest.CheckCommon(t, "chat", runNoStdin)
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/sockkit/sockkit/chat"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
@@ -25,7 +24,7 @@ import (
 // meet in one room; join without the right flags fails and says which
 // flag would help.
 func TestServeTLS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	cert := tlstest.New(t)
 	serve := func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return run(ctx, args, nil, stdout, stderr)
@@ -162,6 +161,7 @@ func TestServeTLS(t *testing.T) {
 
 // TestJoinTLSToPlain checks what join -tls says to a server without TLS.
 func TestJoinTLSToPlain(t *testing.T) {
+	t.Parallel()
 	addr, stop := startServe(t)
 	defer stop()
 	err := run(context.Background(), []string{"join", "-addr", addr, "-nick", "x", "-insecure"}, strings.NewReader(""), io.Discard, io.Discard)
@@ -171,6 +171,7 @@ func TestJoinTLSToPlain(t *testing.T) {
 }
 
 func TestTLSUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"serve", "-tls-cert", "cert.pem"},
 		{"serve", "-tls-key", "key.pem"},

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/chat"
-	"github.com/sockkit/sockkit/internal/leaktest"
+	"go.uber.org/goleak"
 )
 
 // childEnv, when set, makes the test binary run the program itself, with
@@ -32,7 +32,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// No goroutine of a test may outlive it (checked once, at the end, so
+	// that the tests can run in parallel).
+	goleak.VerifyTestMain(m)
 }
 
 // TestJoinInTerminal runs join in a real terminal (a tmux pane), as a
@@ -43,7 +45,6 @@ func TestJoinInTerminal(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux is not installed (Debian package tmux)")
 	}
-	defer leaktest.Check(t)()
 	addr, stop := startServe(t)
 	defer stop()
 	bob, err := chat.Dial(context.Background(), addr, "bob")

@@ -15,7 +15,6 @@ import (
 	"github.com/sockkit/sockkit/echo"
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
@@ -43,7 +42,7 @@ func sendOut(args ...string) (stdout, stderr string, err error) {
 }
 
 func TestSendExpect(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	plain := startServe(t)
 	upper := startServe(t, "-upper")
 	const (
@@ -95,7 +94,7 @@ func TestSendExpect(t *testing.T) {
 }
 
 func TestServeGreetAndHello(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, p := startServeProgram(t, "-greet", "Thank you for connecting", "-hello")
 	if out := p.Stdout.String(); !strings.Contains(out, `TCP greets with "Thank you for connecting"; UDP answers NAME with "Hello, NAME!"`) {
 		t.Errorf("serve says %q", out)
@@ -153,7 +152,7 @@ func udpClient(t *testing.T, addr string, timeout time.Duration) *echo.Conn {
 }
 
 func TestServeRate(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	tests := []struct {
 		args     []string
 		says     string
@@ -227,7 +226,7 @@ func recordingServer(t *testing.T) (addr string, next func() []byte) {
 }
 
 func TestSendCharset(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr, next := recordingServer(t)
 	tests := []struct {
 		charset, text, wire string // wire: the bytes sent, as Python's codecs make them
@@ -290,7 +289,7 @@ func TestSendCharset(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	cert := tlstest.New(t)
 	addr, p := startServeProgram(t, "-upper", "-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile)
 	if !strings.Contains(p.Stdout.String(), "TCP echoes in upper case, over TLS") {
@@ -332,7 +331,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestSendTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A server that reads and never answers.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -356,6 +355,7 @@ func TestSendTimeout(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		nil,
 		{"bogus"},
@@ -389,7 +389,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestServeFailures(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServe(t)
 	for _, args := range [][]string{
 		{"-addr", addr}, // in use
@@ -404,7 +404,7 @@ func TestServeFailures(t *testing.T) {
 }
 
 func TestSendFailureIsOneLine(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// Nothing listens on port 1 of loopback: the dial is refused.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

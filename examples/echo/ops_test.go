@@ -11,6 +11,7 @@ import (
 )
 
 func TestCommonFlags(t *testing.T) {
+	t.Parallel()
 	clitest.CheckCommon(t, "echo", run)
 }
 
@@ -26,6 +27,7 @@ func TestServeFlagFromEnvironment(t *testing.T) {
 // -metrics serves the counters the traffic moves; -v -log json logs the
 // debug records as JSON, and the summary at the end.
 func TestServeMetricsAndLogs(t *testing.T) {
+	t.Parallel()
 	addr, p := startServeProgram(t, "-metrics", "127.0.0.1:0", "-v", "-log", "json")
 	url := clitest.WaitFor(t, &p.Stdout, `echo: metrics on (http://\S+/metrics)`)
 	ctx := context.Background()

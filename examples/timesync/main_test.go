@@ -11,7 +11,6 @@ import (
 
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // startServe runs "timesync serve" in-process and returns its address.
@@ -29,7 +28,7 @@ func runOut(t *testing.T, args ...string) (string, string, error) {
 }
 
 func TestServeQueryFormat(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServe(t, "-rate", "-1")
 
 	out, _, err := runOut(t, "query", "-addr", addr, "-samples", "3")
@@ -64,7 +63,7 @@ $`).MatchString(out) {
 // it works only because the client paces its samples), and the formats
 // the tutorials ask for.
 func TestDefaults(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServe(t)
 	out, _, err := runOut(t, "query", "-v", "-addr", addr, "-samples", "17")
 	if err != nil {
@@ -89,7 +88,7 @@ func TestDefaults(t *testing.T) {
 // TestQueryRateLimited: a server that allows fewer requests than the
 // query wants answers "RATE"; query prints the samples it has and fails.
 func TestQueryRateLimited(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServe(t, "-rate", "0.001")
 	out, _, err := runOut(t, "query", "-v", "-addr", addr, "-samples", "40", "-interval", "0")
 	if err == nil || !strings.Contains(err.Error(), `Kiss-o'-Death "RATE"`) {
@@ -101,6 +100,7 @@ func TestQueryRateLimited(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		nil,
 		{"bogus"},
@@ -129,7 +129,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestQueryFails(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	// A closed port: the query fails with one clear error.
 	_, _, err := runOut(t, "query", "-addr", "127.0.0.1:1", "-samples", "1")
 	if err == nil || errors.Is(err, cli.ErrUsage) {

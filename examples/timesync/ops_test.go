@@ -11,6 +11,7 @@ import (
 )
 
 func TestCommonFlags(t *testing.T) {
+	t.Parallel()
 	clitest.CheckCommon(t, "timesync", run)
 }
 

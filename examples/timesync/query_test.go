@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sockkit/sockkit/internal/cli"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/timesync"
 )
 
@@ -27,7 +26,7 @@ var lineShape = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \([+-
 // TestQueryOutputs: the line, the line with its detail (-v) and the JSON
 // object (-json), with the server given each way.
 func TestQueryOutputs(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	addr := startServe(t, "-rate", "-1")
 	_, port, _ := net.SplitHostPort(addr)
 
@@ -90,7 +89,7 @@ func TestQueryOutputs(t *testing.T) {
 // answers fails it with a message naming the flag; one whose samples
 // cannot all fit in the time gives the ones that did.
 func TestQueryTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +113,7 @@ func TestQueryTimeout(t *testing.T) {
 // fixed zone: the digits the precision allows, truncated, the signs, and
 // the error bound.
 func TestReportLine(t *testing.T) {
+	t.Parallel()
 	t1 := time.Date(2026, 12, 2, 13, 40, 1, 0, time.UTC)
 	base := timesync.Response{
 		Offset: 123 * time.Microsecond, Delay: 40 * time.Microsecond, Stratum: 2, Precision: -20,
@@ -157,7 +157,7 @@ func shape(line string) string {
 // error bounds they print. ntpdig has no port option, so the server runs
 // on port 123 of a loopback address of its own, which needs root.
 func TestLineLikeNtpdig(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	ntpdig, err := exec.LookPath("ntpdig")
 	if err != nil {
 		t.Skip("ntpdig is not installed (Debian package ntpsec-ntpdig)")
@@ -206,6 +206,7 @@ func TestLineLikeNtpdig(t *testing.T) {
 // says something the host does not, with the port only when the host had
 // one.
 func TestReportAddress(t *testing.T) {
+	t.Parallel()
 	r := &timesync.Response{}
 	v4 := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 123}
 	v6 := &net.UDPAddr{IP: net.IPv6loopback, Port: 12300}

@@ -5,12 +5,10 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 func TestTour(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), nil, &out, &errOut); err != nil {
 		t.Fatalf("tour failed: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
@@ -27,6 +25,7 @@ func TestTour(t *testing.T) {
 }
 
 func TestTourRejectsArguments(t *testing.T) {
+	t.Parallel()
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"x"}, &out, &errOut); err == nil {
 		t.Fatal("tour accepted an argument")
