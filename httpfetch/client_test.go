@@ -489,6 +489,7 @@ func TestFetchMaxSize(t *testing.T) {
 		}
 		checkNothing(t, dest)
 	}
+	c = testClient() // the fields of a Client are resolved once
 	c.MaxSize = -1
 	_, res := mustFetch(t, c, ts.URL+"/chunked", data)
 	if res.Size != int64(len(data)) {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/sockkit/sockkit/internal/opt"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -69,16 +68,16 @@ func (d *download) plan(resp *http.Response, split bool) (*state, error) {
 	default: // 416: some servers refuse "bytes=0-" for an empty resource
 		return nil, &RangeError{URL: d.safeURL, Asked: "bytes=0-", Got: resp.Status, Reason: "range refused"}
 	}
-	if max := d.c.maxSize(); max >= 0 && st.Size > max {
+	if max := d.set.maxSize; max >= 0 && st.Size > max {
 		return nil, &SizeError{URL: d.safeURL, Limit: max, Size: st.Size}
 	}
 	if st.Size == 0 {
 		return st, nil
 	}
 	n := int64(1)
-	minPart := opt.Positive(d.c.MinPartSize, DefaultMinPartSize)
+	minPart := d.set.minPartSize
 	if split && st.Ranges && st.Size >= 2*minPart {
-		n = min(int64(d.c.parallel()), st.Size/minPart)
+		n = min(int64(d.set.parallel), st.Size/minPart)
 	}
 	if st.Size < 0 {
 		st.Parts = []*part{{First: 0, Last: -1}}
@@ -121,7 +120,7 @@ func (d *download) checkRange(resp *http.Response, first, last int64) (contentRa
 func (d *download) runParts(ctx context.Context, first *http.Response) error {
 	stop := d.checkpoints() // before g.Go, which blocks past the limit
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(d.c.parallel())
+	g.SetLimit(d.set.parallel)
 	for i, p := range d.st.Parts {
 		var resp *http.Response
 		if i == 0 && first != nil {
@@ -273,7 +272,7 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	maxSize := d.c.maxSize()
+	maxSize := d.set.maxSize
 	fill := 0
 	flush := func() error {
 		if fill == 0 {
@@ -303,9 +302,20 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 			}
 			want = fill + int(min(int64(want-fill), left))
 		}
+		if d.lim != nil {
+			want = min(want, fill+d.burst)
+		}
 		n, err := resp.Body.Read(buf[fill:want])
 		fill += n
 		d.received.Add(int64(n))
+		if n > 0 && d.lim != nil {
+			// Waiting for the rate limit is not a stall.
+			hold(resp.Body)
+			if terr := d.throttle(resp.Request.Context(), n); terr != nil {
+				flush()
+				return terr
+			}
+		}
 		if n > 0 {
 			touch(resp.Body)
 		}
