@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -274,6 +275,10 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 	buf := *bp
 	maxSize := d.set.maxSize
 	fill := 0
+	// Bytes are flushed when the buffer is half full, and also when it
+	// has held bytes for ProgressInterval, so that a slow download
+	// reports progress that often and not every 512 KiB.
+	var held time.Time // when the buffer got its first byte
 	flush := func() error {
 		if fill == 0 {
 			return nil
@@ -289,7 +294,7 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 		d.stMu.Unlock()
 		d.done.Add(int64(fill))
 		d.report(false)
-		fill = 0
+		fill, held = 0, time.Time{}
 		return nil
 	}
 	for {
@@ -339,7 +344,11 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 			flush()
 			return err
 		}
-		if fill >= flushSize || p.Last >= 0 && p.Next+int64(fill) > p.Last {
+		if n > 0 && held.IsZero() {
+			held = time.Now()
+		}
+		if fill >= flushSize || p.Last >= 0 && p.Next+int64(fill) > p.Last ||
+			fill > 0 && d.c.Progress != nil && time.Since(held) >= d.set.progressGap {
 			if err := flush(); err != nil {
 				return err
 			}
