@@ -307,7 +307,8 @@ func size(n int64) string {
 		return fmt.Sprintf("%d B", n)
 	}
 	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
+	// 1023.96 KiB would print as "1024.0 KiB": that is 1.0 MiB.
+	for float64(n)/float64(div) >= unit-0.05 && exp < 5 {
 		div *= unit
 		exp++
 	}

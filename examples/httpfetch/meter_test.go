@@ -95,3 +95,14 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", mib - 1: "1.0 MiB",
+		mib - 40: "1.0 MiB", mib - 100: "1023.9 KiB", 1 << 30: "1.0 GiB", 1 << 62: "4.0 EiB",
+	} {
+		if got := size(n); got != want {
+			t.Errorf("size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
