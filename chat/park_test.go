@@ -200,11 +200,11 @@ func TestNoGoroutinePerIdleSession(t *testing.T) {
 	addr, stop := start(t, srv)
 	clients := make([]*raw, n)
 	for i := range clients {
+		// One at a time: a client that logs in while the one before is
+		// leaving the lobby could get that PART before its own JOIN.
 		clients[i] = login(t, addr, fmt.Sprintf("u%d", i))
 		clients[i].send(fmt.Sprintf("/join room%d\n", i%rooms))
-	}
-	for i, c := range clients {
-		c.until(fmt.Sprintf("JOIN room%d u%d", i%rooms, i))
+		clients[i].until(fmt.Sprintf("JOIN room%d u%d", i%rooms, i))
 	}
 	waitParked(t, srv, n)
 	// Beside the test's own: Serve, the poller's Run, and the writers of

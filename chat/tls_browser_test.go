@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/sockkit/sockkit/internal/browsertest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // TestBrowserTLS opens the page over https in headless Chromium, which
@@ -13,10 +12,10 @@ import (
 // over wss (an https page may not open ws://) and talks with a Go client
 // on the TLS line port.
 func TestBrowserTLS(t *testing.T) {
+	t.Parallel()
 	if browsertest.Find() == "" {
 		t.Skip(browsertest.SkipMessage)
 	}
-	defer leaktest.Check(t)()
 	r, stop := startTLS(t, &Server{})
 	defer stop()
 	browser := browsertest.New(t, browsertest.TrustKey(r.cert.TLS.Leaf))

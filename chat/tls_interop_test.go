@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
@@ -31,7 +30,6 @@ func tlsRoomWith(t *testing.T, needs map[string]string) (*tlsRoom, *goUser) {
 			t.Skipf("%s not installed (Debian package %s)", bin, pkg)
 		}
 	}
-	leaktest.Check(t)
 	r, stop := startTLS(t, &Server{})
 	t.Cleanup(stop)
 	c, err := r.client().Join(context.Background(), r.plain, "gopher")
@@ -61,6 +59,7 @@ func exchange(t *testing.T, u *ncUser, nick string, gopher *goUser) {
 }
 
 func TestTLSWithOpenSSL(t *testing.T) {
+	t.Parallel()
 	r, gopher := tlsRoomWith(t, map[string]string{"openssl": "openssl"})
 	// -quiet also keeps lines that begin with Q or R from being taken as
 	// commands; -verify_return_error makes a bad certificate fatal.
@@ -71,6 +70,7 @@ func TestTLSWithOpenSSL(t *testing.T) {
 }
 
 func TestTLSWithSocat(t *testing.T) {
+	t.Parallel()
 	r, gopher := tlsRoomWith(t, map[string]string{"socat": "socat"})
 	u := startPeer(t, exec.Command("socat", "-", "OPENSSL:"+r.plain+",cafile="+r.cert.CertFile), "sock")
 	exchange(t, u, "sock", gopher)
@@ -79,6 +79,7 @@ func TestTLSWithSocat(t *testing.T) {
 // TestTLSOpenSSLRefuses checks that the certificate is checked at all:
 // openssl s_client trusting another CA does not get in.
 func TestTLSOpenSSLRefuses(t *testing.T) {
+	t.Parallel()
 	r, _ := tlsRoomWith(t, map[string]string{"openssl": "openssl"})
 	other := tlstest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), hang)
@@ -92,6 +93,7 @@ func TestTLSOpenSSLRefuses(t *testing.T) {
 }
 
 func TestTLSWithIrssi(t *testing.T) {
+	t.Parallel()
 	r, gopher := tlsRoomWith(t, map[string]string{"irssi": "irssi", "tmux": "tmux"})
 	home := t.TempDir()
 	config := `settings = {
@@ -127,6 +129,7 @@ func TestTLSWithIrssi(t *testing.T) {
 // use a tunnel), through socat: ii talks to a Unix socket (-u), socat
 // carries it to the IRC port over TLS.
 func TestTLSWithII(t *testing.T) {
+	t.Parallel()
 	r, gopher := tlsRoomWith(t, map[string]string{"ii": "ii", "socat": "socat"})
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "tunnel.sock")

@@ -18,7 +18,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
@@ -129,7 +128,7 @@ func (r *tlsRoom) wss(t *testing.T, origin string) (*wsRaw, error) {
 // TestTLS puts a Go client, an IRC client on each port and a browser's
 // socket in one room, every one of them over TLS.
 func TestTLS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	r, stop := startTLS(t, &Server{})
 	defer stop()
 
@@ -196,7 +195,7 @@ func TestTLS(t *testing.T) {
 // TestTLSPlainClient checks that a client without TLS on a TLS port
 // reads no chat line: the server answers with TLS or closes.
 func TestTLSPlainClient(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	r, stop := startTLS(t, &Server{})
 	defer stop()
 	for _, addr := range []string{r.plain, r.irc} {
@@ -223,7 +222,7 @@ func TestTLSPlainClient(t *testing.T) {
 // never sends its TLS hello: turning it away must not hold up the
 // accept loop, so the next client is still answered.
 func TestTLSFullSilent(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	r, stop := startTLS(t, &Server{MaxConns: 1})
 	defer stop()
 	loginOn(t, r.dial(t, r.plain), "ann")
@@ -259,6 +258,7 @@ func TestTLSFullSilent(t *testing.T) {
 // TestSetWriteBufferUnderTLS checks that SendBuffer reaches the socket
 // under a TLS connection.
 func TestSetWriteBufferUnderTLS(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +300,7 @@ func TestSetWriteBufferUnderTLS(t *testing.T) {
 // TestTLSSilentDropped checks that a client that never starts its TLS
 // handshake is dropped at the registration timeout, on both ports.
 func TestTLSSilentDropped(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	srv := &Server{RegisterTimeout: 200 * time.Millisecond, IRC: IRCOptions{RegisterTimeout: 200 * time.Millisecond}}
 	r, stop := startTLS(t, srv)
 	defer stop()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/clitest"
+	"go.uber.org/goleak"
 )
 
 // TestMain runs the test binary as a downloading child process when the
@@ -26,7 +27,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("HTTPFETCH_TEST_CHILD") == "get" {
 		os.Exit(childGet())
 	}
-	os.Exit(m.Run())
+	// No goroutine of a test may outlive it (checked once, at the end, so
+	// that the tests can run in parallel).
+	goleak.VerifyTestMain(m)
 }
 
 // childGet downloads $HTTPFETCH_TEST_URL to $HTTPFETCH_TEST_DEST, as

@@ -19,6 +19,7 @@ import (
 // Defaults for the zero fields of [Client].
 const (
 	DefaultParallel         = 4
+	MaxParallel             = 32 // the largest Client.Parallel
 	DefaultMinPartSize      = 8 << 20
 	DefaultMaxSize          = 64 << 30
 	DefaultMaxRedirects     = 10
@@ -34,6 +35,13 @@ const (
 // use, and it is safe for concurrent use; it keeps idle connections for
 // reuse (see [Client.CloseIdleConnections]). Its fields must not change
 // after the first download.
+//
+// The fields are resolved once, at the first call: zero means the
+// documented default, a negative value means "none" or "no limit" only
+// where the field says so, and any other value out of range makes every
+// Download fail with an error naming the field, such as
+// "httpfetch: Parallel 1000: must be 1 to 32" ([Client.Check] reports
+// it before any download).
 type Client struct {
 	// Dial, if not nil, opens the connections, for instance a
 	// [net.Dialer]'s DialContext. Nil uses a net.Dialer with a 30 s
@@ -47,7 +55,9 @@ type Client struct {
 	// download is split only when the server honours Range requests with
 	// a strong validator (ETag or Last-Modified), announces the size, and
 	// the file is at least twice MinPartSize; otherwise it is one stream.
-	// Zero means DefaultParallel; 1 means always one stream.
+	// It is at most MaxParallel, and the file is split into no more
+	// parts than it has MinPartSizes. Zero means DefaultParallel; 1 means
+	// always one stream.
 	Parallel int
 
 	// MinPartSize is the smallest range worth a connection of its own.
@@ -69,13 +79,29 @@ type Client struct {
 	RedirectSchemes []string
 
 	// Retries is how many times a request that failed for a transient
-	// reason (connection refused or reset, timeout, stall, body cut
-	// short, status 408, 429 or 5xx) is tried again, after a wait that
-	// doubles from RetryWait up to MaxRetryWait, or the server's
-	// Retry-After. The count starts again after every request that made
-	// progress. Other 4xx statuses are never retried. Zero means
-	// DefaultRetries; negative means none.
+	// reason (connection reset, timeout, stall, body cut short, status
+	// 408, 429 or 5xx; a refused connection only with RetryRefused) is
+	// tried again, after a wait that doubles from RetryWait up to
+	// MaxRetryWait, or the server's Retry-After. The count starts again
+	// after every request that made progress. Other 4xx statuses are
+	// never retried. Zero means DefaultRetries; negative means none.
 	Retries int
+
+	// RetryRefused makes a refused connection (nothing listens at the
+	// address: the server is down or starting) a transient failure,
+	// retried as the others are. By default it ends the download at
+	// once, as curl and wget do without --retry-connrefused: a typo in
+	// a port fails in milliseconds instead of after every retry. A
+	// download to a file that can be resumed keeps its ".part" either
+	// way.
+	RetryRefused bool
+
+	// OnRetry, if not nil, is called before each wait for a retry, with
+	// why and for how long; a program shows it ("connection reset,
+	// retrying in 1s (2/5)"). It is called from the downloading
+	// goroutines, one call at a time (and never during a Progress
+	// call), and must be quick.
+	OnRetry func(Retry)
 
 	// RetryWait is the first wait before a retry. Zero means
 	// DefaultRetryWait.
@@ -91,12 +117,26 @@ type Client struct {
 	// DefaultStallTimeout.
 	StallTimeout time.Duration
 
-	// Header holds extra request headers, such as Authorization. Range,
-	// If-Range and Accept-Encoding are set by the client. The User-Agent
-	// defaults to DefaultUserAgent. Credentials (Authorization, Cookie and
-	// the like) are sent only to the origin of the URL asked for (scheme,
-	// host and port), never to another one it redirects to.
+	// Header holds extra request headers, such as Authorization. The
+	// User-Agent defaults to DefaultUserAgent. Credentials (Authorization,
+	// Cookie and the like) are sent only to the origin of the URL asked
+	// for (scheme, host and port), never to another one it redirects to.
+	// The headers that the client sets itself or that frame the message
+	// (Host, Range, If-Range, Accept-Encoding, Content-Length,
+	// Transfer-Encoding, Connection, Keep-Alive, Proxy-Connection, TE,
+	// Trailer, Upgrade, Expect), and invalid names or values, make
+	// Download fail with an error naming the header: overriding them
+	// would break ranges, resume or the connection.
 	Header http.Header
+
+	// RateLimit caps the bytes per second that a download receives, all
+	// its parallel parts together, with a token bucket
+	// (golang.org/x/time/rate) whose burst is an eighth of a second of
+	// the rate (at least 1 byte, at most 1 MiB); reads are no larger than
+	// the burst, so the rate holds over any second, not only on average.
+	// Each download has its own bucket. Time spent waiting for the
+	// bucket does not count towards StallTimeout. Zero means no limit.
+	RateLimit int64
 
 	// Progress, if not nil, is called from the downloading goroutines,
 	// one call at a time, at most every ProgressInterval and once at the
@@ -117,6 +157,11 @@ type Client struct {
 	// stateEvery, if positive, replaces stateInterval: a test hook.
 	stateEvery time.Duration
 
+	// now and sleep, if not nil, replace time.Now and a timer for the
+	// rate limit: a test hook.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
 	// WaitForLock makes a download to a destination that another
 	// download (in this process or another one) is writing wait until
 	// that one ends, instead of failing at once with a [LockedError]. If
@@ -126,12 +171,23 @@ type Client struct {
 	// its ".part". The wait ends with the context.
 	WaitForLock bool
 
-	// Logger, if not nil, receives one line per retry and restart.
+	// Logger, if not nil, receives one line per retry and restart, at
+	// level Info; a retry that OnRetry reports is logged at level Debug.
 	Logger *slog.Logger
 
-	once sync.Once
-	hc   *http.Client
-	tr   *http.Transport
+	once    sync.Once
+	set     clientSettings // resolved once, by init
+	initErr error
+	hc      *http.Client
+	tr      *http.Transport
+}
+
+// Retry describes a request about to be tried again, for [Client.OnRetry].
+type Retry struct {
+	Err     error         // why the request failed
+	Wait    time.Duration // how long until it is sent again
+	Attempt int           // 1 for the first retry of this request, up to Max
+	Max     int           // the retries allowed: Client.Retries, resolved
 }
 
 // Progress reports how a download is going.
@@ -213,33 +269,21 @@ func (c *Client) CloseIdleConnections() {
 	c.tr.CloseIdleConnections()
 }
 
-func (c *Client) parallel() int {
-	if c.Parallel <= 0 {
-		return DefaultParallel
-	}
-	return c.Parallel
-}
-
-func (c *Client) retries() int {
-	switch {
-	case c.Retries == 0:
-		return DefaultRetries
-	case c.Retries < 0:
-		return 0
-	}
-	return c.Retries
-}
-
-func (c *Client) maxSize() int64 {
-	if c.MaxSize == 0 {
-		return DefaultMaxSize
-	}
-	return c.MaxSize
+// Check resolves the settings of c and returns what is wrong with them,
+// as [Client.Download] would before any request; nil if nothing is. A
+// program calls it to report a bad setting as a mistake of its user. The
+// fields must not change afterwards.
+func (c *Client) Check() error {
+	c.init()
+	return c.initErr
 }
 
 // Download performs the download that r describes.
 func (c *Client) Download(ctx context.Context, r Request) (*Result, error) {
 	c.init()
+	if c.initErr != nil {
+		return nil, c.initErr
+	}
 	u, err := url.Parse(r.URL)
 	if err != nil {
 		return nil, fmt.Errorf("httpfetch: %w", err)
@@ -254,7 +298,8 @@ func (c *Client) Download(ctx context.Context, r Request) (*Result, error) {
 			return nil, fmt.Errorf("httpfetch: %q is not a hex SHA-256 digest", r.SHA256)
 		}
 	}
-	d := &download{c: c, url: r.URL, safeURL: u.Redacted(), start: time.Now(), want: want}
+	d := &download{c: c, set: &c.set, url: r.URL, safeURL: u.Redacted(), start: time.Now(), want: want}
+	d.lim, d.burst = c.set.limiter()
 	switch {
 	case r.Dest != "":
 		return d.toFile(ctx, r.Dest)

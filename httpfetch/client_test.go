@@ -98,6 +98,7 @@ func checkNothing(t *testing.T, dest string) {
 }
 
 func TestFetchFromServer(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	data := testData(1<<20+123, 1)
 	must(t, os.WriteFile(filepath.Join(root, "f.bin"), data, 0o644))
@@ -125,6 +126,7 @@ func TestFetchFromServer(t *testing.T) {
 }
 
 func TestFetchTo(t *testing.T) {
+	t.Parallel()
 	data := testData(300000, 2)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveBytes(w, r, data, `"v1"`)
@@ -143,6 +145,7 @@ func TestFetchTo(t *testing.T) {
 }
 
 func TestFetchIgnoresRange(t *testing.T) {
+	t.Parallel()
 	data := testData(500000, 3)
 	var requests atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -191,6 +194,7 @@ func (v *versioned) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestFetchChangedMidDownload(t *testing.T) {
+	t.Parallel()
 	v1, v2 := testData(1<<20, 4), testData(1<<20+99, 5)
 	// The probe sees v1; the other parts see v2 and get 200 to If-Range.
 	ts := httptest.NewServer(&versioned{versions: [][]byte{v1, v2}, every: 1})
@@ -219,6 +223,7 @@ func TestFetchChangedMidDownload(t *testing.T) {
 
 // TestFetchDropped: the server cuts the connection half way, once.
 func TestFetchDropped(t *testing.T) {
+	t.Parallel()
 	data := testData(700000, 6)
 	var drops atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +250,7 @@ func TestFetchDropped(t *testing.T) {
 // TestFetchResumeLater: a download cut with no retries left keeps its
 // .part, and the next Fetch resumes it with Range and If-Range.
 func TestFetchResumeLater(t *testing.T) {
+	t.Parallel()
 	data := testData(800000, 7)
 	var cut atomic.Bool
 	cut.Store(true)
@@ -296,6 +302,7 @@ func TestFetchResumeLater(t *testing.T) {
 }
 
 func TestFetchCancelKeepsPart(t *testing.T) {
+	t.Parallel()
 	data := testData(2<<20, 8)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveBytes(w, r, data, `"v1"`)
@@ -329,6 +336,7 @@ func TestFetchCancelKeepsPart(t *testing.T) {
 }
 
 func TestFetchWrongContentLength(t *testing.T) {
+	t.Parallel()
 	data := testData(400000, 9)
 	var lies atomic.Int32
 	liar := func(always bool) http.Handler {
@@ -357,6 +365,7 @@ func TestFetchWrongContentLength(t *testing.T) {
 }
 
 func TestFetchWrongRange(t *testing.T) {
+	t.Parallel()
 	data := testData(1<<20, 10)
 	// Answers every range from byte 0, whatever was asked.
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -374,6 +383,7 @@ func TestFetchWrongRange(t *testing.T) {
 }
 
 func TestFetchRedirects(t *testing.T) {
+	t.Parallel()
 	data := testData(1000, 11)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
@@ -410,6 +420,7 @@ func TestFetchRedirects(t *testing.T) {
 }
 
 func TestFetchStatus(t *testing.T) {
+	t.Parallel()
 	data := testData(5000, 12)
 	var n atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -467,6 +478,7 @@ func TestFetchStatus(t *testing.T) {
 }
 
 func TestFetchMaxSize(t *testing.T) {
+	t.Parallel()
 	data := testData(100000, 13)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/chunked" {
@@ -489,6 +501,7 @@ func TestFetchMaxSize(t *testing.T) {
 		}
 		checkNothing(t, dest)
 	}
+	c = testClient() // the fields of a Client are resolved once
 	c.MaxSize = -1
 	_, res := mustFetch(t, c, ts.URL+"/chunked", data)
 	if res.Size != int64(len(data)) {
@@ -497,6 +510,7 @@ func TestFetchMaxSize(t *testing.T) {
 }
 
 func TestFetchChecksum(t *testing.T) {
+	t.Parallel()
 	data := testData(300000, 14)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		serveBytes(w, r, data, `"v1"`)
@@ -529,6 +543,7 @@ func TestFetchChecksum(t *testing.T) {
 }
 
 func TestFetchGzip(t *testing.T) {
+	t.Parallel()
 	data := bytes.Repeat([]byte("compressible "), 50000)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -567,6 +582,7 @@ func TestFetchGzip(t *testing.T) {
 }
 
 func TestFetchStall(t *testing.T) {
+	t.Parallel()
 	data := testData(200000, 15)
 	var n atomic.Int32
 	release := make(chan struct{})
@@ -592,6 +608,7 @@ func TestFetchStall(t *testing.T) {
 }
 
 func TestFetchEmptyAndUnknownSize(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/empty":
@@ -621,6 +638,7 @@ func TestFetchEmptyAndUnknownSize(t *testing.T) {
 }
 
 func TestFetchBadURL(t *testing.T) {
+	t.Parallel()
 	c := testClient()
 	for _, u := range []string{"ftp://127.0.0.1/x", "://", "file:///etc/passwd"} {
 		if _, err := c.FetchTo(context.Background(), u, io.Discard); err == nil {
@@ -633,6 +651,7 @@ func TestFetchBadURL(t *testing.T) {
 }
 
 func TestClientDialAndNoRedirects(t *testing.T) {
+	t.Parallel()
 	data := testData(1000, 16)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/moved" {
@@ -666,6 +685,7 @@ func TestClientDialAndNoRedirects(t *testing.T) {
 // tells the size ("bytes N-M/*", chunked), cut once half way; then a
 // resume of a download that already had every byte (416).
 func TestFetchUnknownSizeResume(t *testing.T) {
+	t.Parallel()
 	data := testData(100000, 17)
 	var n atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -717,6 +737,7 @@ func TestFetchUnknownSizeResume(t *testing.T) {
 // it redirects to: net/http drops them on its own redirects, and the
 // ranges and retries the client sends straight to the mirror must too.
 func TestCredentialsStayWithTheOrigin(t *testing.T) {
+	t.Parallel()
 	data := testData(600000, 3)
 	var mu sync.Mutex
 	var leaked []string

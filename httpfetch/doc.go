@@ -139,7 +139,11 @@
 // [DefaultMaxHeaderBytes]; requests with a body are refused.
 //
 // Client: [DefaultMaxSize] bytes, [DefaultMaxRedirects] redirects to
-// http or https only, [DefaultRetries] retries waiting from
+// http or https only, [DefaultParallel] ranges at once (at most
+// [MaxParallel]), [DefaultRetries] retries waiting from
 // [DefaultRetryWait] to [DefaultMaxRetryWait], [DefaultStallTimeout]
-// without a byte before a request is abandoned.
+// without a byte before a request is abandoned, no rate limit
+// ([Client.RateLimit]). A refused connection is not retried unless
+// [Client.RetryRefused] is set: nothing listens there, and curl and
+// wget give up at once too. [Client.OnRetry] hears of each retry.
 package httpfetch

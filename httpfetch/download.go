@@ -8,20 +8,25 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/sockkit/sockkit/internal/opt"
+	"golang.org/x/time/rate"
 )
 
 // download is the state of one Download call.
 type download struct {
 	c       *Client
-	url     string // as asked
-	safeURL string // for messages, without password
+	set     *clientSettings // c's, resolved
+	lim     *rate.Limiter   // nil without Client.RateLimit
+	burst   int             // the largest read lim allows
+	limMu   sync.Mutex      // orders the reservations of lim
+	url     string          // as asked
+	safeURL string          // for messages, without password
 	start   time.Time
 	want    []byte // expected SHA-256, or nil
 	sink    sink
@@ -140,9 +145,11 @@ func (d *download) result() *Result {
 	}
 }
 
-func (d *download) logf(msg string, args ...any) {
+func (d *download) logf(msg string, args ...any) { d.log(slog.LevelInfo, msg, args...) }
+
+func (d *download) log(level slog.Level, msg string, args ...any) {
 	if l := d.c.Logger; l != nil {
-		l.Info("httpfetch: "+msg, append([]any{"url", d.safeURL}, args...)...)
+		l.Log(context.Background(), level, "httpfetch: "+msg, append([]any{"url", d.safeURL}, args...)...)
 	}
 }
 
@@ -172,7 +179,7 @@ func (d *download) run(ctx context.Context, split bool) error {
 		d.restarts++
 		n := d.restarts
 		d.mu.Unlock()
-		if n > d.c.retries() || d.sink.reset() != nil {
+		if n > d.set.retries || d.sink.reset() != nil {
 			return re.err
 		}
 		if errors.Is(re.err, ErrBadRange) {
@@ -196,7 +203,7 @@ func (d *download) report(final bool) {
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !final && now.Sub(d.lastProg) < opt.Positive(d.c.ProgressInterval, DefaultProgressInterval) {
+	if !final && now.Sub(d.lastProg) < d.set.progressGap {
 		return
 	}
 	d.lastProg = now

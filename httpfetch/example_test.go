@@ -9,10 +9,14 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing/fstest"
+	"time"
 
 	"github.com/sockkit/sockkit/httpfetch"
 )
@@ -90,4 +94,44 @@ func ExampleStatusError() {
 		fmt.Println(se.StatusCode, se.Temporary())
 	}
 	// Output: 404 false
+}
+
+// OnRetry shows each retry as it comes; a refused connection is not
+// retried unless RetryRefused says so.
+func ExampleClient_OnRetry() {
+	busy := true
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if busy {
+			busy = false
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "hello")
+	}))
+	defer ts.Close()
+
+	c := &httpfetch.Client{
+		RetryWait: time.Millisecond,
+		OnRetry: func(r httpfetch.Retry) {
+			var se *httpfetch.StatusError
+			if errors.As(r.Err, &se) {
+				fmt.Printf("%s, retry %d of %d\n", se.Status, r.Attempt, r.Max)
+			}
+		},
+	}
+	defer c.CloseIdleConnections()
+	var out strings.Builder
+	if _, err := c.FetchTo(context.Background(), ts.URL+"/greeting", &out); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(out.String())
+
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	l.Close() // nothing listens there now
+	_, err := c.FetchTo(context.Background(), "http://"+l.Addr().String()+"/", io.Discard)
+	fmt.Println("refused:", errors.Is(err, syscall.ECONNREFUSED))
+	// Output:
+	// 503 Service Unavailable, retry 1 of 5
+	// hello
+	// refused: true
 }

@@ -102,6 +102,7 @@ http {
 }
 
 func TestFetchFromNginx(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	data := testData(3<<20+5, 21)
 	must(t, os.WriteFile(filepath.Join(root, "file.bin"), data, 0o644))
@@ -158,6 +159,7 @@ func TestFetchFromNginx(t *testing.T) {
 // answers them as our server does, except where rangeCase.nginx says
 // otherwise, and then as that says.
 func TestRangesLikeNginx(t *testing.T) {
+	t.Parallel()
 	base := startNginx(t, rangeDir(t))
 	for _, c := range rangeCases {
 		t.Run(c.file+" "+c.rng+" "+c.ifRange, func(t *testing.T) {

@@ -109,6 +109,7 @@ func TestLockInProcess(t *testing.T) {
 // binary, re-run as a downloader). The lock is taken while the first is
 // held mid-way by the server, so the second meets it for certain.
 func TestLockTwoProcesses(t *testing.T) {
+	t.Parallel()
 	data := testData(1<<20, 32)
 	for _, wait := range []bool{false, true} {
 		t.Run(fmt.Sprint("wait=", wait), func(t *testing.T) {
@@ -159,6 +160,7 @@ func TestLockTwoProcesses(t *testing.T) {
 // does not block the next download where the lock is a flock, and is
 // reported with a way out where it is a lock file.
 func TestLockLeftByKilledProcess(t *testing.T) {
+	t.Parallel()
 	data := testData(200000, 33)
 	srv := newSlowFile(t, data, nil)
 	dest := filepath.Join(t.TempDir(), "out.bin")
@@ -185,6 +187,7 @@ func TestLockLeftByKilledProcess(t *testing.T) {
 // TestLockWaitCancelled: a download waiting for the lock ends with its
 // context, and says what it was waiting for.
 func TestLockWaitCancelled(t *testing.T) {
+	t.Parallel()
 	data := testData(300000, 34)
 	srv := newSlowFile(t, data, func(s *slowFile) { s.gateAt = 1000 })
 	dest := filepath.Join(t.TempDir(), "out.bin")
@@ -208,6 +211,7 @@ func TestLockWaitCancelled(t *testing.T) {
 // TestLockOtherURL: a download that waited for a download of another URL
 // to the same destination downloads its own after it.
 func TestLockOtherURL(t *testing.T) {
+	t.Parallel()
 	one, two := testData(300000, 35), testData(200000, 36)
 	s1 := newSlowFile(t, one, func(s *slowFile) { s.gateAt = 1000 })
 	s2 := newSlowFile(t, two, nil)

@@ -14,6 +14,7 @@ import (
 // Opening a FIFO in the served directory must not wait for a writer, and
 // the FIFO is not served.
 func TestFIFONeverBlocks(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
 		t.Skipf("mkfifo: %v", err)

@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/sockkit/sockkit/internal/opt"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -69,16 +69,16 @@ func (d *download) plan(resp *http.Response, split bool) (*state, error) {
 	default: // 416: some servers refuse "bytes=0-" for an empty resource
 		return nil, &RangeError{URL: d.safeURL, Asked: "bytes=0-", Got: resp.Status, Reason: "range refused"}
 	}
-	if max := d.c.maxSize(); max >= 0 && st.Size > max {
+	if max := d.set.maxSize; max >= 0 && st.Size > max {
 		return nil, &SizeError{URL: d.safeURL, Limit: max, Size: st.Size}
 	}
 	if st.Size == 0 {
 		return st, nil
 	}
 	n := int64(1)
-	minPart := opt.Positive(d.c.MinPartSize, DefaultMinPartSize)
+	minPart := d.set.minPartSize
 	if split && st.Ranges && st.Size >= 2*minPart {
-		n = min(int64(d.c.parallel()), st.Size/minPart)
+		n = min(int64(d.set.parallel), st.Size/minPart)
 	}
 	if st.Size < 0 {
 		st.Parts = []*part{{First: 0, Last: -1}}
@@ -121,7 +121,7 @@ func (d *download) checkRange(resp *http.Response, first, last int64) (contentRa
 func (d *download) runParts(ctx context.Context, first *http.Response) error {
 	stop := d.checkpoints() // before g.Go, which blocks past the limit
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(d.c.parallel())
+	g.SetLimit(d.set.parallel)
 	for i, p := range d.st.Parts {
 		var resp *http.Response
 		if i == 0 && first != nil {
@@ -273,8 +273,12 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	maxSize := d.c.maxSize()
+	maxSize := d.set.maxSize
 	fill := 0
+	// Bytes are flushed when the buffer is half full, and also when it
+	// has held bytes for ProgressInterval, so that a slow download
+	// reports progress that often and not every 512 KiB.
+	var held time.Time // when the buffer got its first byte
 	flush := func() error {
 		if fill == 0 {
 			return nil
@@ -290,7 +294,7 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 		d.stMu.Unlock()
 		d.done.Add(int64(fill))
 		d.report(false)
-		fill = 0
+		fill, held = 0, time.Time{}
 		return nil
 	}
 	for {
@@ -303,9 +307,20 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 			}
 			want = fill + int(min(int64(want-fill), left))
 		}
+		if d.lim != nil {
+			want = min(want, fill+d.burst)
+		}
 		n, err := resp.Body.Read(buf[fill:want])
 		fill += n
 		d.received.Add(int64(n))
+		if n > 0 && d.lim != nil {
+			// Waiting for the rate limit is not a stall.
+			hold(resp.Body)
+			if terr := d.throttle(resp.Request.Context(), n); terr != nil {
+				flush()
+				return terr
+			}
+		}
 		if n > 0 {
 			touch(resp.Body)
 		}
@@ -329,7 +344,11 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 			flush()
 			return err
 		}
-		if fill >= flushSize || p.Last >= 0 && p.Next+int64(fill) > p.Last {
+		if n > 0 && held.IsZero() {
+			held = time.Now()
+		}
+		if fill >= flushSize || p.Last >= 0 && p.Next+int64(fill) > p.Last ||
+			fill > 0 && d.c.Progress != nil && time.Since(held) >= d.set.progressGap {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -31,6 +31,7 @@ func (b *syncBuffer) String() string {
 
 // Every request gets one info record: who asked what, and the answer.
 func TestRequestLog(t *testing.T) {
+	t.Parallel()
 	var logs syncBuffer
 	s := &Server{
 		FS:     fstest.MapFS{"a.txt": {Data: []byte("0123456789")}},

@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/opt"
 )
 
 // fileSink writes a ".part" file, whose resume state is at statePath.
@@ -184,7 +182,7 @@ func (d *download) checkpoints() (stop func()) {
 	if d.file == nil || !d.st.Ranges || d.st.Validator == "" {
 		return func() {}
 	}
-	every := opt.Positive(d.c.stateEvery, stateInterval)
+	every := d.set.stateEvery
 	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)

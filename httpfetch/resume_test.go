@@ -21,6 +21,7 @@ import (
 // state on disk must describe bytes that the .part really holds; every
 // run after the first must resume; the file must come out byte for byte.
 func TestResumeAfterKills(t *testing.T) {
+	t.Parallel()
 	const kills = 20
 	data := testData(64<<20, 41)
 	// At most 3 MB/s on each of two connections: a run moves about 2 MB

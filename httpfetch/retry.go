@@ -5,11 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
+	"syscall"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/opt"
 )
 
 // restartError asks run to discard what it has and start over.
@@ -55,14 +55,20 @@ func (d *download) final(ctx context.Context, err error) error {
 	return err
 }
 
+// refused reports whether err is a refused connection: nothing listens
+// at the address.
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
 // retry decides whether to try again after err, and waits if so.
 func (d *download) retry(ctx context.Context, fails *int, err error) bool {
-	if ctx.Err() != nil || !transient(err) || *fails >= d.c.retries() {
+	if ctx.Err() != nil || !transient(err) || *fails >= d.set.retries {
+		return false
+	}
+	if refused(err) && !d.c.RetryRefused {
 		return false
 	}
 	*fails++
-	base := opt.Positive(d.c.RetryWait, DefaultRetryWait)
-	maxWait := opt.Positive(d.c.MaxRetryWait, DefaultMaxRetryWait)
+	base, maxWait := d.set.retryWait, d.set.maxRetryWait
 	wait := base << min(*fails-1, 20)
 	if wait > maxWait || wait <= 0 {
 		wait = maxWait
@@ -77,8 +83,15 @@ func (d *download) retry(ctx context.Context, fails *int, err error) bool {
 	}
 	d.mu.Lock()
 	d.retries++
+	if f := d.c.OnRetry; f != nil {
+		f(Retry{Err: err, Wait: wait, Attempt: *fails, Max: d.set.retries})
+	}
 	d.mu.Unlock()
-	d.logf("retrying", "err", err, "wait", wait)
+	level := slog.LevelInfo
+	if d.c.OnRetry != nil {
+		level = slog.LevelDebug // OnRetry has reported it
+	}
+	d.log(level, "retrying", "err", err, "wait", wait, "attempt", *fails, "max", d.set.retries)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

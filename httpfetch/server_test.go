@@ -16,8 +16,6 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // startServer runs s on a loopback port and returns its base URL. The
@@ -73,7 +71,7 @@ func body(t *testing.T, resp *http.Response) string {
 }
 
 func TestServeHello(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	base := startServer(t, s)
 	resp, err := http.Get(base + "/")
@@ -145,7 +143,7 @@ func must(t *testing.T, err error) {
 }
 
 func TestServeNoEscape(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	root := writeTree(t)
 	base := startServer(t, &Server{Dir: root})
 	for _, tc := range []struct {
@@ -186,7 +184,7 @@ func TestServeNoEscape(t *testing.T) {
 }
 
 func TestServeDotfilesAndListing(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	root := writeTree(t)
 	base := startServer(t, &Server{Dir: root})
 	resp := rawGet(t, base, "/")
@@ -208,7 +206,7 @@ func TestServeDotfilesAndListing(t *testing.T) {
 }
 
 func TestServeRanges(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	root := t.TempDir()
 	data := make([]byte, 100000)
 	for i := range data {
@@ -255,7 +253,7 @@ func TestServeRanges(t *testing.T) {
 }
 
 func TestServeFS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	fsys := fstest.MapFS{
 		"a.txt":       {Data: []byte("alpha"), ModTime: time.Unix(1e9, 0)},
 		"d/b.json":    {Data: []byte(`{"b":1}`)},
@@ -282,7 +280,7 @@ func TestServeFS(t *testing.T) {
 // WriteTimeout succeeds while it keeps moving, and that a client that
 // stops reading is cut off.
 func TestServeWriteProgress(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	root := t.TempDir()
 	data := bytes.Repeat([]byte("0123456789abcdef"), 2<<20) // 32 MiB
 	must(t, os.WriteFile(filepath.Join(root, "big"), data, 0o644))
@@ -320,7 +318,7 @@ func TestServeWriteProgress(t *testing.T) {
 }
 
 func TestServeLimits(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{MaxConns: 1, ReadHeaderTimeout: 100 * time.Millisecond}
 	base := startServer(t, s)
 	addr := strings.TrimPrefix(base, "http://")
@@ -366,7 +364,7 @@ func waitConns(t *testing.T, s *Server, n int64) {
 }
 
 func TestServeShutdown(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	root := t.TempDir()
 	data := bytes.Repeat([]byte("x"), 8<<20)
 	must(t, os.WriteFile(filepath.Join(root, "big"), data, 0o644))
@@ -417,7 +415,7 @@ func TestServeShutdown(t *testing.T) {
 }
 
 func TestServeContextCancel(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -445,11 +443,11 @@ func TestServeContextCancel(t *testing.T) {
 // TestCurlResume checks that curl resumes a partial download from our
 // server with "curl -C -".
 func TestCurlResume(t *testing.T) {
+	t.Parallel()
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("curl not installed (Debian package curl)")
 	}
-	defer leaktest.Check(t)()
 	root := t.TempDir()
 	data := make([]byte, 3<<20+17)
 	for i := range data {
@@ -481,7 +479,7 @@ func TestCurlResume(t *testing.T) {
 // TestServeShutdownTimeout: a client that stops reading holds a download
 // open; Shutdown gives up when its context ends and closes it.
 func TestServeShutdownTimeout(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	root := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(root, "big"), bytes.Repeat([]byte("y"), 64<<20), 0o644))
 	s := &Server{Dir: root}
@@ -506,6 +504,7 @@ func TestServeShutdownTimeout(t *testing.T) {
 }
 
 func TestServeMissingDir(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
 	s := &Server{Dir: filepath.Join(t.TempDir(), "nope")}
@@ -521,7 +520,7 @@ func TestServeMissingDir(t *testing.T) {
 // on its way, is still answered; one that never sends anything is closed
 // after newConnGrace.
 func TestShutdownAnswersNewConnections(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	s := &Server{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

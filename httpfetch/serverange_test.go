@@ -118,6 +118,7 @@ func (c rangeCase) want() string { return strings.TrimSpace(fmt.Sprint(c.status,
 // TestServeRangeEdges: the server answers every edge case as RFC 9110
 // says, where http.ServeContent alone does not (see normalizeRange).
 func TestServeRangeEdges(t *testing.T) {
+	t.Parallel()
 	base := startServer(t, &Server{Dir: rangeDir(t)})
 	for _, c := range rangeCases {
 		t.Run(c.file+" "+c.rng+" "+c.ifRange, func(t *testing.T) {

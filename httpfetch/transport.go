@@ -11,12 +11,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/sockkit/sockkit/internal/opt"
 )
 
+// init resolves the settings and makes the transport, once; Download
+// reports a bad setting.
 func (c *Client) init() {
 	c.once.Do(func() {
+		c.set, c.initErr = c.resolve()
 		dial := c.Dial
 		if dial == nil {
 			dial = (&net.Dialer{Timeout: 30 * time.Second}).DialContext
@@ -27,7 +28,7 @@ func (c *Client) init() {
 			TLSClientConfig:     c.TLSConfig,
 			ForceAttemptHTTP2:   true,
 			MaxIdleConns:        100,
-			MaxIdleConnsPerHost: c.parallel() + 2,
+			MaxIdleConnsPerHost: c.set.parallel + 2,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 10 * time.Second,
 			// Transparent gzip would make Content-Length and Content-Range
@@ -41,10 +42,7 @@ func (c *Client) init() {
 }
 
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
-	limit := c.MaxRedirects
-	if limit == 0 {
-		limit = DefaultMaxRedirects
-	}
+	limit := c.set.maxRedirects
 	if len(via) > limit {
 		return &RedirectError{URL: req.URL.Redacted(), Reason: fmt.Sprintf("more than %d redirects", max(limit, 0))}
 	}
@@ -88,7 +86,7 @@ func (b *cancelBody) Close() error {
 // returned as a *StatusError.
 func (d *download) get(ctx context.Context, u, rng, ifRange string) (*http.Response, context.CancelFunc, error) {
 	rctx, cancelCause := context.WithCancelCause(ctx)
-	stall := opt.Positive(d.c.StallTimeout, DefaultStallTimeout)
+	stall := d.set.stallTimeout
 	timer := time.AfterFunc(stall, func() { cancelCause(ErrStalled) })
 	cancel := func() {
 		timer.Stop()
@@ -172,12 +170,24 @@ func (b *stallBody) Read(p []byte) (int, error) {
 
 // touch rearms the stall timer of a response body.
 func touch(body io.ReadCloser) {
+	if sb := stallOf(body); sb != nil {
+		sb.timer.Reset(sb.stall)
+	}
+}
+
+// hold stops the stall timer of a response body until the next touch.
+func hold(body io.ReadCloser) {
+	if sb := stallOf(body); sb != nil {
+		sb.timer.Stop()
+	}
+}
+
+func stallOf(body io.ReadCloser) *stallBody {
 	if cb, ok := body.(*cancelBody); ok {
 		body = cb.ReadCloser
 	}
-	if sb, ok := body.(*stallBody); ok {
-		sb.timer.Reset(sb.stall)
-	}
+	sb, _ := body.(*stallBody)
+	return sb
 }
 
 // sensitiveHeader reports the headers that carry credentials, which

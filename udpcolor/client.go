@@ -82,6 +82,16 @@ type Client struct {
 	// timeout. Zero means DefaultKeepAlive; negative turns pings off.
 	KeepAlive time.Duration
 
+	// RetryUnreachable makes a join keep trying after an attempt is
+	// answered with ICMP port unreachable (nothing listens at addr: the
+	// server is down, or still starting), until the attempts run out. By
+	// default Join then fails at once, with an error that wraps
+	// [ErrNoAnswer] and syscall.ECONNREFUSED: a wrong port or a stopped
+	// server is reported in a round trip, not after every attempt.
+	// (Hosts that drop datagrams without a word, as many firewalls do,
+	// send no ICMP; a join to them ends when the attempts or ctx do.)
+	RetryUnreachable bool
+
 	// Buffer is the capacity of the channel of [Conn.Messages]. Messages
 	// that arrive while it is full are dropped, as a slow reader of a
 	// UDP socket would lose them. Zero or negative means DefaultBuffer.
@@ -132,7 +142,8 @@ type Conn struct {
 // [CodeNameTaken], or [CodeAddrFull] when the server already has as many
 // members from this host as it allows); no answer at all is
 // [ErrNoAnswer], which is also what a server of another version of the
-// protocol gives.
+// protocol gives. A host where nothing listens at addr makes Join fail at
+// once (see [Client.RetryUnreachable]).
 func (cl *Client) Join(ctx context.Context, addr, name string) (*Conn, error) {
 	if !ValidName(name) {
 		return nil, fmt.Errorf("udpcolor: invalid name %q: want 1 to %d ASCII letters, digits, '-', '_' or '.', starting with a letter or digit", textsafe.Clean(name), MaxName)
@@ -254,6 +265,9 @@ func (cl *Client) exchange(ctx context.Context, nc net.Conn, out Packet, want Ki
 					break // next attempt
 				}
 				if dgram.IsRefused(err) {
+					if !cl.RetryUnreachable {
+						return Packet{}, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+					}
 					lastErr = err
 					t := time.NewTimer(time.Until(deadline))
 					select {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -192,6 +193,34 @@ func TestClientNoServer(t *testing.T) {
 	cl = Client{Attempts: 1000, RetryInterval: time.Hour}
 	if _, err := cl.Join(ctx, pc.LocalAddr().String(), "alice"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Join with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// Nothing listens at the port: the host's ICMP port unreachable ends the
+// join at its first attempt (here the attempts would last for hours),
+// unless RetryUnreachable, when the attempts run out as for no answer.
+func TestClientUnreachable(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a bound, not a measure
+	defer cancel()
+	cl := Client{Attempts: 1000, RetryInterval: time.Hour}
+	_, err = cl.Join(ctx, addr, "alice")
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Skip("this system reports no ICMP port unreachable on loopback")
+	}
+	if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Join where nothing listens: %v, want ErrNoAnswer and ECONNREFUSED", err)
+	}
+	cl = Client{Attempts: 2, RetryInterval: 10 * time.Millisecond, RetryUnreachable: true}
+	_, err = cl.Join(ctx, addr, "alice")
+	if !errors.Is(err, ErrNoAnswer) || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Join with RetryUnreachable: %v, want ErrNoAnswer and ECONNREFUSED", err)
 	}
 }
 

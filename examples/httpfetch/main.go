@@ -2,17 +2,44 @@
 // with resume, parallel ranges and SHA-256 verification.
 //
 //	httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles]
-//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] URL
+//	httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] [-q] [-limit-rate RATE]
+//	              [-H 'Name: value']... [-retries N] [-retry-refused] [-timeout D]
+//	              [-connect-timeout D] URL
 //
 // serve without -dir answers the "Hello World" page at every path, to a
 // browser as to curl. get saves to the last element of the URL's path
-// unless -o says otherwise ("-o -" is standard output), shows a progress
-// bar on standard error when it is a terminal, logs retries there, and
-// ends with a one-line summary. An interrupted or killed get keeps
-// FILE.part and FILE.part.state; running the same command again resumes.
-// Two gets to the same FILE never write it together: the second fails at
-// once naming the first one's process, or with -wait waits for it (and
-// downloads nothing if the first one completed the same URL).
+// unless -o says otherwise ("-o -" is standard output) and ends with a
+// one-line summary. On standard error it shows one progress line for
+// all the parallel ranges together, like aria2c's: bytes done, total,
+// rate over the last 5 s and ETA, redrawn in place on a terminal, and
+// printed every 5 s otherwise (a log, a pipe: nothing for a download
+// shorter than that). Before each retry it says why and when
+// ("httpfetch: connection reset, retrying in 1s (2/5)"). -q shows none
+// of that, nor the summary: only errors.
+//
+// -parallel is 1 to 32 (httpfetch.MaxParallel); a file is split only if
+// the server allows ranges, and into no more parts than it has 8 MiB.
+// -limit-rate caps the bytes per second of the whole download, all
+// ranges together (a token bucket), with curl's suffixes: 100K, 2.5M (K
+// is 1024). -H adds a request header (repeatable); those the client sets
+// itself (Host, Range, If-Range, Accept-Encoding, Content-Length,
+// Connection and the like) are refused, as overriding them would break
+// ranges and resume; User-Agent may be replaced. Credentials given with
+// -H go only to the URL's origin, never to a host it redirects to.
+//
+// -retries N (default 5, 0 for none) retries a request that failed for a
+// transient reason (reset, timeout, stall, 408, 429, 5xx), waiting from
+// 0.5 s and doubling, or as Retry-After says. A refused connection fails
+// at once, as with curl and wget, unless -retry-refused (a server that is
+// restarting). -timeout bounds the whole download (default: none);
+// -connect-timeout each TCP connection attempt (default 30 s; a TLS
+// handshake has 10 s more).
+//
+// An interrupted or killed get, or one that ran out of retries or time,
+// keeps FILE.part and FILE.part.state; running the same command again
+// resumes. Two gets to the same FILE never write it together: the second
+// fails at once naming the first one's process, or with -wait waits for
+// it (and downloads nothing if the first one completed the same URL).
 //
 // A bad or missing flag prints usage and exits 2; any other failure
 // prints why (and, for some, what to do) and exits 1.
@@ -27,13 +54,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path"
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/sockkit/sockkit"
@@ -45,7 +72,9 @@ import (
 
 const usage = `usage:
   httpfetch serve [-addr 127.0.0.1:8080] [-dir DIR] [-dotfiles] [-tls-cert FILE -tls-key FILE]
-  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] [-ca FILE | -insecure] URL
+  httpfetch get [-o FILE] [-parallel N] [-sha256 HEX] [-wait] [-ca FILE | -insecure] [-q]
+                [-limit-rate RATE] [-H 'Name: value']... [-retries N] [-retry-refused]
+                [-timeout D] [-connect-timeout D] URL
 `
 
 func main() { cli.Main("httpfetch", run) }
@@ -106,9 +135,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.FlagSet("httpfetch", "get", usage, stderr)
 	out := fs.String("o", "", "output file, - for standard output (default: from the URL)")
-	parallel := fs.Int("parallel", httpfetch.DefaultParallel, "ranges downloaded at once")
+	parallel := fs.Int("parallel", httpfetch.DefaultParallel, fmt.Sprintf("ranges downloaded at once, 1 to %d", httpfetch.MaxParallel))
 	sum := fs.String("sha256", "", "expected SHA-256 digest, in hex")
 	wait := fs.Bool("wait", false, "wait for another download to the same file instead of failing")
+	quiet := fs.Bool("q", false, "quiet: no progress, retry messages or summary; errors only")
+	var limit rateFlag
+	fs.Var(&limit, "limit-rate", "at most `RATE` bytes per second, all ranges together: 500, 100K, 2.5M (K is 1024)")
+	header := headerFlag{}
+	fs.Var(header, "H", "extra request header `'Name: value'`; repeatable")
+	retries := fs.Int("retries", httpfetch.DefaultRetries, "retries of a request after a transient failure, 0 for none")
+	retryRefused := fs.Bool("retry-refused", false, "retry a refused connection too (default: fail at once)")
+	timeout := fs.Duration("timeout", 0, "give up the whole download after `D`, 0 for never")
+	connectTimeout := fs.Duration("connect-timeout", 30*time.Second, "give up a TCP connection attempt after `D`")
 	var tf tlsflag.ClientFlags
 	tf.Register(fs)
 	if err := cli.Parse(fs, args, 1, 1); err != nil {
@@ -118,10 +156,20 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *parallel < 1 {
-		fmt.Fprintln(stderr, "httpfetch get: -parallel must be at least 1")
+	bad := func(format string, args ...any) error {
+		fmt.Fprintf(stderr, "httpfetch get: "+format+"\n", args...)
 		fs.Usage()
 		return cli.ErrUsage
+	}
+	switch {
+	case *parallel < 1 || *parallel > httpfetch.MaxParallel:
+		return bad("-parallel %d: must be 1 to %d", *parallel, httpfetch.MaxParallel)
+	case *retries < 0:
+		return bad("-retries %d: must be 0 or more", *retries)
+	case *timeout < 0:
+		return bad("-timeout %v: must be 0 (never) or more", *timeout)
+	case *connectTimeout <= 0:
+		return bad("-connect-timeout %v: must be more than 0", *connectTimeout)
 	}
 	rawURL := fs.Arg(0)
 	dest := *out
@@ -135,11 +183,37 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if tlsConfig != nil && !strings.HasPrefix(rawURL, "https://") {
 		return fmt.Errorf("-tls, -ca and -insecure are for https:// URLs, not %s", textsafe.Clean(rawURL))
 	}
-	c := &httpfetch.Client{Parallel: *parallel, WaitForLock: *wait, Logger: logger(stderr), TLSConfig: tlsConfig}
+	c := &httpfetch.Client{
+		Parallel:     *parallel,
+		WaitForLock:  *wait,
+		TLSConfig:    tlsConfig,
+		RateLimit:    int64(limit),
+		Retries:      *retries,
+		RetryRefused: *retryRefused,
+		Dial:         (&net.Dialer{Timeout: *connectTimeout}).DialContext,
+	}
+	if *retries == 0 {
+		c.Retries = -1 // none
+	}
+	if len(header) > 0 {
+		c.Header = http.Header(header)
+	}
+	var m *meter
+	if !*quiet {
+		m = newMeter(stderr, path.Base(dest), isTerminal(stderr))
+		c.Progress, c.OnRetry, c.Logger = m.update, m.retry, logger(m)
+	}
+	if inspect != nil {
+		inspect(c)
+	}
+	if err := c.Check(); err != nil { // a bad -H
+		return bad("%s", strings.ReplaceAll(err.Error(), "httpfetch: Header ", "-H "))
+	}
 	defer c.CloseIdleConnections()
-	bar := newBar(stderr, dest)
-	if bar != nil {
-		c.Progress = bar.update
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, *timeout, errTimeout)
+		defer cancel()
 	}
 	req := httpfetch.Request{URL: rawURL, Dest: dest, SHA256: *sum}
 	summary := stdout
@@ -147,7 +221,7 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		req.Dest, req.Writer, summary = "", stdout, stderr
 	}
 	res, err := c.Download(ctx, req)
-	bar.finish()
+	m.finish()
 	err = tlsflag.Explain(err)
 	if errors.Is(err, httpfetch.ErrLocked) {
 		if !*wait {
@@ -156,6 +230,9 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errTimeout) {
+			err = fmt.Errorf("gave up after -timeout %v: %w", *timeout, err)
+		}
 		if dest != "-" {
 			if _, serr := os.Stat(dest + ".part.state"); serr == nil {
 				fmt.Fprintf(stderr, "httpfetch: partial download kept in %s.part; run the same command to resume\n", dest)
@@ -163,8 +240,22 @@ func get(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	fmt.Fprintln(summary, summarize(dest, res))
+	if !*quiet {
+		fmt.Fprintln(summary, summarize(dest, res))
+	}
 	return nil
+}
+
+// errTimeout is the cause of a download's end by -timeout.
+var errTimeout = errors.New("-timeout")
+
+// inspect, if not nil, sees the client that get made: a test hook.
+var inspect func(*httpfetch.Client)
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // logger writes the client's retries, restarts and waits on w, one line
@@ -225,7 +316,8 @@ func size(n int64) string {
 		return fmt.Sprintf("%d B", n)
 	}
 	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
+	// 1023.96 KiB would print as "1024.0 KiB": that is 1.0 MiB.
+	for float64(n)/float64(div) >= unit-0.05 && exp < 5 {
 		div *= unit
 		exp++
 	}
@@ -259,40 +351,4 @@ func safeName(name string) string {
 		return "index.html"
 	}
 	return name
-}
-
-// bar is a progress bar on a terminal; a nil *bar does nothing.
-type bar struct {
-	w    io.Writer
-	desc string
-	pb   *progressbar.ProgressBar
-}
-
-// newBar returns a progress bar if w is a terminal, else nil.
-func newBar(w io.Writer, dest string) *bar {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return &bar{w: w, desc: path.Base(dest)}
-}
-
-func (b *bar) update(p httpfetch.Progress) {
-	if b.pb == nil {
-		b.pb = progressbar.NewOptions64(p.Total,
-			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionSetDescription(b.desc),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionUseIECUnits(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	b.pb.Set64(p.Done)
-}
-
-func (b *bar) finish() {
-	if b != nil && b.pb != nil {
-		b.pb.Finish()
-	}
 }

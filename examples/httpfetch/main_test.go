@@ -24,8 +24,6 @@ import (
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
 	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
-
-	"github.com/sockkit/sockkit/internal/leaktest"
 )
 
 // startServe runs "httpfetch serve" in-process and returns its URL, its
@@ -37,7 +35,7 @@ func startServe(t *testing.T, args ...string) (base string, out *clitest.Buffer,
 }
 
 func TestServeAndGet(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	dir := t.TempDir()
 	data := bytes.Repeat([]byte("httpfetch example "), 100000)
 	if err := os.WriteFile(filepath.Join(dir, "data.bin"), data, 0o644); err != nil {
@@ -84,7 +82,7 @@ func TestServeAndGet(t *testing.T) {
 }
 
 func TestServeHello(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	base, _, stop := startServe(t)
 	var out, errOut bytes.Buffer
 	for _, path := range []string{"", "any/path.txt"} {
@@ -104,7 +102,7 @@ func TestServeHello(t *testing.T) {
 // TestServeHelloInBrowser: headless Chromium opens the page of "serve"
 // without -dir, at / and elsewhere, and shows "Hello World".
 func TestServeHelloInBrowser(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	base, _, stop := startServe(t)
 	ctx := browsertest.New(t)
 	for _, path := range []string{"", "tutorial/001"} {
@@ -131,6 +129,7 @@ func TestServeHelloInBrowser(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		nil, {"bogus"}, {"get"}, {"get", "-parallel", "0", "http://x/"}, {"get", "-nope", "http://x/"},
 		{"serve", "extra"}, {"serve", "-addr"},
@@ -150,6 +149,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestFileName(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"http://h/a/b/file.iso":         "file.iso",
 		"http://h/":                     "index.html",
@@ -246,7 +246,7 @@ func TestGetLocked(t *testing.T) {
 // serve -tls-cert/-tls-key serves https; get trusts it with -ca, refuses
 // it without, and -insecure warns.
 func TestServeAndGetTLS(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	cert := tlstest.New(t)
 	dir := t.TempDir()
 	data := []byte("over TLS\n")

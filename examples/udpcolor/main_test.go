@@ -13,12 +13,10 @@ import (
 	"github.com/sockkit/sockkit/internal/cli"
 	"github.com/sockkit/sockkit/internal/clitest"
 
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/udpcolor"
 )
 
 func TestServeAndJoin(t *testing.T) {
-	defer leaktest.Check(t)()
 	ctx, stopServer := context.WithCancel(context.Background())
 	defer stopServer()
 	var serverOut, serverErr clitest.Buffer
@@ -73,7 +71,6 @@ func TestServeAndJoin(t *testing.T) {
 }
 
 func TestJoinEndsWithServer(t *testing.T) {
-	defer leaktest.Check(t)()
 	srv := &udpcolor.Server{}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -99,6 +96,7 @@ func TestJoinEndsWithServer(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		nil,
 		{"dance"},

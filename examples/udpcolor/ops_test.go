@@ -12,6 +12,7 @@ import (
 )
 
 func TestCommonFlags(t *testing.T) {
+	t.Parallel()
 	clitest.CheckCommon(t, "udpcolor", run)
 }
 

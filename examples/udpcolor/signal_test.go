@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/sockkit/sockkit/internal/clitest"
-	"github.com/sockkit/sockkit/internal/leaktest"
 	"github.com/sockkit/sockkit/udpcolor"
+	"go.uber.org/goleak"
 )
 
 // childEnv, when set, makes the test binary run the program itself, with
@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// No goroutine of a test may outlive it (checked once, at the end, so
+	// that the tests can run in parallel).
+	goleak.VerifyTestMain(m)
 }
 
 // waitLeft waits until the server has seen left members leave.
@@ -125,7 +127,6 @@ func TestServeSaysByeOnHangup(t *testing.T) {
 // A terminal that goes away can make reading standard input fail rather
 // than end: the member leaves all the same, and the error is reported.
 func TestJoinLeavesOnInputError(t *testing.T) {
-	defer leaktest.Check(t)()
 	srv, addr := startServer(t)
 	defer func(old io.Reader) { stdin = old }(stdin)
 	eio := errors.New("read /dev/stdin: input/output error")

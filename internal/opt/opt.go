@@ -17,7 +17,6 @@ package opt
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Or returns v, or def when v is the zero value.
@@ -127,16 +126,6 @@ func AtMost[T Number](r *Resolver, field string, v, def, hi T) T {
 	}
 	if isNaN(v) || v < 0 || v > hi {
 		r.Fail(field, v, fmt.Sprintf("must be 1 to %v", hi))
-		return def
-	}
-	return v
-}
-
-// Positive returns v, or def when v is zero or negative. It predates
-// [Resolver] and is kept only until every package resolves its settings
-// with one.
-func Positive[T int | int64 | float64 | time.Duration](v, def T) T {
-	if v <= 0 {
 		return def
 	}
 	return v
