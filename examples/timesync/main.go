@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/sockkit/sockkit/internal/charset"
@@ -146,11 +147,15 @@ func runQuery(ctx context.Context, server string, samples int, interval, timeout
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r, err := c.Query(qctx, server)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		err = fmt.Errorf("no usable reply from %s within %v (-timeout)", server, timeout)
 		if r != nil {
 			err = nil // the samples there was time for, which -v counts
 		}
+	case r == nil && errors.Is(err, syscall.ECONNREFUSED):
+		// The host's ICMP port unreachable: nobody serves that port.
+		err = fmt.Errorf("nothing answers NTP on %s (connection refused): is a time server running there?", server)
 	}
 	// With an error, r is what there was before it: the samples before a
 	// "RATE" Kiss-o'-Death or an interrupt.

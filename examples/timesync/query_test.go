@@ -109,6 +109,22 @@ func TestQueryTimeout(t *testing.T) {
 	}
 }
 
+// TestQueryNothingListens: a port nobody serves fails at once (ICMP port
+// unreachable), saying so, rather than waiting out -timeout.
+func TestQueryNothingListens(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close()
+	_, _, err = runOut(t, "query", "-timeout", "1m", addr)
+	if err == nil || !strings.Contains(err.Error(), "nothing answers NTP on "+addr+" (connection refused)") {
+		t.Errorf("query of a closed port: %v", err)
+	}
+}
+
 // TestReportLine checks the line against a response made up here, in a
 // fixed zone: the digits the precision allows, truncated, the signs, and
 // the error bound.
