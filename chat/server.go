@@ -363,7 +363,7 @@ func (s *Server) serve(ctx context.Context, l net.Listener, d dialect) error {
 // start admits the connection c, accepted in sv's scope, and starts its
 // session in dialect d.
 func (s *Server) start(sv *serving, c net.Conn, d dialect) {
-	release, why := s.gate.Conn(c.RemoteAddr())
+	ticket, why := s.gate.Conn(c.RemoteAddr())
 	if why != admit.OK {
 		text := "too many connections, try again later"
 		if why == admit.SourceFull {
@@ -382,17 +382,17 @@ func (s *Server) start(sv *serving, c net.Conn, d dialect) {
 		setWriteBuffer(c, sb)
 	}
 	ss := newSession(s, sv, c)
-	ss.release = release
+	ss.ticket = ticket
 	ss.dialect = d
 	ss.useParker()
 	remove, ok := sv.scope.AddConn(c, ss.shutdown)
 	if !ok {
-		release()
+		ss.ticket.Release()
 		c.Close()
 		return
 	}
 	ss.remove = remove
-	ss.begin() // the session ends with release() and remove()
+	ss.begin() // the session ends with remove() and ticket.Release()
 }
 
 // claimNick gives nick to ss if nobody else has it (in any case), here

@@ -55,7 +55,7 @@ type session struct {
 	idleTimeout  time.Duration
 	lim          *rate.Limiter // nil: no flood control
 	registerBy   time.Time     // when a client without a nickname is disconnected; zero: never
-	release      func()        // gives the connection's admission slot back; called once
+	ticket       admit.Ticket  // the connection's admission, released when it ends
 	remove       func()        // unregisters the connection from its Serve call; called once, last
 
 	nick    atomic.Pointer[string] // "" until the client picks one
@@ -128,7 +128,6 @@ func newSession(s *Server, sv *serving, c net.Conn) *session {
 		writeTimeout: s.set.writeTimeout,
 		interval:     s.WriteInterval,
 		idleTimeout:  s.set.idleTimeout,
-		release:      func() {},
 		remove:       func() {},
 		lastActive:   time.Now(),
 		blocking:     true,
@@ -631,7 +630,7 @@ func (ss *session) finish(r *reason) {
 	ss.mu.Unlock()
 	// The place is free once the client has its last line: the linger
 	// below only waits for the client to go.
-	ss.release()
+	ss.ticket.Release()
 	ss.count()
 	if !dead {
 		// Let the client read the last line: closing with unread input
@@ -658,7 +657,7 @@ func (ss *session) finishNow(r *reason) {
 	ss.closed, ss.dead = true, true
 	ss.out = nil
 	ss.mu.Unlock()
-	ss.release()
+	ss.ticket.Release()
 	ss.count()
 	ss.ended()
 }

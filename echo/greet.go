@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
@@ -24,9 +25,9 @@ const (
 )
 
 // greet serves one connection of a greeting server (see
-// [Server.Greeting]) in a goroutine of scope; release gives back its
-// admission.
-func (s *Server) greet(scope *track.Scope, c net.Conn, release func()) {
+// [Server.Greeting]) in a goroutine of scope; ticket is its admission.
+func (s *Server) greet(scope *track.Scope, c net.Conn, ticket admit.Ticket) {
+	release := ticket.Release
 	var stopping atomic.Bool
 	remove, ok := scope.AddConn(c, func() {
 		stopping.Store(true)

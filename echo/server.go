@@ -234,28 +234,26 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // start admits c, accepted in scope, and echoes it: parked until its first
 // bytes where p can, in a goroutine of its own otherwise.
 func (s *Server) start(scope *track.Scope, p *park.Poller, c net.Conn) {
-	release, why := s.gate.Conn(c.RemoteAddr())
+	ticket, why := s.gate.Conn(c.RemoteAddr())
 	if why != admit.OK {
 		s.log(slog.LevelWarn, "echo: connection refused: "+why.String(), "remote", c.RemoteAddr())
 		c.Close()
 		return
 	}
 	if s.Greeting != "" {
-		s.greet(scope, c, release)
+		s.greet(scope, c, ticket)
 		return
 	}
 	sc := s.newStreamConn(c)
+	sc.ticket = ticket
 	remove, ok := scope.AddConn(c, sc.shutdown)
 	if !ok {
-		release()
+		sc.ticket.Release()
 		c.Close()
 		return
 	}
 	sc.scope = scope
-	sc.cleanup = func() {
-		remove()
-		release()
-	}
+	sc.remove = remove
 	sc.useParker(p)
 	// A new connection waits for its first bytes parked, with no
 	// goroutine: connections that are opened and left idle cost the least

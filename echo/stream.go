@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/text/transform"
 
+	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/track"
@@ -58,8 +59,9 @@ type streamConn struct {
 	armed      bool          // the read deadline is set, at armedAt
 
 	scope   *track.Scope
-	cleanup func()    // unregisters the connection; called once, after Close
-	parking park.Conn // parks the connection while it idles, if registered
+	remove  func()       // unregisters the connection from scope; called once, after Close
+	ticket  admit.Ticket // its admission, released after remove
+	parking park.Conn    // parks the connection while it idles, if registered
 }
 
 func (s *Server) newStreamConn(c net.Conn) *streamConn {
@@ -100,7 +102,8 @@ func (sc *streamConn) resume() {
 // end closes the connection and unregisters it.
 func (sc *streamConn) end() {
 	sc.c.Close()
-	sc.cleanup()
+	sc.remove()
+	sc.ticket.Release()
 }
 
 // shutdown asks the connection to end: it stops reading, sends back what

@@ -232,7 +232,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		s := l.s
-		release, why := s.gate.Conn(c.RemoteAddr())
+		ticket, why := s.gate.Conn(c.RemoteAddr())
 		if why != admit.OK {
 			rejectConn(c, why)
 			if s.Logger != nil {
@@ -240,7 +240,8 @@ func (l *listener) Accept() (net.Conn, error) {
 			}
 			continue
 		}
-		tc := &conn{Conn: c, closed: make(chan struct{}), hs: l.hs}
+		tc := &conn{Conn: c, closed: make(chan struct{}), hs: l.hs, ticket: ticket}
+		release := tc.ticket.Release
 		remove, ok := l.sc.AddConn(tc, tc.onShutdown)
 		if !ok {
 			release()
@@ -288,6 +289,7 @@ type conn struct {
 	draining  bool
 	closed    chan struct{}
 	closeOnce sync.Once
+	ticket    admit.Ticket // its admission, released when net/http is done with it
 }
 
 // ReadFrom lets net/http send files with sendfile(2) through the wrapper.

@@ -145,15 +145,16 @@ func New(cfg Config) *Gate {
 	return g
 }
 
-// Conn admits a new connection from remote. If the reason is OK, release
-// must be called once when the connection ends; otherwise the refusal is
-// counted and the caller refuses the connection (with a protocol error
-// line where the protocol has one).
-func (g *Gate) Conn(remote net.Addr) (release func(), why Reason) {
+// Conn admits a new connection from remote. If the reason is OK, the
+// Ticket holds its place, which [Ticket.Release] gives back when the
+// connection ends; otherwise the refusal is counted and the caller
+// refuses the connection (with a protocol error line where the protocol
+// has one).
+func (g *Gate) Conn(remote net.Addr) (Ticket, Reason) {
 	if n := g.total.Add(1); g.cfg.MaxConns >= 0 && n > int64(g.cfg.MaxConns) {
 		g.total.Add(-1)
 		g.Counters.Drop(Full)
-		return nil, Full
+		return Ticket{}, Full
 	}
 	k := ratelimit.Key(remote)
 	g.mu.Lock()
@@ -161,24 +162,40 @@ func (g *Gate) Conn(remote net.Addr) (release func(), why Reason) {
 		g.mu.Unlock()
 		g.total.Add(-1)
 		g.Counters.Drop(SourceFull)
-		return nil, SourceFull
+		return Ticket{}, SourceFull
 	}
 	g.per[k]++
 	g.mu.Unlock()
 	g.Counters.conns.Add(1)
 	g.Counters.connsTotal.Add(1)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			if g.per[k]--; g.per[k] <= 0 {
-				delete(g.per, k)
-			}
-			g.mu.Unlock()
-			g.total.Add(-1)
-			g.Counters.conns.Add(-1)
-		})
-	}, OK
+	return Ticket{g: g, k: k}, OK
+}
+
+// A Ticket is an admitted connection's place at its [Gate]. It lives in
+// the connection's own state, so that admission allocates nothing per
+// connection (a server holding 10,000 idle connections pays for each
+// byte), and must not be copied once it may be released. The zero Ticket
+// holds no place.
+type Ticket struct {
+	g        *Gate
+	k        netip.Addr
+	released uint32 // atomic: 1 once Release has run
+}
+
+// Release gives the place back. Only the first call does anything, from
+// any goroutine.
+func (t *Ticket) Release() {
+	if t.g == nil || !atomic.CompareAndSwapUint32(&t.released, 0, 1) {
+		return
+	}
+	g := t.g
+	g.mu.Lock()
+	if g.per[t.k]--; g.per[t.k] <= 0 {
+		delete(g.per, t.k)
+	}
+	g.mu.Unlock()
+	g.total.Add(-1)
+	g.Counters.conns.Add(-1)
 }
 
 // Sources returns the number of source addresses holding connections.

@@ -16,7 +16,7 @@ func tcp(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddr
 
 func TestConnCaps(t *testing.T) {
 	g := New(Config{MaxConns: 5, MaxPerSource: 2})
-	var releases []func()
+	var releases []*Ticket
 	for _, tt := range []struct {
 		addr string
 		want Reason
@@ -30,16 +30,17 @@ func TestConnCaps(t *testing.T) {
 		{"[2001:db8:0:1::1]:1000", OK},     // another /64
 		{"[2001:db8:0:2::1]:1000", Full},   // and another, but the server is full
 	} {
-		release, why := g.Conn(tcp(tt.addr))
+		ticket, why := g.Conn(tcp(tt.addr))
 		if why != tt.want {
 			t.Fatalf("Conn(%s) = %v, want %v", tt.addr, why, tt.want)
 		}
 		if why == OK {
-			releases = append(releases, release)
+			releases = append(releases, &ticket)
 		}
 	}
-	releases[0]()
-	releases[0]() // release is idempotent
+	releases[0].Release()
+	releases[0].Release() // Release is idempotent
+	new(Ticket).Release() // and the zero Ticket holds nothing
 	if _, why := g.Conn(tcp("127.0.0.1:1003")); why != OK {
 		t.Fatalf("after a release: %v", why)
 	}

@@ -108,7 +108,8 @@ func (s *refStream) Serve(ctx context.Context, l net.Listener) error {
 			}
 			return err
 		}
-		release, why := s.gate.Conn(c.RemoteAddr())
+		ticket, why := s.gate.Conn(c.RemoteAddr())
+		release := ticket.Release
 		if why != admit.OK {
 			io.WriteString(c, "BYE "+strings.ReplaceAll(why.String(), " ", "-")+"\n")
 			c.Close()
