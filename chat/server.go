@@ -11,6 +11,7 @@ import (
 
 	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/logrec"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/track"
 )
@@ -280,18 +281,9 @@ type settings struct {
 	operator                      string // OperatorNick, folded
 }
 
-// log writes a record if there is a Logger, with addresses as their
-// strings (a *net.TCPAddr would be an object in JSON).
+// log writes a record if there is a Logger (see [logrec.Log]).
 func (s *Server) log(level slog.Level, msg string, args ...any) {
-	if s.Logger == nil {
-		return
-	}
-	for i, a := range args {
-		if addr, ok := a.(net.Addr); ok {
-			args[i] = addr.String()
-		}
-	}
-	s.Logger.Log(context.Background(), level, msg, args...)
+	logrec.Log(s.Logger, level, msg, args...)
 }
 
 // init resolves the settings, once; a bad one is reported by Serve.

@@ -9,13 +9,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/text/transform"
+
 	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/admit"
+	"github.com/sockkit/sockkit/internal/logrec"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/park"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/track"
-	"golang.org/x/text/transform"
 )
 
 // ErrServerClosed is returned by [Server.Serve] and [Server.ServePacket]
@@ -192,18 +194,9 @@ func (s *Server) Close() error {
 	return s.group.Close()
 }
 
-// log writes a record if there is a Logger, with addresses as their
-// strings (a *net.TCPAddr would be an object in JSON).
+// log writes a record if there is a Logger (see [logrec.Log]).
 func (s *Server) log(level slog.Level, msg string, args ...any) {
-	if s.Logger == nil {
-		return
-	}
-	for i, a := range args {
-		if addr, ok := a.(net.Addr); ok {
-			args[i] = addr.String()
-		}
-	}
-	s.Logger.Log(context.Background(), level, msg, args...)
+	logrec.Log(s.Logger, level, msg, args...)
 }
 
 // Serve accepts TCP connections on l and echoes each one until the peer

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/track"
 )
 
 // fileSink writes a ".part" file, whose resume state is at statePath.
@@ -186,18 +188,11 @@ func (d *download) checkpoints() (stop func()) {
 	quit, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				if err := d.checkpoint(); err != nil {
-					d.logf("saving resume state failed", "err", err)
-				}
+		track.Every(quit, every, func() {
+			if err := d.checkpoint(); err != nil {
+				d.logf("saving resume state failed", "err", err)
 			}
-		}
+		})
 	}()
 	return func() {
 		close(quit)

@@ -14,6 +14,7 @@ import (
 	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/dgram"
+	"github.com/sockkit/sockkit/internal/logrec"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -224,10 +225,9 @@ func (s *Server) init() {
 	})
 }
 
+// log writes a record if there is a Logger (see [logrec.Log]).
 func (s *Server) log(level slog.Level, msg string, args ...any) {
-	if s.Logger != nil {
-		s.Logger.Log(context.Background(), level, msg, args...)
-	}
+	logrec.Log(s.Logger, level, msg, args...)
 }
 
 // Shutdown stops the server gracefully: it stops reading datagrams, lets

@@ -18,6 +18,7 @@ import (
 	"github.com/sockkit/sockkit"
 	"github.com/sockkit/sockkit/internal/admit"
 	"github.com/sockkit/sockkit/internal/dgram"
+	"github.com/sockkit/sockkit/internal/logrec"
 	"github.com/sockkit/sockkit/internal/opt"
 	"github.com/sockkit/sockkit/internal/ratelimit"
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -225,10 +226,9 @@ func (s *Server) maxMembersPerAddr() int        { return s.set.maxPerAddr }
 func (s *Server) memberTimeout() time.Duration  { return s.set.memberTimeout }
 func (s *Server) cookieLifetime() time.Duration { return s.set.cookieLifetime }
 
+// log writes a record if there is a Logger (see [logrec.Log]).
 func (s *Server) log(level slog.Level, msg string, args ...any) {
-	if s.Logger != nil {
-		s.Logger.Log(context.Background(), level, msg, args...)
-	}
+	logrec.Log(s.Logger, level, msg, args...)
 }
 
 // Stats counts what a [Server] has done since it started. In the shared
