@@ -326,9 +326,10 @@ func (s *refPacket) ServePacket(ctx context.Context, pc net.PacketConn) error {
 			}
 			return scope.Finish(err, errRefClosed)
 		}
-		if _, err := pc.WriteTo(buf[:n], from); err == nil {
-			s.counters.Request(n, n)
-		}
+		// Counted before the reply goes: a client that has its answer
+		// may look at Stats at once.
+		s.counters.Request(n, n)
+		pc.WriteTo(buf[:n], from)
 	}
 }
 
