@@ -1,6 +1,7 @@
 package natshub
 
 import (
+	"crypto/tls"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/sockkit/sockkit/internal/tlsflag/tlstest"
 )
 
 // TestConnectRefused: a NATS server that is there and refuses the Hub
@@ -83,5 +85,81 @@ func TestConnectRefused(t *testing.T) {
 	defer h.Close()
 	if h.Shared() {
 		t.Error("shared rooms without NATS")
+	}
+}
+
+// TestConnectTLSRefused: a NATS that answers over TLS with a certificate
+// the Hub does not trust is a server that answered, not one that is not
+// there: Connect fails with the reason instead of retrying it for ever.
+func TestConnectTLSRefused(t *testing.T) {
+	noLeaks(t)
+	srvCert, otherCA := tlstest.New(t), tlstest.New(t)
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		NoLog: true, NoSigs: true,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{srvCert.TLS}, MinVersion: tls.VersionTLS12},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	if !ns.ReadyForConnections(bound) {
+		t.Fatal("the NATS server did not start")
+	}
+	o := testOptions()
+	o.NATS = []nats.Option{nats.Secure(&tls.Config{RootCAs: otherCA.Pool, MinVersion: tls.VersionTLS12})}
+	h, err := Connect(ns.ClientURL(), o)
+	if err == nil {
+		h.Close()
+		t.Fatal("Connect with an untrusted server certificate succeeded, want its error")
+	}
+	if !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Connect: %v, want the certificate's error", err)
+	}
+
+	// A server that wants a client certificate, and gets none, answers
+	// with a TLS alert: a refusal too, not an absence.
+	mtls, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
+		NoLog: true, NoSigs: true, TLSVerify: true,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{srvCert.TLS}, MinVersion: tls.VersionTLS12,
+			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: otherCA.Pool,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtls.Start()
+	t.Cleanup(func() {
+		mtls.Shutdown()
+		mtls.WaitForShutdown()
+	})
+	if !mtls.ReadyForConnections(bound) {
+		t.Fatal("the NATS server did not start")
+	}
+	o.NATS = []nats.Option{nats.Secure(&tls.Config{RootCAs: srvCert.Pool, MinVersion: tls.VersionTLS12})}
+	h, err = Connect(mtls.ClientURL(), o)
+	if err == nil {
+		shared := h.Shared()
+		h.Close()
+		t.Fatalf("Connect without the client certificate a NATS asks for: a Hub (shared: %v), want the TLS error", shared)
+	} else {
+		t.Logf("Connect without the client certificate: %v", err)
+	}
+
+	// With the right CA, the rooms are shared.
+	o.NATS = []nats.Option{nats.Secure(&tls.Config{RootCAs: srvCert.Pool, MinVersion: tls.VersionTLS12})}
+	h, err = Connect(ns.ClientURL(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if !h.Shared() {
+		t.Error("the rooms are not shared over TLS")
 	}
 }

@@ -3,6 +3,7 @@ package natshub
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -321,6 +322,13 @@ func Connect(url string, o Options) (*Hub, error) {
 // connection: what a NATS that is starting or coming back may mend.
 func unreachable(err error) bool {
 	var ne net.Error
+	var oe *net.OpError
+	if errors.Is(err, nats.ErrTLS) || errors.As(err, &oe) && oe.Op == "remote error" || // a TLS alert from the server
+		errors.As(err, new(tls.AlertError)) || errors.As(err, new(*tls.CertificateVerificationError)) {
+		// A TLS handshake that failed (a certificate refused, either way)
+		// came from a server that answered; only one that timed out did not.
+		return errors.As(err, &ne) && ne.Timeout()
+	}
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, nats.ErrNoServers) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrMaxConnectionsExceeded) ||
 		errors.Is(err, nats.ErrMaxAccountConnectionsExceeded)

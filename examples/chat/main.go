@@ -67,6 +67,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -314,9 +315,9 @@ func shareRooms(url, creds string, logger *slog.Logger, stdout io.Writer) (*nats
 		return nil, nil, err
 	}
 	if hub.Shared() {
-		fmt.Fprintf(stdout, "chat: rooms shared through NATS at %s\n", url)
+		fmt.Fprintf(stdout, "chat: rooms shared through NATS at %s\n", redactURLs(url))
 	} else {
-		fmt.Fprintf(stdout, "chat: NATS at %s cannot share the rooms yet (not reachable, or no JetStream for the account: see the log); rooms are local-only until it can\n", url)
+		fmt.Fprintf(stdout, "chat: NATS at %s cannot share the rooms yet (not reachable, or no JetStream for the account: see the log); rooms are local-only until it can\n", redactURLs(url))
 	}
 	return hub, func() {
 		hub.Close()
@@ -324,6 +325,18 @@ func shareRooms(url, creds string, logger *slog.Logger, stdout io.Writer) (*nats
 			ns.Shutdown()
 		}
 	}, nil
+}
+
+// redactURLs returns a -nats value (one URL or several, separated by
+// commas) with any password replaced by "xxxxx", for what is printed.
+func redactURLs(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		if u, err := neturl.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // list splits a comma-separated flag value, dropping empty items.

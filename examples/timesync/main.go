@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -109,7 +110,10 @@ func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.ErrUsage
 	}
 	if len(hosts) == 1 {
-		if flagSet(fs, "addr") {
+		// -addr on the command line, not from the environment, which a
+		// HOST argument overrides as any flag does.
+		env := os.Getenv(cli.EnvName(fs.Name(), "addr"))
+		if flagSet(fs, "addr") && (env == "" || *addr != env) {
 			fmt.Fprintln(stderr, "timesync query: give the server either as HOST[:PORT] or with -addr, not both")
 			fs.Usage()
 			return cli.ErrUsage

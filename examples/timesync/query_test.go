@@ -245,3 +245,17 @@ func TestReportAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryHostOverEnvAddr: a HOST argument overrides -addr from the
+// environment, as the command line overrides the environment everywhere;
+// -addr given on the command line beside HOST is still a mistake.
+func TestQueryHostOverEnvAddr(t *testing.T) {
+	addr := startServe(t)
+	t.Setenv("SOCKKIT_TIMESYNC_QUERY_ADDR", "127.0.0.1:1")
+	if out, _, err := runOut(t, "query", "-samples", "1", addr); err != nil || !strings.Contains(out, addr[:strings.LastIndex(addr, ":")]) {
+		t.Errorf("query HOST with -addr in the environment: %v\n%s", err, out)
+	}
+	if _, _, err := runOut(t, "query", "-addr", "127.0.0.1:2", addr); !errors.Is(err, cli.ErrUsage) {
+		t.Errorf("query -addr X HOST: %v, want a usage error", err)
+	}
+}

@@ -25,8 +25,16 @@ func EnvName(cmd, flag string) string {
 }
 
 // setFromEnv sets each flag of fs whose variable is set and not empty.
-// The command line, parsed after, overrides it.
+// The command line, parsed after, overrides it. It does nothing once a
+// flag of fs is set, so that a command that parses its arguments in
+// several calls (flags after a positional argument) does not put the
+// environment's values back over the command line's.
 func setFromEnv(fs *flag.FlagSet) error {
+	set := false
+	fs.Visit(func(*flag.Flag) { set = true })
+	if set {
+		return nil
+	}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := EnvName(fs.Name(), f.Name)
@@ -35,7 +43,8 @@ func setFromEnv(fs *flag.FlagSet) error {
 			return
 		}
 		if serr := fs.Set(f.Name, v); serr != nil {
-			err = fmt.Errorf("invalid value %q for %s (-%s): %v", v, name, f.Name, serr)
+			// Not the value itself: it may be a secret (a header, a URL).
+			err = fmt.Errorf("invalid value of %s (-%s): %v", name, f.Name, serr)
 		}
 	})
 	return err

@@ -157,6 +157,26 @@ func TestParseBadEnvIsUsageError(t *testing.T) {
 	if err := Parse(fs, nil, 0, 0); !errors.Is(err, ErrUsage) || !strings.Contains(errOut.String(), "SOCKKIT_PROG_SERVE_BURST_SIZE") {
 		t.Errorf("Parse = %v, stderr %q", err, errOut.String())
 	}
+	if strings.Contains(errOut.String(), `"many"`) {
+		t.Errorf("stderr %q repeats the value, which may be a secret", errOut.String())
+	}
+}
+
+// TestParseAgainKeepsCommandLine: a command that parses in several calls
+// (flags after a positional argument) keeps the command line's values;
+// the environment is applied once, before the first.
+func TestParseAgainKeepsCommandLine(t *testing.T) {
+	t.Setenv("SOCKKIT_PROG_SERVE_ADDR", "127.0.0.1:2")
+	fs, addr, burst := newTestFlags(io.Discard)
+	if err := Parse(fs, []string{"-addr", "127.0.0.1:3", "HOST", "-burst-size", "4"}, 0, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := Parse(fs, fs.Args()[1:], 0, -1); err != nil {
+		t.Fatal(err)
+	}
+	if *addr != "127.0.0.1:3" || *burst != 4 {
+		t.Errorf("after two calls: -addr %q -burst-size %d, want the command line's 127.0.0.1:3 and 4", *addr, *burst)
+	}
 }
 
 func TestDisplayedName(t *testing.T) {

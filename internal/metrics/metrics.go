@@ -37,6 +37,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,15 +95,21 @@ func (f *Flags) Start(prog string, stdout io.Writer, logger *slog.Logger, stats 
 	what := fmt.Sprintf("http://%s/metrics", l.Addr())
 	if f.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		// Not /debug/pprof/cmdline: a command line can hold secrets
+		// (a password in a -nats URL, say).
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		what += fmt.Sprintf(" and http://%s/debug/pprof/", l.Addr())
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// No WriteTimeout: a CPU profile or trace takes as long as it was
+	// asked to. Idle keep-alive connections are closed.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	if logger != nil {
 		hs.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+		if ap, err := netip.ParseAddrPort(l.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+			logger.Warn(prog+": -metrics listens beyond this machine, and /metrics (and /debug/pprof) have no authentication: prefer a loopback address, or a firewall", "addr", l.Addr().String())
+		}
 	}
 	done := make(chan struct{})
 	go func() {
