@@ -46,6 +46,11 @@ type download struct {
 
 	noRanges bool // set after the server mishandled a range
 
+	// cb makes the Progress and OnRetry calls one at a time, without
+	// holding mu: a callback that blocks (a paused terminal) holds up
+	// only the goroutine that called it, not every part's bookkeeping.
+	cb sync.Mutex
+
 	mu       sync.Mutex // guards the fields below
 	finalURL string     // after redirects, used for range requests
 	lastProg time.Time
@@ -202,8 +207,8 @@ func (d *download) report(final bool) {
 	}
 	now := time.Now()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if !final && now.Sub(d.lastProg) < d.set.progressGap {
+		d.mu.Unlock()
 		return
 	}
 	d.lastProg = now
@@ -211,9 +216,12 @@ func (d *download) report(final bool) {
 	if d.st != nil {
 		total = d.st.Size
 	}
+	d.mu.Unlock()
 	var rate float64
 	if el := now.Sub(d.start).Seconds(); el > 0 {
 		rate = float64(d.received.Load()) / el
 	}
+	d.cb.Lock()
+	defer d.cb.Unlock()
 	f(Progress{Done: d.done.Load(), Total: total, Rate: rate})
 }

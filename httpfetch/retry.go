@@ -83,10 +83,12 @@ func (d *download) retry(ctx context.Context, fails *int, err error) bool {
 	}
 	d.mu.Lock()
 	d.retries++
-	if f := d.c.OnRetry; f != nil {
-		f(Retry{Err: err, Wait: wait, Attempt: *fails, Max: d.set.retries})
-	}
 	d.mu.Unlock()
+	if f := d.c.OnRetry; f != nil {
+		d.cb.Lock()
+		f(Retry{Err: err, Wait: wait, Attempt: *fails, Max: d.set.retries})
+		d.cb.Unlock()
+	}
 	level := slog.LevelInfo
 	if d.c.OnRetry != nil {
 		level = slog.LevelDebug // OnRetry has reported it

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sockkit/sockkit/httpfetch"
 	"github.com/sockkit/sockkit/internal/textsafe"
@@ -54,7 +55,11 @@ type sample struct {
 func newMeter(w io.Writer, name string, tty bool) *meter {
 	name = textsafe.Clean(name)
 	if len(name) > 40 {
-		name = name[:37] + "..."
+		cut := 37
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut-- // not in the middle of a character
+		}
+		name = name[:cut] + "..."
 	}
 	m := &meter{w: w, tty: tty, name: name, now: time.Now, every: plainEvery}
 	m.last = m.now()

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -109,5 +112,14 @@ func TestSize(t *testing.T) {
 		if got := size(n); got != want {
 			t.Errorf("size(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestMeterLongName: a long name is cut between characters, never in one.
+func TestMeterLongName(t *testing.T) {
+	t.Parallel()
+	m := newMeter(io.Discard, strings.Repeat("é", 30)+".bin", false)
+	if !utf8.ValidString(m.name) || !strings.HasSuffix(m.name, "...") || len(m.name) > 40 {
+		t.Errorf("name %q: want valid UTF-8 of at most 40 bytes ending in ...", m.name)
 	}
 }
