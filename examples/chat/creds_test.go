@@ -365,7 +365,7 @@ func TestServeNATSCredsNoJetStream(t *testing.T) {
 	t.Parallel()
 	trust := newNATSTrust(t, false)
 	p := serveCreds(t, startTrustingNATS(t, trust), trust.creds(t))
-	clitest.WaitFor(t, &p.Stdout, `chat: NATS at \S+ cannot share the rooms yet \(not reachable, or no JetStream for the account: see the log\); rooms are local-only until it can`)
+	clitest.WaitFor(t, &p.Stdout, `chat: NATS at \S+ cannot share the rooms yet \(not reachable, or no JetStream for the account\); rooms are local-only until it can`)
 	clitest.WaitFor(t, &p.Stdout, `chat: serving on`)
 	clitest.WaitFor(t, &p.Stderr, `cannot share the rooms through NATS; retrying" err=".*JetStream not enabled for account`)
 }

@@ -317,7 +317,7 @@ func shareRooms(url, creds string, logger *slog.Logger, stdout io.Writer) (*nats
 	if hub.Shared() {
 		fmt.Fprintf(stdout, "chat: rooms shared through NATS at %s\n", redactURLs(url))
 	} else {
-		fmt.Fprintf(stdout, "chat: NATS at %s cannot share the rooms yet (not reachable, or no JetStream for the account: see the log); rooms are local-only until it can\n", redactURLs(url))
+		fmt.Fprintf(stdout, "chat: NATS at %s cannot share the rooms yet (not reachable, or no JetStream for the account); rooms are local-only until it can\n", redactURLs(url))
 	}
 	return hub, func() {
 		hub.Close()
