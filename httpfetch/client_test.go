@@ -333,6 +333,11 @@ func TestFetchCancelKeepsPart(t *testing.T) {
 	if res.Resumed == 0 {
 		t.Errorf("nothing resumed")
 	}
+	// Cancelled at the first progress report, the first call stopped
+	// there, not when the body it had buffered ran out.
+	if res.Resumed >= int64(len(data)) {
+		t.Errorf("resumed %d bytes of %d: the cancelled download went on to the end", res.Resumed, len(data))
+	}
 }
 
 func TestFetchWrongContentLength(t *testing.T) {

@@ -297,7 +297,18 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 		fill, held = 0, time.Time{}
 		return nil
 	}
+	ctx := resp.Request.Context()
 	for {
+		// A cancelled download stops here, at once, with what it has
+		// written kept for a resume: the transport would notice only
+		// when the body's buffers run dry, which on a fast link may be
+		// the end of the file.
+		if ctx.Err() != nil {
+			if ferr := flush(); ferr != nil {
+				return ferr
+			}
+			return context.Cause(ctx)
+		}
 		want := len(buf)
 		if p.Last >= 0 {
 			left := p.Last + 1 - p.Next - int64(fill)
@@ -316,7 +327,7 @@ func (d *download) copyBody(resp *http.Response, p *part) error {
 		if n > 0 && d.lim != nil {
 			// Waiting for the rate limit is not a stall.
 			hold(resp.Body)
-			if terr := d.throttle(resp.Request.Context(), n); terr != nil {
+			if terr := d.throttle(ctx, n); terr != nil {
 				flush()
 				return terr
 			}
