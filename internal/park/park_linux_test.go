@@ -253,9 +253,8 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 }
 
 func TestDeadlines(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the deadlines are tens of milliseconds apart.
 	p := newPoller(t)
-	now := time.Now()
 	type woke struct {
 		name  string
 		ev    Event
@@ -266,26 +265,36 @@ func TestDeadlines(t *testing.T) {
 	// Parked latest first, so that each one's deadline is earlier than
 	// the one the Poller is waiting for.
 	conns := []struct {
-		name     string
-		deadline time.Time
+		name  string
+		after time.Duration // the deadline, from now; 0 for none
 	}{
-		{"none", time.Time{}},
-		{"hour", now.Add(time.Hour)},
-		{"60ms", now.Add(60 * time.Millisecond)},
-		{"unparked", now.Add(50 * time.Millisecond)},
-		{"40ms", now.Add(40 * time.Millisecond)},
-		{"20ms", now.Add(20 * time.Millisecond)},
-		{"past", now.Add(-time.Second)},
+		{"none", 0},
+		{"hour", time.Hour},
+		{"150ms", 150 * time.Millisecond},
+		{"unparked", 125 * time.Millisecond},
+		{"100ms", 100 * time.Millisecond},
+		{"50ms", 50 * time.Millisecond},
+		{"past", -time.Second},
 	}
+	// The sockets first, so that parking them all takes microseconds and
+	// no deadline passes before the later ones are parked.
+	socks := make([]*net.TCPConn, len(conns))
+	for i := range conns {
+		_, socks[i] = tcpPair(t)
+	}
+	now := time.Now()
 	pcs := map[string]*Conn{}
-	for _, c := range conns {
-		_, s := tcpPair(t)
-		pc := mustRegister(t, p, s, func(e Event) {
+	for i, c := range conns {
+		var deadline time.Time
+		if c.after != 0 {
+			deadline = now.Add(c.after)
+		}
+		pc := mustRegister(t, p, socks[i], func(e Event) {
 			mu.Lock()
-			got = append(got, woke{c.name, e, time.Now().Before(c.deadline)})
+			got = append(got, woke{c.name, e, time.Now().Before(deadline)})
 			mu.Unlock()
 		})
-		mustPark(t, pc, c.deadline)
+		mustPark(t, pc, deadline)
 		pcs[c.name] = pc
 	}
 	if !pcs["unparked"].Unpark() {
@@ -294,7 +303,7 @@ func TestDeadlines(t *testing.T) {
 	waitFor(t, "four deadlines to pass", func() bool { return p.Len() == 2 })
 	p.Close()
 	want := []woke{
-		{"past", Expired, false}, {"20ms", Expired, false}, {"40ms", Expired, false}, {"60ms", Expired, false},
+		{"past", Expired, false}, {"50ms", Expired, false}, {"100ms", Expired, false}, {"150ms", Expired, false},
 		{"hour", Closed, true}, {"none", Closed, false},
 	}
 	mu.Lock()
