@@ -1,37 +1,19 @@
 package chat
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 )
-
-// lockedBuffer is a buffer for a logger written from the sessions.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // A session's start and end are info records with the nickname and the
 // address, and the end says how long the session lasted and why it ended.
 func TestSessionLog(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &clitest.Buffer{}
 	s := &Server{Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	addr, stop := start(t, s)
 	r := login2(t, addr, "ann", DefaultRoom)

@@ -6,33 +6,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 )
-
-// syncBuffer is a buffer for a logger written from the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // Every request gets one info record: who asked what, and the answer.
 func TestRequestLog(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs clitest.Buffer
 	s := &Server{
 		FS:     fstest.MapFS{"a.txt": {Data: []byte("0123456789")}},
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),

@@ -1,7 +1,6 @@
 package udpcolor
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,25 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // startUDP runs s on a loopback UDP socket and returns its address and a
 // func that shuts it down and checks ServePacket's error.
@@ -75,7 +58,7 @@ func recv(t *testing.T, c *Conn) Message {
 
 func TestClientGroup(t *testing.T) {
 	t.Parallel()
-	transcript := &syncBuffer{}
+	transcript := &clitest.Buffer{}
 	addr, stop := startUDP(t, &Server{Transcript: transcript, PacketsPerSecond: -1})
 	ctx := context.Background()
 	var cl Client

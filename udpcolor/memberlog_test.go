@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 )
 
 // Each join and leave is an info record with the member's name, address
 // and, on leaving, how long it was a member.
 func TestMemberLog(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &clitest.Buffer{}
 	h := newHarness(t, &Server{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	h.join(alice, "alice")
 	h.clock.Add(3 * time.Second)

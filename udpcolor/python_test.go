@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockkit/sockkit/internal/clitest"
 )
 
 // tutorialClient is the tutorial's client, as it is written: one plain
@@ -47,7 +49,7 @@ func TestTutorialPythonClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var transcript syncBuffer
+			var transcript clitest.Buffer
 			s := &Server{
 				Transcript: &transcript,
 				Color:      tt.color,
