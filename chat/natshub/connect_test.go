@@ -18,21 +18,9 @@ import (
 // reached gives a Hub with local-only rooms that keeps trying.
 func TestConnectRefused(t *testing.T) {
 	noLeaks(t)
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
-		Username: "chat", Password: "secret", NoLog: true, NoSigs: true,
+	ns := startNATS(t, &server.Options{
+		Username: "chat", Password: "secret",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	if !ns.ReadyForConnections(bound) {
-		t.Fatal("the NATS server did not start")
-	}
 	notCreds := filepath.Join(t.TempDir(), "x.creds")
 	if err := os.WriteFile(notCreds, []byte("hello\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -94,22 +82,9 @@ func TestConnectRefused(t *testing.T) {
 func TestConnectTLSRefused(t *testing.T) {
 	noLeaks(t)
 	srvCert, otherCA := tlstest.New(t), tlstest.New(t)
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
-		NoLog: true, NoSigs: true,
+	ns := startNATS(t, &server.Options{
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{srvCert.TLS}, MinVersion: tls.VersionTLS12},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	if !ns.ReadyForConnections(bound) {
-		t.Fatal("the NATS server did not start")
-	}
 	o := testOptions()
 	o.NATS = []nats.Option{nats.Secure(&tls.Config{RootCAs: otherCA.Pool, MinVersion: tls.VersionTLS12})}
 	h, err := Connect(ns.ClientURL(), o)
@@ -123,25 +98,13 @@ func TestConnectTLSRefused(t *testing.T) {
 
 	// A server that wants a client certificate, and gets none, answers
 	// with a TLS alert: a refusal too, not an absence.
-	mtls, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(),
-		NoLog: true, NoSigs: true, TLSVerify: true,
+	mtls := startNATS(t, &server.Options{
+		TLSVerify: true,
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{srvCert.TLS}, MinVersion: tls.VersionTLS12,
 			ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: otherCA.Pool,
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mtls.Start()
-	t.Cleanup(func() {
-		mtls.Shutdown()
-		mtls.WaitForShutdown()
-	})
-	if !mtls.ReadyForConnections(bound) {
-		t.Fatal("the NATS server did not start")
-	}
 	o.NATS = []nats.Option{nats.Secure(&tls.Config{RootCAs: srvCert.Pool, MinVersion: tls.VersionTLS12})}
 	h, err = Connect(mtls.ClientURL(), o)
 	if err == nil {
@@ -162,4 +125,25 @@ func TestConnectTLSRefused(t *testing.T) {
 	if !h.Shared() {
 		t.Error("the rooms are not shared over TLS")
 	}
+}
+
+// startNATS starts an in-process NATS server with JetStream on the
+// loopback with o's other options, stopped when the test ends.
+func startNATS(t *testing.T, o *server.Options) *server.Server {
+	t.Helper()
+	o.Host, o.Port, o.JetStream, o.StoreDir = "127.0.0.1", server.RANDOM_PORT, true, t.TempDir()
+	o.NoLog, o.NoSigs = true, true
+	ns, err := server.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	if !ns.ReadyForConnections(bound) {
+		t.Fatal("the NATS server did not start")
+	}
+	return ns
 }
