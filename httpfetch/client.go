@@ -157,8 +157,8 @@ type Client struct {
 	// stateEvery, if positive, replaces stateInterval: a test hook.
 	stateEvery time.Duration
 
-	// now and sleep, if not nil, replace time.Now and a timer for the
-	// rate limit: a test hook.
+	// now and sleep, if not nil, replace time.Now and the timer of the
+	// rate limit's and the retries' waits: a test hook.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 

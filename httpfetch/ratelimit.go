@@ -36,16 +36,25 @@ func (d *download) throttle(ctx context.Context, n int) error {
 	if wait <= 0 {
 		return nil
 	}
-	if d.c.sleep != nil {
-		return d.c.sleep(ctx, wait)
+	if err := d.c.wait(ctx, wait); err != nil {
+		r.CancelAt(d.c.clock())
+		return err
 	}
-	t := time.NewTimer(wait)
+	return nil
+}
+
+// wait waits for d, or until ctx ends (returning its cause); the test
+// hook replaces the timer.
+func (c *Client) wait(ctx context.Context, d time.Duration) error {
+	if c.sleep != nil {
+		return c.sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		r.CancelAt(d.c.clock())
 		return context.Cause(ctx)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"syscall"
-	"time"
 )
 
 // restartError asks run to discard what it has and start over.
@@ -94,12 +93,5 @@ func (d *download) retry(ctx context.Context, fails *int, err error) bool {
 		level = slog.LevelDebug // OnRetry has reported it
 	}
 	d.log(level, "retrying", "err", err, "wait", wait, "attempt", *fails, "max", d.set.retries)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return d.c.wait(ctx, wait) == nil
 }
