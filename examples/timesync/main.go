@@ -36,7 +36,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"time"
 
@@ -110,10 +109,9 @@ func query(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.ErrUsage
 	}
 	if len(hosts) == 1 {
-		// -addr on the command line, not from the environment, which a
-		// HOST argument overrides as any flag does.
-		env := os.Getenv(cli.EnvName(fs.Name(), "addr"))
-		if flagSet(fs, "addr") && (env == "" || *addr != env) {
+		// -addr on the command line; from the environment, HOST
+		// overrides it as any argument does.
+		if cli.Given(fs, "addr") {
 			fmt.Fprintln(stderr, "timesync query: give the server either as HOST[:PORT] or with -addr, not both")
 			fs.Usage()
 			return cli.ErrUsage
@@ -176,13 +174,6 @@ func runQuery(ctx context.Context, server string, samples int, interval, timeout
 		}
 	}
 	return err
-}
-
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 func format(ctx context.Context, args []string, stdout, stderr io.Writer) error {

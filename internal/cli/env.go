@@ -24,6 +24,24 @@ func EnvName(cmd, flag string) string {
 	return EnvPrefix + strings.ToUpper(strings.NewReplacer(" ", "_", "-", "_").Replace(name))
 }
 
+// Given reports whether the flag name of fs, parsed by [Parse], was given
+// on the command line rather than left at its default or taken from the
+// environment. (A command line that repeats the environment's value
+// counts as the environment's.)
+func Given(fs *flag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	set := false
+	fs.Visit(func(v *flag.Flag) { set = set || v == f })
+	if !set {
+		return false
+	}
+	env := os.Getenv(EnvName(fs.Name(), name))
+	return env == "" || f.Value.String() != env
+}
+
 // setFromEnv sets each flag of fs whose variable is set and not empty.
 // The command line, parsed after, overrides it. It does nothing once a
 // flag of fs is set, so that a command that parses its arguments in

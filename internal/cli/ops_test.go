@@ -296,3 +296,23 @@ func TestExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestGiven tells a flag on the command line from one the environment set
+// and from one left at its default.
+func TestGiven(t *testing.T) {
+	t.Setenv("SOCKKIT_PROG_SERVE_ADDR", "127.0.0.1:2")
+	fs, _, _ := newTestFlags(io.Discard)
+	if err := Parse(fs, nil, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if Given(fs, "addr") || Given(fs, "burst-size") || Given(fs, "nonesuch") {
+		t.Error("Given for a flag from the environment, a default or no flag")
+	}
+	fs, _, _ = newTestFlags(io.Discard)
+	if err := Parse(fs, []string{"-addr", "127.0.0.1:3", "-burst-size", "5"}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !Given(fs, "addr") || !Given(fs, "burst-size") {
+		t.Error("not Given for flags on the command line")
+	}
+}
